@@ -1,0 +1,3 @@
+from bassi_ci.cli import main
+
+main()

@@ -1,0 +1,114 @@
+"""Every failure a user can cause or meet, each carrying its documented exit code.
+
+Domain code raises these; the CLI turns them into a one-line message (or a JSON
+result in CI mode) and the exit code from DESIGN.md. Nothing else should reach
+the user as a traceback.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    SUCCESS = 0
+    FAILED = 1
+    USAGE_ERROR = 2
+    NEEDS_INPUT = 3
+    TIMEOUT = 4
+    LIMIT_REACHED = 5
+    API_ERROR = 6
+    AUTH_ERROR = 7
+    LOCKED = 8
+    INTERRUPTED = 130
+
+    @property
+    def status(self) -> str:
+        """The `status` word that goes with this code in results and history."""
+        return self.name.lower() if self is not ExitCode.SUCCESS else "success"
+
+
+class BassiError(Exception):
+    """Base class: a failure with a message meant for the user and an exit code."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+    retryable: bool = False
+
+    @property
+    def status(self) -> str:
+        return self.exit_code.status
+
+    @property
+    def type_name(self) -> str:
+        return type(self).__name__
+
+
+class UsageError(BassiError):
+    """Bad arguments, an unknown task, a bad schedule or template variable."""
+
+    exit_code = ExitCode.USAGE_ERROR
+
+
+class TaskFileError(UsageError):
+    """A task file that cannot be read or does not match the task schema."""
+
+
+class TaskNotFound(UsageError):
+    """No task with that id in the store."""
+
+
+class ScheduleError(UsageError):
+    """A schedule expression that cannot be parsed or rendered."""
+
+
+class TemplateError(UsageError):
+    """An unknown or malformed template variable."""
+
+
+class RunFailed(BassiError):
+    """The agent finished with an error, or a required step failed."""
+
+    exit_code = ExitCode.FAILED
+
+
+class NeedsInput(BassiError):
+    """The agent asked a question where nobody can answer."""
+
+    exit_code = ExitCode.NEEDS_INPUT
+
+
+class RunTimeout(BassiError):
+    """The wall-clock limit was reached."""
+
+    exit_code = ExitCode.TIMEOUT
+
+
+class LimitReached(BassiError):
+    """max_turns or max_budget_usd was reached."""
+
+    exit_code = ExitCode.LIMIT_REACHED
+
+
+class ApiError(BassiError):
+    """A retryable API failure that outlasted every retry."""
+
+    exit_code = ExitCode.API_ERROR
+    retryable = True
+
+
+class AuthError(BassiError):
+    """A permanent API failure: no key, bad key, invalid request."""
+
+    exit_code = ExitCode.AUTH_ERROR
+
+
+class Locked(BassiError):
+    """Another run of the same task is still in progress."""
+
+    exit_code = ExitCode.LOCKED
+
+
+class Interrupted(BassiError):
+    """Stopped by SIGINT or SIGTERM."""
+
+    exit_code = ExitCode.INTERRUPTED
