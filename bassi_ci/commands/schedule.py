@@ -1,0 +1,217 @@
+"""`bassi schedule …`: manage tasks and preview schedules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from bassi_ci import clock, output
+from bassi_ci.errors import UsageError
+from bassi_ci.tasks.manage import TaskOptions, edited_task, new_task, with_enabled
+from bassi_ci.tasks.model import ALL_TOOLS
+from bassi_ci.tasks.store import TaskStore
+from bassi_ci.tasks.views import task_rows, task_summary
+
+NOT_INSTALLED = (
+    "Not installed into an OS scheduler: this version of bassi only stores tasks "
+    "(run one now with 'bassi execute {id}')."
+)
+
+
+@click.group()
+def schedule() -> None:
+    """Manage scheduled tasks and preview schedules."""
+
+
+def task_options(func: Any) -> Any:
+    """The options that `add` and `edit` share."""
+    decorators = [
+        click.option("--tz", "timezone", help="IANA time zone, e.g. Europe/Berlin (default: this machine's)."),
+        click.option("--model", help="Claude model to use."),
+        click.option("--timeout", help="Wall-clock limit: seconds or e.g. 30m, 2h."),
+        click.option("--max-turns", type=click.IntRange(min=1), help="API round trips at most."),
+        click.option("--max-budget", "max_budget_usd", type=click.FloatRange(min=0, min_open=True),
+                     help="Spend at most this many US dollars."),
+        click.option("--tools", help=f"Comma-separated allow-list from: {', '.join(ALL_TOOLS)}."),
+        click.option("--workdir", help="Workspace folder of the run."),
+        click.option("--retries", type=click.IntRange(0, 10), help="Extra attempts on API failures."),
+        click.option("--var", "vars_", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable)."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _options(when: str | None, prompt: str | None, values: dict[str, Any]) -> TaskOptions:
+    tools = values.pop("tools")
+    pairs = values.pop("vars_")
+    return TaskOptions(
+        when=when,
+        prompt=prompt,
+        tools=tuple(t.strip() for t in tools.split(",") if t.strip()) if tools is not None else None,
+        vars=parse_vars(pairs) if pairs else None,
+        **values,
+    )
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--var {pair!r}: expected KEY=VALUE, e.g. --var team=platform")
+        result[key] = value
+    return result
+
+
+@schedule.command(name="add")
+@click.argument("name")
+@click.option("--when", required=True, help="Schedule, e.g. 'monday 09:00', 'every 30m' or a cron expression.")
+@click.option("--prompt", required=True, help="What the agent should do.")
+@task_options
+@click.option("--no-install", is_flag=True, help="Only store the task; do not touch the OS scheduler.")
+def schedule_add(name: str, when: str, prompt: str, no_install: bool, **values: Any) -> None:
+    """Add a task that runs PROMPT on the schedule WHEN."""
+    task = new_task(name, _options(when, prompt, values), clock.now(), clock.local_zone_name())
+    path = TaskStore().add(task)
+    summary = task_summary(task, None, clock.now())
+    output.echo(f"Added task '{task.id}': {summary['schedule_description']} ({task.timezone})")
+    output.echo(f"Next run: {summary['next_run'] or 'none'}")
+    output.echo(f"Saved to {path}")
+    output.note(NOT_INSTALLED.format(id=task.id))
+
+
+@schedule.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def schedule_list(as_json: bool) -> None:
+    """List all tasks with their next and last runs."""
+    entries = TaskStore().entries()
+    stats = _stats()
+    now = clock.now()
+    if as_json:
+        output.print_json([task_summary(e.task, stats.get(e.task_id), now) if e.task
+                           else {"id": e.task_id, "status": "error", "error": e.error} for e in entries])
+        return
+    if not entries:
+        output.echo("No tasks yet. Add one with: bassi schedule add NAME --when 'daily 09:00' --prompt '...'")
+        return
+    output.print_table(["NAME", "SCHEDULE", "NEXT RUN", "LAST RUN", "RUNS", "STATUS"],
+                       task_rows(entries, stats, now))
+
+
+@schedule.command(name="show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("--count", default=5, type=click.IntRange(1, 100), help="How many next runs to show.")
+def schedule_show(name: str, as_json: bool, count: int) -> None:
+    """Show one task in full, with its next runs."""
+    task = TaskStore().get(name)
+    summary = task_summary(task, _stats().get(task.id), clock.now(), next_count=count)
+    if as_json:
+        output.print_json(summary)
+        return
+    pairs = [(key, _display(value)) for key, value in summary.items() if key != "next_runs"]
+    output.print_fields(pairs)
+    output.echo("next runs:")
+    for when in summary["next_runs"] or ["(none)"]:
+        output.echo(f"  {when}")
+
+
+@schedule.command(name="pause")
+@click.argument("name")
+def schedule_pause(name: str) -> None:
+    """Stop a task from running on its schedule (it stays stored)."""
+    TaskStore().update(name, lambda task: with_enabled(task, False))
+    output.echo(f"Paused task '{name}'.")
+
+
+@schedule.command(name="resume")
+@click.argument("name")
+def schedule_resume(name: str) -> None:
+    """Let a paused task run on its schedule again."""
+    task = TaskStore().update(name, lambda task: with_enabled(task, True))
+    next_run = task_summary(task, None, clock.now())["next_run"]
+    output.echo(f"Resumed task '{name}'. Next run: {next_run or 'none'}")
+
+
+@schedule.command(name="delete")
+@click.argument("name")
+def schedule_delete(name: str) -> None:
+    """Delete a task (its run history is kept)."""
+    TaskStore().delete(name)
+    output.echo(f"Deleted task '{name}'.")
+
+
+@schedule.command(name="edit")
+@click.argument("name")
+@click.option("--when", help="New schedule.")
+@click.option("--prompt", help="New prompt.")
+@task_options
+def schedule_edit(name: str, when: str | None, prompt: str | None, **values: Any) -> None:
+    """Change fields of a task; the whole task is validated again."""
+    options = _options(when, prompt, values)
+    if options == TaskOptions():
+        raise UsageError("nothing to change: give at least one option, e.g. --when 'daily 10:00'")
+    now = clock.now()
+    task = TaskStore().update(name, lambda task: edited_task(task, options, now))
+    output.echo(f"Updated task '{task.id}'.")
+
+
+@schedule.command(name="preview")
+@click.argument("when")
+@click.option("--tz", "timezone", help="IANA time zone (default: this machine's).")
+@click.option("--after", help="Start after this ISO 8601 time (default: now).")
+@click.option("--count", default=5, type=click.IntRange(1, 1000), help="How many fire times.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of ISO 8601 times.")
+def schedule_preview(when: str, timezone: str | None, after: str | None, count: int, as_json: bool) -> None:
+    """Print the next fire times of the schedule WHEN."""
+    from bassi_ci.schedules import describe, next_runs, normalize_schedule, parse_schedule
+
+    zone = timezone or clock.local_zone_name()
+    start = parse_after(after, zone) if after else clock.now()
+    parsed = parse_schedule(normalize_schedule(when, zone, start))
+    times = next_runs(parsed, zone, start, count)
+    if as_json:
+        output.print_json([t.isoformat() for t in times])
+        return
+    output.echo(f"{describe(parsed)} ({zone})")
+    for time in times:
+        output.echo(f"  {time.strftime('%a %Y-%m-%d %H:%M %Z')}  ({time.isoformat()})")
+    if not times:
+        output.echo("  (no more runs)")
+
+
+def parse_after(text: str, zone: str) -> datetime:
+    """An --after value; a time without offset is read in the schedule's zone."""
+    from bassi_ci.schedules import validate_timezone
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--after {text!r}: expected an ISO 8601 time such as 2027-03-10T09:00:00+01:00") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=validate_timezone(zone))
+    return value
+
+
+def _stats() -> dict[str, Any]:
+    """Run counts per task from the history database, if there is one yet."""
+    from bassi_ci.home import state_db_path
+
+    if not state_db_path().exists():
+        return {}
+    from bassi_ci.runs.history import read_task_stats
+
+    return dict(read_task_stats(state_db_path()))
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    return str(value)

@@ -1,0 +1,203 @@
+"""Read a task file (YAML or JSON), check it against task.schema.json, build a Task.
+
+Every problem becomes one TaskFileError line naming the file, the field and what
+was expected, so a user fixes it without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from bassi_ci.errors import ScheduleError, TaskFileError
+from bassi_ci.tasks.model import Task, task_from_dict
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
+
+TASK_SUFFIXES = (".yaml", ".yml", ".json")
+
+# libyaml's loader is several times faster; listing 1,000 tasks depends on it.
+_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_task_file(path: Path) -> Task:
+    """Load and validate one task file; raise TaskFileError on any problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaskFileError(f"{path}: cannot read the task file ({_reason(exc)})") from None
+    return parse_task_text(text, path)
+
+
+def parse_task_text(text: str, path: Path) -> Task:
+    """Validate the text of a task file; `path` names it in errors and decides the format."""
+    data = _parse_document(text, path)
+    validate_task_data(data, path)
+    task = task_from_dict(data, source=path)
+    check_task_semantics(task, path)
+    return task
+
+
+def validate_task_data(data: Any, path: Path) -> None:
+    """Check a decoded record against the JSON Schema; one clear error for the worst problem."""
+    if not isinstance(data, dict):
+        found = "nothing" if data is None else f"a {_json_type(data)}"
+        raise TaskFileError(f"{path}: expected a mapping of task fields at the top level, got {found}")
+    for key in data:
+        if not isinstance(key, str):
+            raise TaskFileError(f"{path}: field names must be text, got {key!r}")
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator().iter_errors(data))
+    if error is not None:
+        raise TaskFileError(f"{path}: {describe_schema_error(error, data)}")
+
+
+def check_task_semantics(task: Task, path: Path) -> None:
+    """What a schema cannot say: the schedule parses and the zone exists."""
+    from bassi_ci.schedules import parse_schedule, validate_timezone
+
+    if task.schedule is not None:
+        if task.timezone is None:
+            raise TaskFileError(
+                f"{path}: field 'timezone': required with a schedule; add e.g. 'timezone: UTC'"
+            )
+        try:
+            parse_schedule(task.schedule)
+        except ScheduleError as exc:
+            raise TaskFileError(f"{path}: field 'schedule': {exc}") from None
+    if task.timezone is not None:
+        try:
+            validate_timezone(task.timezone)
+        except ScheduleError as exc:
+            raise TaskFileError(f"{path}: field 'timezone': {exc}") from None
+
+
+def describe_schema_error(error: ValidationError, data: dict[str, Any]) -> str:
+    """Turn a jsonschema error into 'field X: expected Y, got Z'."""
+    where = _field_path(error)
+    kind = error.validator
+    if kind == "additionalProperties":
+        return _unknown_fields(error, where)
+    if kind == "required":
+        missing = str(error.message).split("'")[1]
+        prefix = f"field '{where}': " if where else ""
+        return f"{prefix}missing required field '{missing}'"
+    if kind == "anyOf" and not where:
+        return "needs an 'id' or a 'name' so the task can be referred to"
+    got = _short(error.instance)
+    expected = _expected(error)
+    return f"field '{where}': expected {expected}, got {got}"
+
+
+def _expected(error: ValidationError) -> str:
+    kind, value = error.validator, error.validator_value
+    if kind == "type":
+        return " or ".join(value) if isinstance(value, list) else str(value)
+    if kind == "enum":
+        return "one of " + ", ".join(str(v) for v in value)
+    if kind == "minimum":
+        return f"a number >= {value}"
+    if kind == "maximum":
+        return f"a number <= {value}"
+    if kind == "exclusiveMinimum":
+        return f"a number > {value}"
+    if kind == "minLength":
+        return "a non-empty text" if value == 1 else f"at least {value} characters"
+    if kind == "maxLength":
+        return f"at most {value} characters"
+    if kind == "uniqueItems":
+        return "no repeated entries"
+    if kind == "pattern":
+        return _pattern_hint(error)
+    if kind == "oneOf" and error.path and error.path[-1] == "timeout":
+        return "seconds (a whole number >= 1) or a duration such as '30m', '2h', '90s'"
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    return str(description or error.message)
+
+
+def _pattern_hint(error: ValidationError) -> str:
+    name = error.path[-1] if error.path else ""
+    if name == "id":
+        return "a slug of lower-case letters, digits and single hyphens (e.g. 'weekly-report')"
+    if name == "name":
+        return "a single line of text without control characters"
+    if name == "model":
+        return "a model name such as 'claude-sonnet-4-5'"
+    if error.validator == "pattern" and len(error.path) >= 2 and error.path[-2] == "vars":
+        return "a variable name of letters, digits and underscores"
+    return f"text matching {error.validator_value}"
+
+
+def _unknown_fields(error: ValidationError, where: str) -> str:
+    allowed = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+    extra = sorted(k for k in error.instance if k not in allowed)
+    name = extra[0] if extra else "?"
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else f"; allowed: {', '.join(allowed)}"
+    scope = f" in '{where}'" if where else ""
+    return f"unknown field '{name}'{scope}{hint}"
+
+
+def _field_path(error: ValidationError) -> str:
+    parts: list[str] = []
+    for item in error.absolute_path:
+        parts.append(f"[{item}]" if isinstance(item, int) else ("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def _parse_document(text: str, path: Path) -> Any:
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise TaskFileError(f"{path}: not valid JSON ({exc})") from None
+    try:
+        return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise TaskFileError(f"{path}: not valid YAML ({_yaml_reason(exc)})") from None
+    except (RecursionError, ValueError, OverflowError) as exc:
+        raise TaskFileError(f"{path}: not valid YAML ({_reason(exc)})") from None
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is not None:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return str(problem)
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "mapping", list: "list", str: "text", bool: "boolean", int: "number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@functools.cache
+def task_schema() -> dict[str, Any]:
+    source = resources.files("bassi_ci.schemas").joinpath("task.schema.json")
+    schema: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(task_schema())

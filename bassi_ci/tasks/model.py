@@ -1,0 +1,128 @@
+"""The task record: what to run, when, and within which limits.
+
+Tasks are frozen: an edit builds a new Task (dataclasses.replace) and the store
+writes it whole, so no code path can change half a task.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+ALL_TOOLS = ("bash", "str_replace_based_edit_tool", "ask_user")
+DEFAULT_TIMEOUT_S = 1800
+DEFAULT_MAX_TURNS = 50
+DEFAULT_RETRIES = 2
+
+# A slug can go into a file name, a systemd unit name, a crontab line and a YAML
+# key without quoting: lower-case ASCII letters, digits and single inner hyphens.
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+SLUG_MAX = 63
+_DURATION_RE = re.compile(r"^([1-9][0-9]{0,5})(s|m|h)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: int = DEFAULT_TIMEOUT_S
+    max_turns: int = DEFAULT_MAX_TURNS
+    max_budget_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    name: str
+    prompt: str
+    schedule: str | None = None
+    timezone: str | None = None
+    enabled: bool = True
+    model: str = DEFAULT_MODEL
+    limits: Limits = field(default_factory=Limits)
+    tools: tuple[str, ...] = ALL_TOOLS
+    workdir: str | None = None
+    retries: int = DEFAULT_RETRIES
+    vars: dict[str, str] = field(default_factory=dict)
+    description: str | None = None
+    # Where the task was loaded from; not part of the stored record.
+    source: Path | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as written to a task file (keys in a stable, readable order)."""
+        data: dict[str, Any] = {"id": self.id, "name": self.name}
+        if self.description:
+            data["description"] = self.description
+        data["prompt"] = self.prompt
+        if self.schedule is not None:
+            data["schedule"] = self.schedule
+        if self.timezone is not None:
+            data["timezone"] = self.timezone
+        data["enabled"] = self.enabled
+        data["model"] = self.model
+        limits: dict[str, Any] = {
+            "timeout": self.limits.timeout_s,
+            "max_turns": self.limits.max_turns,
+        }
+        if self.limits.max_budget_usd is not None:
+            limits["max_budget_usd"] = self.limits.max_budget_usd
+        data["limits"] = limits
+        data["tools"] = list(self.tools)
+        if self.workdir is not None:
+            data["workdir"] = self.workdir
+        data["retries"] = self.retries
+        if self.vars:
+            data["vars"] = dict(self.vars)
+        return data
+
+
+def parse_duration(value: int | str) -> int:
+    """Seconds from an integer or a '30m' / '2h' / '90s' string (already schema-checked)."""
+    if isinstance(value, int):
+        return value
+    match = _DURATION_RE.match(value)
+    if not match:
+        raise ValueError(f"not a duration: {value!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def slugify(name: str) -> str:
+    """A safe task id from a free-text name: 'Weekly Report!' -> 'weekly-report'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:SLUG_MAX].rstrip("-")
+
+
+def task_from_dict(data: dict[str, Any], source: Path | None = None) -> Task:
+    """Build a Task from a record that already passed the JSON Schema."""
+    limits = data.get("limits", {})
+    task_id = data.get("id") or slugify(data["name"])
+    return Task(
+        id=task_id,
+        name=data.get("name", task_id),
+        prompt=data["prompt"],
+        schedule=data.get("schedule"),
+        timezone=data.get("timezone"),
+        enabled=data.get("enabled", True),
+        model=data.get("model", DEFAULT_MODEL),
+        limits=Limits(
+            timeout_s=parse_duration(limits.get("timeout", DEFAULT_TIMEOUT_S)),
+            max_turns=limits.get("max_turns", DEFAULT_MAX_TURNS),
+            max_budget_usd=limits.get("max_budget_usd"),
+        ),
+        tools=tuple(data.get("tools", ALL_TOOLS)),
+        workdir=data.get("workdir"),
+        retries=data.get("retries", DEFAULT_RETRIES),
+        vars={key: _var_text(value) for key, value in data.get("vars", {}).items()},
+        description=data.get("description"),
+        source=source,
+    )
+
+
+def _var_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
