@@ -1,0 +1,104 @@
+"""The task store: atomic, locked writes; broken files never hide the others."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bassi_ci.errors import TaskNotFound, UsageError
+from bassi_ci.tasks.loader import load_task_file
+from bassi_ci.tasks.model import Task
+from bassi_ci.tasks.store import TaskStore
+
+
+def make_task(task_id: str, **changes: object) -> Task:
+    base = Task(id=task_id, name=task_id, prompt="do it", schedule="daily 09:00", timezone="UTC")
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_add_get_update_delete(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path)
+    path = store.add(make_task("report"))
+    assert path == tmp_path / "report.yaml"
+    assert store.get("report").prompt == "do it"
+    store.update("report", lambda t: dataclasses.replace(t, prompt="new"))
+    assert store.get("report").prompt == "new"
+    store.delete("report")
+    with pytest.raises(TaskNotFound, match="no task named 'report'"):
+        store.get("report")
+
+
+def test_add_refuses_an_existing_id_and_keeps_the_old_task(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path)
+    store.add(make_task("report"))
+    with pytest.raises(UsageError, match="exists already"):
+        store.add(make_task("report", prompt="other"))
+    assert store.get("report").prompt == "do it"
+
+
+@pytest.mark.parametrize("bad_id", ["../escape", "a/b", "UPPER", "", "-x", "x" * 64, "a b"])
+def test_ids_that_could_escape_are_refused(tmp_path: Path, bad_id: str) -> None:
+    with pytest.raises(UsageError, match="not a valid task id"):
+        TaskStore(tmp_path).get(bad_id)
+
+
+def test_broken_file_shows_as_an_error_row_and_others_still_list(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path)
+    store.add(make_task("alpha"))
+    store.add(make_task("gamma"))
+    (tmp_path / "beta.yaml").write_text("name: [broken\n", encoding="utf-8")
+    (tmp_path / "delta.yaml").write_text("id: other\nprompt: x\n", encoding="utf-8")
+    entries = {e.task_id: e for e in store.entries()}
+    assert entries["alpha"].task is not None and entries["gamma"].task is not None
+    assert entries["beta"].task is None and "not valid YAML" in (entries["beta"].error or "")
+    assert "does not match the file name" in (entries["delta"].error or "")
+
+
+def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = TaskStore(tmp_path)
+    store.add(make_task("report"))
+    before = (tmp_path / "report.yaml").read_bytes()
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        store.update("report", lambda t: dataclasses.replace(t, prompt="lost?"))
+    assert (tmp_path / "report.yaml").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name != ".lock"] == ["report.yaml"]
+
+
+def _add_and_edit(args: tuple[str, int, int]) -> None:
+    root, worker, count = args
+    store = TaskStore(Path(root))
+    for index in range(count):
+        task_id = f"w{worker}-t{index}"
+        store.add(make_task(task_id))
+        store.update(task_id, lambda t: dataclasses.replace(t, prompt=f"edited by {worker}"))
+        # Everybody also edits one shared task: a lost update would drop a var.
+        store.update("shared", lambda t, k=f"w{worker}_{index}": dataclasses.replace(t, vars={**t.vars, k: "1"}))
+
+
+def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
+    TaskStore(tmp_path).add(make_task("shared"))
+    workers, per_worker = 6, 8
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        pool.map(_add_and_edit, [(str(tmp_path), w, per_worker) for w in range(workers)])
+    store = TaskStore(tmp_path)
+    entries = store.entries()
+    assert all(e.task is not None for e in entries), [e.error for e in entries if e.error]
+    assert len(entries) == workers * per_worker + 1
+    for worker in range(workers):
+        for index in range(per_worker):
+            assert store.get(f"w{worker}-t{index}").prompt == f"edited by {worker}"
+    assert len(store.get("shared").vars) == workers * per_worker
+    for path in tmp_path.glob("*.yaml"):
+        assert isinstance(yaml.safe_load(path.read_text()), dict)
+        load_task_file(path)
+    assert not list(tmp_path.glob("*.tmp")), "temporary files left behind"
