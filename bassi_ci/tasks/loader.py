@@ -99,6 +99,9 @@ def describe_schema_error(error: ValidationError, data: dict[str, Any]) -> str:
 
 def _expected(error: ValidationError) -> str:
     kind, value = error.validator, error.validator_value
+    field = list(error.absolute_path)
+    if field and field[-1] == "timeout":
+        return "seconds (a whole number >= 1) or a duration such as '30m', '2h', '90s'"
     if kind == "type":
         return " or ".join(value) if isinstance(value, list) else str(value)
     if kind == "enum":
@@ -117,21 +120,20 @@ def _expected(error: ValidationError) -> str:
         return "no repeated entries"
     if kind == "pattern":
         return _pattern_hint(error)
-    if kind == "oneOf" and error.path and error.path[-1] == "timeout":
-        return "seconds (a whole number >= 1) or a duration such as '30m', '2h', '90s'"
     description = error.schema.get("description") if isinstance(error.schema, dict) else None
     return str(description or error.message)
 
 
 def _pattern_hint(error: ValidationError) -> str:
-    name = error.path[-1] if error.path else ""
+    field = list(error.absolute_path)
+    name = field[-1] if field else ""
     if name == "id":
         return "a slug of lower-case letters, digits and single hyphens (e.g. 'weekly-report')"
     if name == "name":
         return "a single line of text without control characters"
     if name == "model":
         return "a model name such as 'claude-sonnet-4-5'"
-    if error.validator == "pattern" and len(error.path) >= 2 and error.path[-2] == "vars":
+    if len(field) >= 2 and field[-2] == "vars":
         return "a variable name of letters, digits and underscores"
     return f"text matching {error.validator_value}"
 
@@ -160,7 +162,7 @@ def _parse_document(text: str, path: Path) -> Any:
         except ValueError as exc:
             raise TaskFileError(f"{path}: not valid JSON ({exc})") from None
     try:
-        return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         raise TaskFileError(f"{path}: not valid YAML ({_yaml_reason(exc)})") from None
     except (RecursionError, ValueError, OverflowError) as exc:
