@@ -25,17 +25,25 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
-    """A readable table; imports rich only when a table is really printed."""
-    from rich.console import Console
-    from rich.table import Table
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], styles: Sequence[str | None] = ()) -> None:
+    """Aligned columns; rich adds bold headers and per-row colour, but only on a terminal.
 
-    table = Table(title=title, box=None, header_style="bold", pad_edge=False)
-    for header in headers:
-        table.add_column(header, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    Console(file=sys.stdout, highlight=False, soft_wrap=False).print(table)
+    Columns are aligned here rather than with rich's Table, which takes ~0.4 s to
+    measure 1,000 rows; `styles` gives one rich style per row (or None).
+    """
+    from rich.console import Console
+    from rich.text import Text
+
+    widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+    text = Text(line(headers), style="bold", no_wrap=True, overflow="ignore")
+    for index, row in enumerate(rows):
+        text.append("\n")
+        text.append(line(row), style=styles[index] if index < len(styles) else None)
+    Console(file=sys.stdout, highlight=False).print(text, soft_wrap=True)
 
 
 def print_fields(pairs: Sequence[tuple[str, str]]) -> None:

@@ -19,6 +19,8 @@ NOT_INSTALLED = (
     "(run one now with 'bassi execute {id}')."
 )
 
+ROW_STYLES = {"paused": "dim", "error": "red"}
+
 
 @click.group()
 def schedule() -> None:
@@ -97,8 +99,9 @@ def schedule_list(as_json: bool) -> None:
     if not entries:
         output.echo("No tasks yet. Add one with: bassi schedule add NAME --when 'daily 09:00' --prompt '...'")
         return
-    output.print_table(["NAME", "SCHEDULE", "NEXT RUN", "LAST RUN", "RUNS", "STATUS"],
-                       task_rows(entries, stats, now))
+    rows = task_rows(entries, stats, now)
+    styles = [ROW_STYLES.get(row[-1].split(":")[0]) for row in rows]
+    output.print_table(["NAME", "SCHEDULE", "NEXT RUN", "LAST RUN", "RUNS", "STATUS"], rows, styles)
 
 
 @schedule.command(name="show")
@@ -215,3 +218,21 @@ def _display(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
     return str(value)
+
+
+@schedule.command(name="logs")
+@click.argument("name")
+@click.option("-n", "limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="How many runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def schedule_logs(name: str, limit: int, as_json: bool) -> None:
+    """Show the latest runs of a task: time, status, duration, first line of the result."""
+    from bassi_ci.runs.views import load_runs, log_entry, log_rows
+
+    records = load_runs(name, limit)
+    if as_json:
+        output.print_json([log_entry(record) for record in records])
+        return
+    if not records:
+        output.echo(f"No runs of '{name}' yet. Run it now with: bassi execute {name}")
+        return
+    output.print_table(["TIME", "STATUS", "DURATION", "RESULT"], log_rows(records))

@@ -20,6 +20,8 @@ and systemd `*-*-31`); they are not moved to the last day of shorter months.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -51,6 +53,7 @@ EXAMPLES = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # listing 1,000 tasks parses the same few texts again and again
 def parse_schedule(text: str) -> Schedule:
     """Parse schedule text; raise ScheduleError saying what is wrong and how to fix it."""
     words = text.lower().split()
