@@ -11,7 +11,7 @@ import functools
 import json
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
@@ -98,7 +98,7 @@ def describe_schema_error(error: ValidationError, data: dict[str, Any]) -> str:
 
 
 def _expected(error: ValidationError) -> str:
-    kind, value = error.validator, error.validator_value
+    kind, value = error.validator, cast(Any, error.validator_value)
     field = list(error.absolute_path)
     if field and field[-1] == "timeout":
         return "seconds (a whole number >= 1) or a duration such as '30m', '2h', '90s'"
@@ -140,7 +140,7 @@ def _pattern_hint(error: ValidationError) -> str:
 
 def _unknown_fields(error: ValidationError, where: str) -> str:
     allowed = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
-    extra = sorted(k for k in error.instance if k not in allowed)
+    extra = sorted(k for k in cast(dict[str, Any], error.instance) if k not in allowed)
     name = extra[0] if extra else "?"
     close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else f"; allowed: {', '.join(allowed)}"

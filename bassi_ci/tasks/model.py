@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-5-5"
 ALL_TOOLS = ("bash", "str_replace_based_edit_tool", "ask_user")
 DEFAULT_TIMEOUT_S = 1800
 DEFAULT_MAX_TURNS = 50
@@ -33,6 +33,29 @@ class Limits:
     max_budget_usd: float | None = None
 
 
+DEFAULT_COMMIT_MESSAGE = "bassi: {task_id} results of {date}"
+
+
+@dataclass(frozen=True)
+class CommitSettings:
+    """Which files a CI run may commit back, and how (see bassi_ci.generators.commit)."""
+
+    paths: tuple[str, ...]
+    message: str = DEFAULT_COMMIT_MESSAGE
+    branch: str | None = None
+    pull_request: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"paths": list(self.paths)}
+        if self.message != DEFAULT_COMMIT_MESSAGE:
+            data["message"] = self.message
+        if self.branch is not None:
+            data["branch"] = self.branch
+        if self.pull_request:
+            data["pull_request"] = True
+        return data
+
+
 @dataclass(frozen=True)
 class Task:
     id: str
@@ -48,6 +71,7 @@ class Task:
     retries: int = DEFAULT_RETRIES
     vars: dict[str, str] = field(default_factory=dict)
     description: str | None = None
+    commit: CommitSettings | None = None
     # Where the task was loaded from; not part of the stored record.
     source: Path | None = field(default=None, compare=False)
 
@@ -74,6 +98,8 @@ class Task:
         if self.workdir is not None:
             data["workdir"] = self.workdir
         data["retries"] = self.retries
+        if self.commit is not None:
+            data["commit"] = self.commit.to_dict()
         if self.vars:
             data["vars"] = dict(self.vars)
         return data
@@ -118,7 +144,19 @@ def task_from_dict(data: dict[str, Any], source: Path | None = None) -> Task:
         retries=data.get("retries", DEFAULT_RETRIES),
         vars={key: _var_text(value) for key, value in data.get("vars", {}).items()},
         description=data.get("description"),
+        commit=_commit_settings(data.get("commit")),
         source=source,
+    )
+
+
+def _commit_settings(data: dict[str, Any] | None) -> CommitSettings | None:
+    if data is None:
+        return None
+    return CommitSettings(
+        paths=tuple(data["paths"]),
+        message=data.get("message", DEFAULT_COMMIT_MESSAGE),
+        branch=data.get("branch"),
+        pull_request=bool(data.get("pull_request", False)),
     )
 
 

@@ -17,8 +17,9 @@ import yaml
 from bassi_ci.errors import TaskFileError, TaskNotFound, UsageError
 from bassi_ci.fsutil import atomic_write_text
 from bassi_ci.home import tasks_dir
-from bassi_ci.tasks.loader import load_task_file
-from bassi_ci.tasks.model import SLUG_RE, Task
+from bassi_ci.tasks.cache import ValidatedCache, file_key
+from bassi_ci.tasks.loader import check_task_semantics, load_task_file
+from bassi_ci.tasks.model import SLUG_RE, Task, task_from_dict
 
 LOCK_TIMEOUT_S = 30
 
@@ -48,7 +49,11 @@ class TaskStore:
         """Every task file, sorted by id; a broken file is an entry with its error."""
         if not self.root.is_dir():
             return []
-        return [self._entry(path) for path in sorted(self.root.glob("*.yaml"))]
+        cache = ValidatedCache(self.root)
+        paths = sorted(self.root.glob("*.yaml"))
+        entries = [self._entry(path, cache) for path in paths]
+        cache.save({path.name for path in paths})
+        return entries
 
     def get(self, task_id: str) -> Task:
         path = self.path_for(task_id)
@@ -87,14 +92,28 @@ class TaskStore:
                 raise TaskNotFound(f"no task named '{task_id}'; see 'bassi schedule list'")
             path.unlink()
 
-    def _entry(self, path: Path) -> StoredTask:
+    def _entry(self, path: Path, cache: ValidatedCache) -> StoredTask:
         try:
-            task = load_task_file(path)
+            task = self._load_cached(path, cache)
         except TaskFileError as exc:
             return StoredTask(path, None, str(exc))
         if task.id != path.stem:
             return StoredTask(path, None, f"{path}: field 'id': '{task.id}' does not match the file name")
         return StoredTask(path, task, None)
+
+    def _load_cached(self, path: Path, cache: ValidatedCache) -> Task:
+        try:
+            key = file_key(path)
+        except OSError:
+            return load_task_file(path)  # vanished or unreadable: let the loader say why
+        record = cache.get(path.name, key)
+        if record is None:
+            task = load_task_file(path)
+            cache.put(path.name, key, task.to_dict())
+            return task
+        task = task_from_dict(record, source=path)
+        check_task_semantics(task, path)
+        return task
 
     def _write(self, path: Path, task: Task) -> None:
         text = yaml.safe_dump(task.to_dict(), sort_keys=False, allow_unicode=True, width=100)

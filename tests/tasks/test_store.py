@@ -102,3 +102,26 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
         assert isinstance(yaml.safe_load(path.read_text()), dict)
         load_task_file(path)
     assert not list(tmp_path.glob("*.tmp")), "temporary files left behind"
+
+
+def test_listing_sees_hand_edits_after_the_cache_is_warm(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path)
+    store.add(make_task("report"))
+    store.add(make_task("other"))
+    assert [e.task_id for e in store.entries()] == ["other", "report"]  # warms the cache
+    path = tmp_path / "report.yaml"
+    path.write_text(path.read_text().replace("do it", "do it by hand now"), encoding="utf-8")
+    (tmp_path / "other.yaml").write_text("prompt: [\n", encoding="utf-8")
+    entries = {e.task_id: e for e in store.entries()}
+    assert entries["report"].task is not None and entries["report"].task.prompt == "do it by hand now"
+    assert entries["other"].task is None and "not valid YAML" in (entries["other"].error or "")
+
+
+def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path)
+    store.add(make_task("report"))
+    store.entries()
+    (tmp_path / ".validated-cache.json").write_text("{broken", encoding="utf-8")
+    assert store.entries()[0].task == make_task("report")
+    (tmp_path / ".validated-cache.json").write_text('{"version": "0.0.0", "entries": {"report.yaml": 1}}')
+    assert store.entries()[0].task == make_task("report")
