@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 # Plugins that other test modules share (fixtures such as `fake_api`).
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.fakeapi"]
 
 
 @pytest.fixture(autouse=True)
