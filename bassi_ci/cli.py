@@ -8,6 +8,9 @@ from typing import Any
 import click
 
 from bassi_ci import __version__
+from bassi_ci.commands.ci import ci
+from bassi_ci.commands.execute import execute
+from bassi_ci.commands.history import history
 from bassi_ci.commands.schedule import schedule
 
 
@@ -25,6 +28,9 @@ def cli() -> None:
 
 
 cli.add_command(schedule)
+cli.add_command(execute)
+cli.add_command(history)
+cli.add_command(ci)
 
 
 def main(argv: list[str] | None = None) -> Any:

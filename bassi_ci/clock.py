@@ -20,7 +20,7 @@ def now() -> datetime:
 def local_zone_name() -> str:
     """The machine's IANA zone name, captured when a task is created without one."""
     tz = os.environ.get("TZ", "").lstrip(":")
-    if tz and "/" in tz or tz == "UTC":
+    if (tz and "/" in tz) or tz == "UTC":
         return tz
     try:
         link = os.readlink("/etc/localtime")

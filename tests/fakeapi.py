@@ -294,6 +294,8 @@ def _estimate_prompt(body: dict[str, Any]) -> tuple[int, int]:
 class _Handler(BaseHTTPRequestHandler):
     owner: FakeMessagesAPI
     protocol_version = "HTTP/1.1"
+    # Small SSE writes otherwise wait ~40 ms for a delayed ACK (Nagle) on every response.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output clean

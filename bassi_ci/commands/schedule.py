@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -49,6 +50,9 @@ def task_options(func: Any) -> Any:
 def _options(when: str | None, prompt: str | None, values: dict[str, Any]) -> TaskOptions:
     tools = values.pop("tools")
     pairs = values.pop("vars_")
+    if values.get("workdir"):
+        # A stored task lives in BASSI_HOME/tasks, so a relative folder would mean nothing there.
+        values["workdir"] = str(Path(values["workdir"]).expanduser().resolve())
     return TaskOptions(
         when=when,
         prompt=prompt,

@@ -21,7 +21,6 @@ and systemd `*-*-31`); they are not moved to the last day of shorter months.
 from __future__ import annotations
 
 import functools
-
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta

@@ -1,0 +1,200 @@
+"""`bassi execute`: run a task (or an ad-hoc prompt) through the agent loop now.
+
+Thin on purpose: parse the command line, build a RunPlan, hand it to
+bassi_ci.runs.executor, then show the RunReport. The anthropic SDK is imported only
+when a real API run starts, so `bassi --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from bassi_ci.errors import BassiError, ExitCode, Interrupted, UsageError
+from bassi_ci.runs.ci import CiEnvironment, Folder, append_step_summary, error_annotation, format_duration
+from bassi_ci.runs.executor import RunPlan, crash_report, execute_run, record_failure
+from bassi_ci.runs.redact import Redactor
+from bassi_ci.runs.result import RunReport, build_result
+from bassi_ci.runs.signals import sigterm_interrupts
+from bassi_ci.tasks.model import Task, parse_duration
+
+
+class ExecuteCommand(click.Command):
+    """With --ci, even a command line click cannot parse ends in one JSON result (exit 2)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        original = list(args)  # click's parser consumes the list it is given
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as problem:
+            args = original
+            if not _asks_for_ci(args):
+                raise
+            report = record_failure(None, None, UsageError(problem.format_message()), Redactor.from_environ())
+            _publish(report, ci=True, as_json=True, junit=_junit_arg(args), redactor=Redactor.from_environ())
+            raise click.exceptions.Exit(int(ExitCode.USAGE_ERROR)) from None
+
+
+def _asks_for_ci(args: Sequence[str]) -> bool:
+    return "--ci" in _options_part(args)
+
+
+def _junit_arg(args: Sequence[str]) -> Path | None:
+    """--junit FILE from a command line that did not parse, so CI still gets its report."""
+    options = _options_part(args)
+    for index, arg in enumerate(options):
+        if arg.startswith("--junit="):
+            return Path(arg.split("=", 1)[1])
+        if arg == "--junit" and index + 1 < len(options):
+            return Path(options[index + 1])
+    return None
+
+
+def _options_part(args: Sequence[str]) -> Sequence[str]:
+    return args[: list(args).index("--")] if "--" in args else args
+
+
+@click.command(cls=ExecuteCommand)
+@click.argument("task", required=False)
+@click.option("--prompt", help="What the agent should do (alone: an ad-hoc task; with TASK: replaces its prompt).")
+@click.option("--ci", is_flag=True,
+              help="Unattended: no colour, no questions, progress on stderr, one JSON result on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON result at the end (progress goes to stderr).")
+@click.option("--var", "vars_", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
+@click.option("--wait", is_flag=True, help="If the task is already running, wait for it instead of exiting 8.")
+@click.option("--record", type=click.Path(dir_okay=False, path_type=Path), help="Save the API responses to FILE.")
+@click.option("--replay", type=click.Path(dir_okay=False, path_type=Path),
+              help="Answer from a recording instead of the API (no key, no network; tools really run).")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write a JUnit XML report.")
+@click.option("--model", help="Claude model (overrides the task's).")
+@click.option("--max-turns", type=click.IntRange(min=1), help="API round trips at most.")
+@click.option("--timeout", help="Wall-clock limit: seconds or e.g. 30m, 2h.")
+@click.option("--max-budget", "max_budget_usd", type=click.FloatRange(min=0, min_open=True),
+              help="Spend at most this many US dollars.")
+@click.option("--tools", help="Comma-separated allow-list (overrides the task's): bash, str_replace_based_edit_tool, "
+              "ask_user.")
+def execute(task: str | None, prompt: str | None, ci: bool, as_json: bool, vars_: tuple[str, ...], wait: bool,
+            record: Path | None, replay: Path | None, junit: Path | None, model: str | None,
+            max_turns: int | None, timeout: str | None, max_budget_usd: float | None, tools: str | None) -> int:
+    """Run TASK now: a task id, a task file, or .bassi/tasks/<TASK>.yaml of this repository.
+
+    \b
+    Exit codes: 0 success, 1 failed, 2 usage error, 3 needs input, 4 timeout,
+    5 limit reached, 6 API error, 7 auth error, 8 locked, 130 interrupted.
+    """
+    redactor = Redactor.from_environ()
+    interactive = not ci and sys.stdin.isatty()
+    cwd = Path.cwd()
+    resolved: Task | None = None
+    with sigterm_interrupts():
+        try:
+            from bassi_ci.runs.resolve import resolve_task, task_workdir
+
+            resolved = resolve_task(task, prompt, cwd)
+            plan = RunPlan(
+                task=resolved, workdir=task_workdir(resolved, cwd), cli_vars=parse_vars(vars_), model=model,
+                max_turns=max_turns, timeout_s=_seconds(timeout), max_budget_usd=max_budget_usd, wait=wait,
+                tools=parse_tools(tools), record=record, replay=replay, interactive=interactive,
+            )
+        except BassiError as problem:
+            report = record_failure(resolved, model, problem, redactor)
+        except KeyboardInterrupt:
+            report = record_failure(resolved, model, Interrupted("interrupted before the run started"), redactor)
+        except Exception as bug:  # a defect must not break the one-JSON-result contract
+            report = crash_report(resolved, model, bug, redactor)
+        else:
+            console = _console(ci, as_json, redactor, interactive)
+            try:
+                report = execute_run(plan, console, redactor=redactor)
+            except Exception as bug:
+                report = crash_report(resolved, model, bug, redactor)
+    _publish(report, ci=ci, as_json=as_json, junit=junit, redactor=redactor)
+    return int(report.exit_code)
+
+
+def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
+    from bassi_ci.runs.templating import check_variable_name
+
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--var {pair!r}: expected KEY=VALUE, e.g. --var team=platform")
+        check_variable_name(key)
+        values[key] = value
+    return values
+
+
+def parse_tools(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    from bassi_ci.tasks.model import ALL_TOOLS
+
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in names if name not in ALL_TOOLS]
+    if unknown:
+        raise UsageError(f"--tools: unknown tool '{unknown[0]}'; choose from {', '.join(ALL_TOOLS)}")
+    return names
+
+
+def _seconds(timeout: str | None) -> float | None:
+    if timeout is None:
+        return None
+    try:
+        return float(parse_duration(int(timeout) if timeout.isdigit() else timeout.strip()))
+    except ValueError:
+        raise UsageError(f"--timeout {timeout!r}: expected seconds or a duration such as 30m, 2h, 90s") from None
+
+
+def _console(ci: bool, as_json: bool, redactor: Redactor, interactive: bool) -> Any:
+    from bassi_ci.runs.observers import ConsoleObserver
+
+    stream: IO[str] = sys.stderr if ci or as_json else sys.stdout
+    return ConsoleObserver(
+        stream,
+        redactor,
+        color=not ci and stream.isatty() and "NO_COLOR" not in os.environ,
+        folder=Folder(CiEnvironment.detect(os.environ)),
+        answers=sys.stdin if interactive else None,
+    )
+
+
+def _publish(report: RunReport, *, ci: bool, as_json: bool, junit: Path | None, redactor: Redactor) -> None:
+    """The end of every run: summary line, CI annotations and files, the JSON result."""
+    env = CiEnvironment.detect(os.environ)
+    human = sys.stderr if ci or as_json else sys.stdout
+    for line in summary_lines(report):
+        human.write(redactor.text(line) + "\n")
+    human.flush()
+    if env.github and report.error is not None:
+        sys.stderr.write(error_annotation(report.error.message, title=f"bassi {report.status}") + "\n")
+        sys.stderr.flush()
+    if env.github and env.step_summary:
+        append_step_summary(env.step_summary, report)
+    if junit is not None:
+        from bassi_ci.runs.junit import write_junit
+
+        write_junit(redactor.data(build_result(report)), junit)
+    if ci or as_json:
+        document = redactor.data(build_result(report))
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+def summary_lines(report: RunReport) -> list[str]:
+    mark = "✓" if report.exit_code is ExitCode.SUCCESS else "✗"
+    lines = [
+        f"{mark} {report.status} (exit {int(report.exit_code)}) · {report.num_turns} turns · "
+        f"{report.total_tokens:,} tokens · ${report.total_cost_usd:.4f} · {format_duration(report.duration_ms)}"
+    ]
+    if report.error is not None:
+        lines.append(f"  {report.error.type}: {report.error.message}")
+    if report.log_path:
+        lines.append(f"  log: {report.log_path}")
+    return lines

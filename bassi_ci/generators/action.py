@@ -1,0 +1,235 @@
+"""The logic of the `bassi run` GitHub Action (action.yml), kept in Python, not in YAML.
+
+action.yml hands every input over as an environment variable BASSI_INPUT_<NAME>
+(never as `${{ inputs.x }}` inside a script); this module turns them into a
+`bassi execute --ci` command line, commits results back when asked, and writes
+the step outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bassi_ci.errors import ExitCode, UsageError
+from bassi_ci.tasks.model import DEFAULT_COMMIT_MESSAGE, Task
+
+INPUT_PREFIX = "BASSI_INPUT_"
+
+
+@dataclass(frozen=True)
+class ActionInputs:
+    prompt: str = ""
+    task: str = ""
+    tasks_dir: str = ".bassi/tasks"
+    api_key: str = ""
+    model: str = ""
+    max_turns: str = ""
+    timeout_minutes: str = ""
+    max_budget_usd: str = ""
+    allowed_tools: str = ""
+    vars: dict[str, str] = field(default_factory=dict)
+    working_directory: str = "."
+    commit: bool = False
+    commit_paths: tuple[str, ...] = ()
+    commit_message: str = ""
+    branch: str = ""
+    create_pull_request: bool = False
+    replay: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ActionInputs:
+        def get(name: str, default: str = "") -> str:
+            return environ.get(INPUT_PREFIX + name, "").strip() or default
+
+        return cls(
+            prompt=environ.get(INPUT_PREFIX + "PROMPT", ""), task=get("TASK"),
+            tasks_dir=get("TASKS_DIR", ".bassi/tasks"), api_key=get("ANTHROPIC_API_KEY"), model=get("MODEL"),
+            max_turns=get("MAX_TURNS"), timeout_minutes=get("TIMEOUT_MINUTES"), max_budget_usd=get("MAX_BUDGET_USD"),
+            allowed_tools=get("ALLOWED_TOOLS"), vars=parse_var_lines(environ.get(INPUT_PREFIX + "VARS", "")),
+            working_directory=get("WORKING_DIRECTORY", "."), commit=_flag(get("COMMIT"), "commit"),
+            commit_paths=tuple(_lines(environ.get(INPUT_PREFIX + "COMMIT_PATHS", ""))),
+            commit_message=get("COMMIT_MESSAGE"), branch=get("BRANCH"),
+            create_pull_request=_flag(get("CREATE_PULL_REQUEST"), "create-pull-request"), replay=get("REPLAY"),
+        )
+
+
+@dataclass
+class ActionOutcome:
+    exit_code: int
+    result: dict[str, Any]
+    result_file: Path
+    commit_sha: str = ""
+    pull_request_url: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def outputs(self) -> dict[str, str]:
+        usage = self.result.get("usage") or {}
+        return {
+            "status": str(self.result.get("status", "")),
+            "exit-code": str(self.exit_code),
+            "result": str(self.result.get("result") or ""),
+            "result-file": str(self.result_file),
+            "cost-usd": str(self.result.get("total_cost_usd", "")),
+            "input-tokens": str(usage.get("input_tokens", "")),
+            "output-tokens": str(usage.get("output_tokens", "")),
+            "num-turns": str(self.result.get("num_turns", "")),
+            "commit-sha": self.commit_sha,
+            "pull-request-url": self.pull_request_url,
+        }
+
+
+def parse_var_lines(text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in _lines(text):
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"vars: {line!r} is not KEY=VALUE (one per line)")
+        values[key.strip()] = value
+    return values
+
+
+def find_task(tasks_dir: Path, task: str) -> Task:
+    from bassi_ci.generators.generate import load_tasks
+
+    for candidate in load_tasks(tasks_dir):
+        if candidate.id == task:
+            return candidate
+    raise UsageError(f"task '{task}': not found in {tasks_dir}")
+
+
+def execute_argv(inputs: ActionInputs, task_file: Path | None) -> list[str]:
+    """The `bassi execute --ci` command line; every value is one argv item, never shell text."""
+    argv = [sys.executable, "-m", "bassi_ci", "execute"]
+    if task_file is not None:
+        argv.append(str(task_file))
+    if inputs.prompt:
+        argv += ["--prompt", inputs.prompt]
+    argv.append("--ci")
+    for key, value in inputs.vars.items():
+        argv += ["--var", f"{key}={value}"]
+    options = {"--model": inputs.model, "--max-turns": inputs.max_turns, "--max-budget": inputs.max_budget_usd,
+               "--timeout": f"{inputs.timeout_minutes}m" if inputs.timeout_minutes else "", "--replay": inputs.replay,
+               "--tools": inputs.allowed_tools}
+    for flag, value in options.items():
+        if value:
+            argv += [flag, value]
+    return argv
+
+
+def run_action(environ: Mapping[str, str]) -> ActionOutcome:
+    """Run the task or prompt, commit back when asked; never raises for a failed run."""
+    inputs = ActionInputs.from_env(environ)
+    workdir = Path(inputs.working_directory)
+    result_file = _result_path(environ)
+    task: Task | None = None
+    if not inputs.task and not inputs.prompt:
+        raise UsageError("give the action a 'task' or a 'prompt'")
+    if inputs.task:
+        task = find_task(workdir / inputs.tasks_dir, inputs.task)
+    argv = execute_argv(inputs, task.source.resolve() if task and task.source else None)
+    env = dict(environ)
+    if inputs.api_key:
+        env["ANTHROPIC_API_KEY"] = inputs.api_key
+    env = {key: value for key, value in env.items() if not key.startswith(INPUT_PREFIX)}
+    with result_file.open("w", encoding="utf-8") as handle:
+        proc = subprocess.run(argv, cwd=workdir, stdout=handle, env=env, check=False)
+    result = _read_result(result_file, proc.returncode)
+    outcome = ActionOutcome(exit_code=proc.returncode, result=result, result_file=result_file)
+    if inputs.commit:
+        _commit(inputs, task, workdir, outcome, env)
+    return outcome
+
+
+def _commit(inputs: ActionInputs, task: Task | None, workdir: Path, outcome: ActionOutcome,
+            env: Mapping[str, str]) -> None:
+    if outcome.exit_code != ExitCode.SUCCESS:
+        outcome.notes.append(f"not committing: the run ended with status {outcome.result.get('status')}")
+        return
+    from bassi_ci.errors import BassiError
+    from bassi_ci.generators.commit import CommitRequest, commit_back
+
+    settings = task.commit if task else None
+    paths = inputs.commit_paths or (settings.paths if settings else ())
+    try:
+        if not paths:
+            raise UsageError("commit is true but no commit-paths are given (and the task has no 'commit.paths')")
+        run_id = str(outcome.result.get("run_id") or "run")
+        task_id = task.id if task else str(outcome.result.get("task_id") or "prompt")
+        template = inputs.commit_message or (settings.message if settings else DEFAULT_COMMIT_MESSAGE)
+        message = expand_message(template, task, task_id, run_id, inputs.vars)
+        branch = inputs.branch or (settings.branch if settings else None) or None
+        if branch is not None:
+            branch = expand_message(branch, task, task_id, run_id, inputs.vars)
+        request = CommitRequest(
+            repo=workdir, paths=tuple(paths), message=message, branch=branch,
+            pull_request=inputs.create_pull_request or bool(settings and settings.pull_request),
+            pr_branch_suffix=f"{task_id}-{run_id}",
+        )
+        done = commit_back(request)
+    except BassiError as exc:
+        outcome.exit_code = int(exc.exit_code)
+        outcome.result = {**outcome.result, "status": exc.status}
+        outcome.notes.append(f"::error title=bassi commit-back::{exc}")
+        return
+    outcome.commit_sha, outcome.pull_request_url = done.sha, done.pull_request_url
+    outcome.notes.append(done.note)
+
+
+def expand_message(template: str, task: Task | None, task_id: str, run_id: str, cli_vars: Mapping[str, str]) -> str:
+    from bassi_ci import clock
+    from bassi_ci.runs.templating import builtin_variables, expand, merge_variables
+
+    builtins = builtin_variables(task_id=task_id, run_id=run_id, now=clock.now(),
+                                 zone=task.timezone if task else None, last_run=None)
+    variables = merge_variables(builtins, task.vars if task else {}, cli_vars)
+    return expand(template, variables, where="commit message")
+
+
+def github_output_text(outputs: Mapping[str, str]) -> str:
+    """$GITHUB_OUTPUT lines; every value uses the heredoc form with a random delimiter."""
+    chunks = []
+    for name, value in outputs.items():
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        chunks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    return "".join(chunks)
+
+
+def _result_path(environ: Mapping[str, str]) -> Path:
+    folder = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=folder, prefix="bassi-result-", suffix=".json")
+    os.close(fd)
+    return Path(name)
+
+
+def _read_result(path: Path, code: int) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if isinstance(data, dict):
+        return data
+    return {"status": ExitCode(code).status if code in ExitCode._value2member_map_ else "failed",
+            "exit_code": code, "is_error": True,
+            "error": {"type": "NoResult", "message": "bassi execute printed no JSON result", "retryable": False}}
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _flag(value: str, name: str) -> bool:
+    if value.lower() in ("", "false", "0", "no"):
+        return False
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    raise UsageError(f"{name}: expected true or false, got {value!r}")

@@ -1,0 +1,187 @@
+"""Commit-back: commit the files a CI run changed (only those the task names) and push them.
+
+Rules: only files matching the given path globs are staged; nothing changed means
+no commit; a push that lost a race is rebased onto the remote and retried (never
+forced); a file that looks like a credential stops everything before any commit.
+Imports gitpython, so only the commands that commit import this module.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from bassi_ci.errors import RunFailed, UsageError
+from bassi_ci.generators.secretscan import known_secret_values, secret_file_reason
+
+BOT_NAME = "bassi[bot]"
+BOT_EMAIL = "bassi-bot@users.noreply.github.com"
+PUSH_ATTEMPTS = 3
+
+
+class CommitRefused(RunFailed):
+    """A file about to be committed looks like it holds a credential."""
+
+
+class PushFailed(RunFailed):
+    """The push did not succeed after every retry."""
+
+
+@dataclass(frozen=True)
+class CommitRequest:
+    repo: Path
+    paths: tuple[str, ...]
+    message: str  # already expanded
+    branch: str | None = None  # push target; the new branch with pull_request
+    pull_request: bool = False
+    author_name: str = BOT_NAME
+    author_email: str = BOT_EMAIL
+    remote: str = "origin"
+    attempts: int = PUSH_ATTEMPTS
+    pr_branch_suffix: str = "run"  # names the PR branch when `branch` is not given
+
+
+@dataclass(frozen=True)
+class CommitOutcome:
+    sha: str  # "" when there was nothing to commit
+    branch: str
+    files: tuple[str, ...]
+    pull_request_url: str = ""
+    note: str = ""
+
+
+def commit_back(request: CommitRequest) -> CommitOutcome:
+    """Commit and push the changed files under `request.paths`; see the module docstring."""
+    if not request.paths:
+        raise UsageError("commit-back needs at least one path or glob (commit-paths)")
+    repo = _open_repo(request.repo)
+    root = Path(repo.working_tree_dir or request.repo)
+    files = changed_files(repo, request.paths)
+    base = _current_branch(repo)
+    target = _target_branch(request, base)
+    if not files:
+        return CommitOutcome(sha="", branch=target, files=(), note="nothing to commit: no changes under "
+                             + ", ".join(request.paths))
+    _refuse_secrets(root, files)
+    with _bot_identity(repo, request):
+        repo.git.add("--all", "--", *files)
+        # --only: commit exactly these paths even if the agent staged something else.
+        repo.git.commit("--only", "--no-verify", "-m", request.message, "--", *files)
+        _push_with_retry(repo, request, target)
+    sha = repo.head.commit.hexsha
+    url, note = "", f"committed {len(files)} file(s) as {sha[:12]} and pushed to {request.remote}/{target}"
+    if request.pull_request:
+        url, note = _open_pull_request(root, request, target, base)
+    return CommitOutcome(sha=sha, branch=target, files=tuple(files), pull_request_url=url, note=note)
+
+
+def changed_files(repo: git.Repo, globs: tuple[str, ...]) -> list[str]:
+    """Changed, new or deleted files matching the globs (git's own pathspec matching)."""
+    specs = [f":(glob){pattern.removeprefix('./')}" for pattern in globs]
+    out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *specs)
+    files = []
+    for entry in out.split("\0"):
+        if len(entry) > 3:
+            files.append(entry[3:])
+    return sorted(set(files))
+
+
+def _refuse_secrets(root: Path, files: list[str]) -> None:
+    known = known_secret_values()
+    for path in files:
+        reason = secret_file_reason(root, path, known)
+        if reason is not None:
+            raise CommitRefused(f"refusing to commit {path}: {reason}; nothing was committed")
+
+
+def _push_with_retry(repo: git.Repo, request: CommitRequest, target: str) -> None:
+    """Push; when another push won the race, fetch, rebase onto it and try again. Never force."""
+    last_error = ""
+    for attempt in range(1, request.attempts + 1):
+        try:
+            repo.git.push(request.remote, f"HEAD:refs/heads/{target}")
+            return
+        except git.GitCommandError as exc:
+            last_error = _git_message(exc)
+        if attempt == request.attempts:
+            break
+        if not _rebase_onto_remote(repo, request.remote, target):
+            raise PushFailed(f"push to {request.remote}/{target} was rejected and rebasing onto it failed "
+                             f"(conflict?); the commit stays local. git said: {last_error}")
+    raise PushFailed(f"push to {request.remote}/{target} failed {request.attempts} times; last error: {last_error}")
+
+
+def _rebase_onto_remote(repo: git.Repo, remote: str, target: str) -> bool:
+    try:
+        repo.git.fetch(remote, f"refs/heads/{target}")
+    except git.GitCommandError:
+        return True  # the branch is not on the remote (yet): nothing to rebase onto
+    try:
+        repo.git.rebase("--autostash", "FETCH_HEAD")
+    except git.GitCommandError:
+        with suppress(git.GitCommandError):
+            repo.git.rebase("--abort")
+        return False
+    return True
+
+
+def _open_pull_request(root: Path, request: CommitRequest, head: str, base: str) -> tuple[str, str]:
+    title = request.message.splitlines()[0]
+    if shutil.which("gh") is None:
+        return "", (f"pushed branch {head}; 'gh' is not installed, so open the pull request yourself: "
+                    f"gh pr create --head {head} --base {base} --title '{title}'")
+    body = "Opened by bassi commit-back."
+    proc = subprocess.run(
+        ["gh", "pr", "create", "--head", head, "--base", base, "--title", title, "--body", body],
+        cwd=root, capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        raise RunFailed(f"pushed branch {head}, but 'gh pr create' failed: {proc.stderr.strip() or proc.stdout}")
+    url = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    return url, f"opened pull request {url}"
+
+
+def _open_repo(path: Path) -> git.Repo:
+    try:
+        return git.Repo(path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise UsageError(f"{path}: not inside a git repository, so nothing can be committed back") from None
+
+
+def _current_branch(repo: git.Repo) -> str:
+    try:
+        return repo.active_branch.name
+    except TypeError:
+        return ""  # detached HEAD
+
+
+def _target_branch(request: CommitRequest, base: str) -> str:
+    if request.pull_request:
+        return request.branch or f"bassi/{request.pr_branch_suffix}"
+    if request.branch:
+        return request.branch
+    if not base:
+        raise UsageError("HEAD is detached, so there is no branch to push to; set the branch to push to")
+    return base
+
+
+@contextmanager
+def _bot_identity(repo: git.Repo, request: CommitRequest) -> Iterator[None]:
+    """Author and committer for this commit only; the repository's config is left alone."""
+    env = {"GIT_AUTHOR_NAME": request.author_name, "GIT_AUTHOR_EMAIL": request.author_email,
+           "GIT_COMMITTER_NAME": request.author_name, "GIT_COMMITTER_EMAIL": request.author_email}
+    with repo.git.custom_environment(**env):
+        yield
+
+
+def _git_message(exc: git.GitCommandError) -> str:
+    text = str(exc.stderr or exc.stdout or exc).strip()
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())[:500]
+
+

@@ -1,0 +1,74 @@
+"""`bassi ci generate`: task files in, CI files out (or a drift report with --check)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bassi_ci.generators.files import GenerateError, Plan, Rendering, apply_plan, make_plan
+from bassi_ci.generators.github import GithubOptions, render_github
+from bassi_ci.generators.gitlab import GitlabOptions, render_gitlab
+from bassi_ci.generators.jenkins import JenkinsOptions, render_jenkins
+from bassi_ci.tasks.loader import TASK_SUFFIXES, load_task_file
+from bassi_ci.tasks.model import Task
+
+TARGETS = ("github", "gitlab", "jenkins")
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    target: str = "github"
+    action: str = GithubOptions.action
+    install_command: str = GitlabOptions.install_command
+    gitlab_image: str | None = GitlabOptions.image
+    gitlab_ref: str = GitlabOptions.ref
+
+
+@dataclass
+class GenerateResult:
+    plan: Plan
+    notes: list[str] = field(default_factory=list)
+
+
+def load_tasks(tasks_dir: Path) -> list[Task]:
+    """Every task file in the folder, sorted by id; any broken file or repeated id is an error."""
+    if not tasks_dir.is_dir():
+        raise GenerateError(f"{tasks_dir}: no such folder of task files (use --tasks-dir)")
+    tasks: dict[str, Task] = {}
+    for path in sorted(p for p in tasks_dir.iterdir() if p.suffix.lower() in TASK_SUFFIXES and p.is_file()):
+        task = load_task_file(path)
+        if task.id in tasks:
+            raise GenerateError(f"{path}: task id '{task.id}' is also used by {tasks[task.id].source}")
+        tasks[task.id] = task
+    return [tasks[key] for key in sorted(tasks)]
+
+
+def render(tasks: list[Task], tasks_dir: str, options: GenerateOptions, root: Path) -> Rendering:
+    sources = {task.id: _relative(task.source, root) for task in tasks if task.source is not None}
+    if options.target == "github":
+        return render_github(tasks, GithubOptions(tasks_dir=tasks_dir, action=options.action), sources)
+    if options.target == "gitlab":
+        gitlab = GitlabOptions(options.install_command, options.gitlab_image, options.gitlab_ref)
+        return render_gitlab(tasks, gitlab, tasks_dir)
+    if options.target == "jenkins":
+        return render_jenkins(tasks, JenkinsOptions(install_command=options.install_command), sources)
+    raise GenerateError(f"unknown target '{options.target}'; expected one of {', '.join(TARGETS)}")
+
+
+def generate(tasks_dir: Path, out: Path, options: GenerateOptions, check: bool = False) -> GenerateResult:
+    """Render every task and bring `out` up to date (or only compare, with check=True)."""
+    tasks = load_tasks(tasks_dir)
+    rendering = render(tasks, _relative(tasks_dir, out), options, out)
+    plan = make_plan(out, rendering)
+    if not check:
+        apply_plan(out, plan)
+    return GenerateResult(plan=plan, notes=list(rendering.notes))
+
+
+def _relative(path: Path, root: Path) -> str:
+    """`path` relative to the output root (the repository), in POSIX form, as workflows name it."""
+    relative = os.path.relpath(path.resolve(), root.resolve())
+    if relative == ".." or relative.startswith("../"):
+        return path.as_posix()
+    return Path(relative).as_posix()

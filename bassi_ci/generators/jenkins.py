@@ -1,0 +1,94 @@
+"""Jenkins: one declarative pipeline per task, `jenkins/bassi-<id>.Jenkinsfile`.
+
+The task's exact minute is kept when it has one; only interval schedules
+(`hourly`, `every N m/h`) use Jenkins' `H` hash, which spreads such jobs over the
+hour instead of starting them all at minute 0. Every value put into Groovy is a
+single-quoted string literal, so nothing in it is interpolated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bassi_ci.generators.cron import CronSpec, task_cron
+from bassi_ci.generators.files import GeneratedFile, Rendering, marker_line
+from bassi_ci.generators.gitlab import DEFAULT_INSTALL, JUNIT_FILE, RESULT_FILE
+from bassi_ci.tasks.model import Task
+
+JENKINS_DIR = "jenkins"
+TIMEOUT_MARGIN_MIN = 5
+INTERVAL_KINDS = ("interval", "hourly")
+
+
+@dataclass(frozen=True)
+class JenkinsOptions:
+    install_command: str = DEFAULT_INSTALL
+    credentials_id: str = "anthropic-api-key"
+
+
+def jenkinsfile_path(task_id: str) -> str:
+    return f"{JENKINS_DIR}/bassi-{task_id}.Jenkinsfile"
+
+
+def render_jenkins(tasks: list[Task], options: JenkinsOptions, sources: dict[str, str]) -> Rendering:
+    files = tuple(
+        GeneratedFile(jenkinsfile_path(task.id), render_jenkinsfile(task, options, sources.get(task.id, task.id)))
+        for task in tasks
+    )
+    return Rendering(files=files, owned_globs=(f"{JENKINS_DIR}/bassi-*.Jenkinsfile",))
+
+
+def groovy_string(text: str) -> str:
+    """A single-quoted Groovy literal: no `$` interpolation; backslash, quote and newlines escaped."""
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
+    return f"'{escaped}'"
+
+
+def jenkins_cron(cron: CronSpec) -> str:
+    """Cron spec with the TZ line; interval schedules get `H` for the minute."""
+    fields = cron.expression.split()
+    minute = fields[0]
+    if cron.kind in INTERVAL_KINDS and minute != "*":
+        fields[0] = "H/" + minute[2:] if minute.startswith("*/") else "H"
+    return f"TZ={cron.timezone}\n" + " ".join(fields)
+
+
+def render_jenkinsfile(task: Task, options: JenkinsOptions, source: str) -> str:
+    cron = task_cron(task)
+    timeout = math.ceil(task.limits.timeout_s / 60) + TIMEOUT_MARGIN_MIN
+    run = f"bassi execute {task.id} --ci --junit {JUNIT_FILE} > {RESULT_FILE}"
+    lines = [
+        marker_line("//", source),
+        "pipeline {",
+        "    agent any",
+        "    options {",
+        "        disableConcurrentBuilds()",
+        f"        timeout(time: {timeout}, unit: 'MINUTES')",
+        "    }",
+    ]
+    if cron is not None:
+        lines += ["    triggers {", f"        cron({groovy_string(jenkins_cron(cron))})", "    }"]
+    elif task.schedule is not None:
+        lines.append(f"    // Task '{task.id}' is paused: no trigger, run it by hand.")
+    lines += [
+        "    environment {",
+        f"        ANTHROPIC_API_KEY = credentials({groovy_string(options.credentials_id)})",
+        "    }",
+        "    stages {",
+        f"        stage({groovy_string('bassi ' + task.id)}) {{",
+        "            steps {",
+        f"                sh {groovy_string(options.install_command)}",
+        f"                sh {groovy_string(run)}",
+        "            }",
+        "        }",
+        "    }",
+        "    post {",
+        "        always {",
+        f"            archiveArtifacts artifacts: '{RESULT_FILE}, {JUNIT_FILE}', allowEmptyArchive: true",
+        f"            junit allowEmptyResults: true, testResults: '{JUNIT_FILE}'",
+        "        }",
+        "    }",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,313 @@
+"""Run history in SQLite (BASSI_HOME/state.db): one row per run, whatever its end.
+
+A run is inserted as `running` when it starts (with its pid and the start time of
+that process) and updated when it ends. A row still `running` whose process is gone
+(killed, machine rebooted) is marked `lost` by the next bassi command that opens the
+history, so nothing stays "running" forever.
+
+Only the standard library is imported here: `schedule list` reads this on every call.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bassi_ci import clock
+from bassi_ci.runs.stats import TaskStats
+
+BUSY_TIMEOUT_S = 30.0
+RUNNING = "running"
+LOST = "lost"
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(func: Migration) -> Migration:
+    """Register a schema change; they run once each, in the order they are defined."""
+    MIGRATIONS.append(func)
+    return func
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL UNIQUE,
+            task_id TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,
+            exit_code INTEGER,
+            model TEXT,
+            num_turns INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_read_input_tokens INTEGER NOT NULL DEFAULT 0,
+            total_cost_usd REAL NOT NULL DEFAULT 0,
+            duration_ms INTEGER,
+            result TEXT,
+            error_type TEXT,
+            error_message TEXT,
+            log_path TEXT,
+            pid INTEGER,
+            pid_started TEXT,
+            host TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX runs_task_started ON runs (task_id, started_at)")
+    db.execute("CREATE INDEX runs_status ON runs (status)")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the history, as `bassi history --json` prints it."""
+
+    run_id: str
+    task_id: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    exit_code: int | None
+    model: str | None
+    num_turns: int
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
+    total_cost_usd: float
+    duration_ms: int | None
+    result: str | None
+    error_type: str | None
+    error_message: str | None
+    log_path: str | None
+    pid: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_RECORD_COLUMNS = ", ".join(f.name for f in fields(RunRecord))
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """What is known when a run ends; written over the `running` row."""
+
+    finished_at: str
+    status: str
+    exit_code: int
+    model: str
+    num_turns: int
+    usage: dict[str, int]
+    total_cost_usd: float
+    duration_ms: int
+    result: str
+    error_type: str | None
+    error_message: str | None
+
+
+# --------------------------------------------------------------------------- connection
+
+
+@contextmanager
+def connect(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """An autocommit connection with WAL, a busy timeout and every migration applied."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)) as db:
+        db.row_factory = sqlite3.Row
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        _migrate(db)
+        yield db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+    if all(m.__name__ in done for m in MIGRATIONS):
+        return
+    with transaction(db):
+        # Read again under the write lock: another process may have migrated meanwhile.
+        done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+        for step in MIGRATIONS:
+            if step.__name__ not in done:
+                step(db)
+                db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (step.__name__, _now()))
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def start_run(db_path: Path, *, run_id: str, task_id: str, started_at: str, model: str, log_path: str | None) -> None:
+    """Insert the `running` row of a run that starts now in this process."""
+    pid = os.getpid()
+    with connect(db_path) as db:
+        recover_lost_runs(db)
+        db.execute(
+            "INSERT INTO runs (run_id, task_id, started_at, status, model, log_path, pid, pid_started, host)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, task_id, started_at, RUNNING, model, log_path, pid, process_start_marker(pid),
+             socket.gethostname()),
+        )
+
+
+def finish_run(db_path: Path, run_id: str, end: RunEnd) -> None:
+    with connect(db_path) as db:
+        db.execute(
+            """UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, model = ?, num_turns = ?,
+               input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?,
+               cache_read_input_tokens = ?, total_cost_usd = ?, duration_ms = ?, result = ?,
+               error_type = ?, error_message = ? WHERE run_id = ?""",
+            (end.finished_at, end.status, end.exit_code, end.model, end.num_turns,
+             end.usage.get("input_tokens", 0), end.usage.get("output_tokens", 0),
+             end.usage.get("cache_creation_input_tokens", 0), end.usage.get("cache_read_input_tokens", 0),
+             end.total_cost_usd, end.duration_ms, end.result, end.error_type, end.error_message, run_id),
+        )
+
+
+def recover_lost_runs(db: sqlite3.Connection) -> int:
+    """Mark `lost` every running row of this host whose process is gone; return how many."""
+    host = socket.gethostname()
+    rows = db.execute(
+        "SELECT run_id, pid, pid_started, started_at FROM runs WHERE status = ? AND host = ?", (RUNNING, host)
+    ).fetchall()
+    lost = [row for row in rows if not process_alive(row["pid"], row["pid_started"])]
+    if not lost:
+        return 0
+    finished = _now()
+    with transaction(db):
+        for row in lost:
+            db.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, error_type = ?, error_message = ?"
+                " WHERE run_id = ? AND status = ?",
+                (LOST, finished, _duration_ms(row["started_at"], finished), "Lost",
+                 f"the process (pid {row['pid']}) ended without recording a result", row["run_id"], RUNNING),
+            )
+    return len(lost)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_task_stats(db_path: Path) -> dict[str, TaskStats]:
+    """Run counts and the latest run per task (lost runs count as failures)."""
+    with connect(db_path) as db:
+        recover_lost_runs(db)
+        totals = db.execute(
+            """SELECT task_id, COUNT(*) AS runs,
+                      SUM(status = 'success') AS successes,
+                      SUM(status NOT IN ('success', 'running')) AS failures,
+                      MAX(started_at) AS last_started
+               FROM runs GROUP BY task_id"""
+        ).fetchall()
+        stats: dict[str, TaskStats] = {}
+        for row in totals:
+            last = db.execute(
+                "SELECT status, duration_ms FROM runs WHERE task_id = ? ORDER BY started_at DESC, id DESC LIMIT 1",
+                (row["task_id"],),
+            ).fetchone()
+            stats[row["task_id"]] = TaskStats(
+                runs=row["runs"],
+                successes=row["successes"] or 0,
+                failures=row["failures"] or 0,
+                last_started_at=row["last_started"],
+                last_status=last["status"],
+                last_duration_ms=last["duration_ms"],
+            )
+    return stats
+
+
+def recent_runs(db_path: Path, task_id: str | None, limit: int) -> list[RunRecord]:
+    """The newest `limit` runs, of one task or of all, newest first."""
+    where, params = ("WHERE task_id = ?", [task_id]) if task_id else ("", [])
+    with connect(db_path) as db:
+        recover_lost_runs(db)
+        rows = db.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM runs {where} ORDER BY started_at DESC, id DESC LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+    return [RunRecord(**dict(row)) for row in rows]
+
+
+def last_success_started(db_path: Path, task_id: str) -> datetime | None:
+    """When the latest successful run of a task started (for `{last_run}`)."""
+    if not db_path.exists():
+        return None
+    with connect(db_path) as db:
+        row = db.execute(
+            "SELECT MAX(started_at) FROM runs WHERE task_id = ? AND status = 'success'", (task_id,)
+        ).fetchone()
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def process_start_marker(pid: int) -> str | None:
+    """What tells this process apart from a later one that reuses its pid (Linux: start ticks)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_alive(pid: int | None, marker: str | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if _is_zombie(pid):
+        return False
+    return marker is None or process_start_marker(pid) in (None, marker)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def _now() -> str:
+    return utc_iso(clock.now())
+
+
+def utc_iso(moment: datetime) -> str:
+    """The one timestamp format of the history: UTC, milliseconds, explicit offset (sorts as text)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _duration_ms(started_at: str, finished_at: str) -> int:
+    delta = datetime.fromisoformat(finished_at) - datetime.fromisoformat(started_at)
+    return max(int(delta.total_seconds() * 1000), 0)

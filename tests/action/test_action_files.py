@@ -1,0 +1,91 @@
+"""action.yml, this repository's workflows and the starter workflow, checked by independent tools."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.generators.oracles import actionlint, check_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+ACTION = ROOT / "action.yml"
+OUTPUTS = ("status", "exit-code", "result", "result-file", "cost-usd", "input-tokens", "output-tokens",
+           "num-turns", "commit-sha", "pull-request-url")
+
+
+def action() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(ACTION.read_text())
+    return data
+
+
+def test_action_matches_the_actions_schema() -> None:
+    check_schema("vendor.github-actions", ACTION)
+
+
+def test_inputs_reach_scripts_only_through_env() -> None:
+    steps = action()["runs"]["steps"]
+    for step in steps:
+        if "run" in step:
+            assert "${{" not in step["run"], f"expression inside run: of step {step.get('name')}"
+    run_step = next(step for step in steps if step.get("id") == "run")
+    for name in set(action()["inputs"]) - {"python-version"}:  # that one only feeds setup-python
+        assert f"${{{{ inputs.{name} }}}}" in run_step["env"].values(), name
+
+
+def test_outputs_are_declared() -> None:
+    assert tuple(action()["outputs"]) == OUTPUTS
+
+
+def test_a_workflow_using_the_action_is_clean(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # actionlint finds ./ from the repo root
+    shutil.copy(ACTION, tmp_path / "action.yml")
+    inputs = {name: "x" for name in action()["inputs"]}
+    inputs["anthropic-api-key"] = "${{ secrets.ANTHROPIC_API_KEY }}"
+    workflow = {
+        "name": "uses the local action",
+        "on": {"workflow_dispatch": {}},
+        "permissions": {"contents": "read"},
+        "jobs": {"run": {"runs-on": "ubuntu-latest", "steps": [
+            {"uses": "actions/checkout@v5"},
+            {"id": "bassi", "uses": "./", "with": inputs},
+            {"env": {name.upper().replace("-", "_"): f"${{{{ steps.bassi.outputs.{name} }}}}" for name in OUTPUTS},
+             "run": "echo \"$STATUS\""},
+        ]}},
+    }
+    path = tmp_path / ".github" / "workflows" / "use.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text(yaml.safe_dump(workflow, sort_keys=False))
+    actionlint(path, cwd=tmp_path)
+    # actionlint really reads action.yml: an unknown input is reported.
+    workflow["jobs"]["run"]["steps"][1]["with"]["no-such-input"] = "x"  # type: ignore[index]
+    path.write_text(yaml.safe_dump(workflow, sort_keys=False))
+    if shutil.which("actionlint") is None:
+        pytest.skip("actionlint is not installed")
+    proc = subprocess.run(["actionlint", "-shellcheck=", "-pyflakes=", "-oneline", str(path)], cwd=tmp_path,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 1 and "no-such-input" in proc.stdout
+
+
+def test_repository_workflows_and_templates_are_clean() -> None:
+    files = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted((ROOT / "workflow-templates").glob("*.yml"))
+    assert {p.name for p in files} >= {"tests.yml", "actionlint.yml", "self-test.yml", "bassi-scheduled-task.yml"}
+    actionlint(*files, cwd=ROOT)
+    check_schema("vendor.github-workflows", *files)
+
+
+def test_self_test_uses_only_checkout_the_local_action_and_shell() -> None:
+    workflow = yaml.safe_load((ROOT / ".github/workflows/self-test.yml").read_text())
+    uses = {step.get("uses") for job in workflow["jobs"].values() for step in job["steps"]} - {None}
+    assert uses == {"actions/checkout@v5", "./"}
+
+
+def test_starter_workflow_properties() -> None:
+    props = json.loads((ROOT / "workflow-templates" / "bassi-scheduled-task.properties.json").read_text())
+    assert set(props) >= {"name", "description", "iconName", "categories"}
+    assert isinstance(props["categories"], list) and props["categories"]

@@ -1,0 +1,120 @@
+"""`bassi ci action-run` (the body of action.yml) against the fake Messages API and a bare remote."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bassi_ci.generators.action import github_output_text
+from bassi_ci.runs.junit import junit_xml
+from tests.fakeapi import FakeMessagesAPI, from_script
+from tests.generators.test_commit import clone, git, remote, remote_files, remote_log  # noqa: F401
+
+WRITE_REPORT = {"type": "tool_use", "calls": [["bash", {
+    "command": "mkdir -p reports && echo 'weekly' > reports/week.md && echo x > stray.txt"}]]}
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    outputs = {}
+    for match in re.finditer(r"^([\w-]+)<<(\S+)\n(.*?)\n\2$", text, re.S | re.M):
+        outputs[match.group(1)] = match.group(3)
+    return outputs
+
+
+def action_run(work: Path, tmp_path: Path, **inputs: str) -> tuple[int, dict[str, str], str]:
+    out = tmp_path / "github_output"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BASSI_INPUT_")}
+    env.update({f"BASSI_INPUT_{k.upper()}": v for k, v in inputs.items()})
+    env.update({"GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(tmp_path / "runner-temp"),
+                "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    env.pop("ANTHROPIC_API_KEY", None)
+    proc = subprocess.run([sys.executable, "-m", "bassi_ci", "ci", "action-run"], cwd=work, env=env,
+                          capture_output=True, text=True, check=False, timeout=120)
+    text = out.read_text() if out.exists() else ""
+    return proc.returncode, parse_outputs(text), proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def work(remote: Path, tmp_path: Path) -> Path:  # noqa: F811
+    repo = clone(remote, tmp_path / "work")
+    tasks = repo / ".bassi" / "tasks"
+    tasks.mkdir(parents=True)
+    (tasks / "weekly.yaml").write_text(
+        "id: weekly\nprompt: Write the weekly report\n"
+        "commit:\n  paths: ['reports/*.md']\n  message: '{task_id}: report for {team}'\nvars:\n  team: core\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "add task")
+    git(repo, "push", "-q", "origin", "main")
+    return repo
+
+
+def test_task_run_commits_back_and_sets_outputs(work: Path, tmp_path: Path, remote: Path,  # noqa: F811
+                                                fake_api: FakeMessagesAPI) -> None:
+    fake_api.enqueue(from_script(WRITE_REPORT), from_script({"type": "text", "text": "Report written.\nBye"}))
+    code, outputs, log = action_run(work, tmp_path, task="weekly", anthropic_api_key="sk-test-key-0123456789",
+                                    commit="true")
+    assert code == 0, log
+    assert "::add-mask::sk-test-key-0123456789" in log
+    assert outputs["status"] == "success" and outputs["exit-code"] == "0"
+    assert outputs["result"] == "Report written.\nBye"
+    assert outputs["num-turns"] == "2"
+    assert int(outputs["input-tokens"]) > 0 and float(outputs["cost-usd"]) > 0
+    assert Path(outputs["result-file"]).is_file()
+    assert outputs["commit-sha"] == git(remote, "rev-parse", "main")
+    assert remote_log(remote)[0].startswith("weekly: report for core|bassi[bot]")
+    assert "stray.txt" not in remote_files(remote) and "reports/week.md" in remote_files(remote)
+    headers = fake_api.requests[0].headers
+    assert "sk-test-key-0123456789" in (headers.get("x-api-key", "") + headers.get("authorization", ""))
+
+
+def test_failed_run_commits_nothing_and_fails_the_step(work: Path, tmp_path: Path, remote: Path,  # noqa: F811
+                                                       fake_api: FakeMessagesAPI) -> None:
+    fake_api.enqueue(from_script(WRITE_REPORT),
+                     from_script({"type": "error", "status": 401, "error_type": "authentication_error",
+                                  "message": "invalid x-api-key"}))
+    code, outputs, log = action_run(work, tmp_path, task="weekly", anthropic_api_key="bad", commit="true")
+    assert code == 7, log
+    assert outputs["status"] == "auth_error" and outputs["exit-code"] == "7"
+    assert outputs["commit-sha"] == ""
+    assert "not committing" in log
+    assert len(remote_log(remote)) == 2
+
+
+def test_prompt_with_vars_and_explicit_commit_paths(work: Path, tmp_path: Path, remote: Path,  # noqa: F811
+                                                    fake_api: FakeMessagesAPI) -> None:
+    fake_api.enqueue(from_script(WRITE_REPORT), from_script({"type": "text", "text": "ok"}))
+    code, _outputs, log = action_run(work, tmp_path, prompt="Report for {team}", vars="team=a b\n\nx=1",
+                                    anthropic_api_key="k" * 20, commit="true", commit_paths="stray.txt",
+                                    commit_message="adhoc {x}")
+    assert code == 0, log
+    assert "Report for a b" in str(fake_api.requests[0].body["messages"])
+    assert remote_log(remote)[0].startswith("adhoc 1|")
+    assert "stray.txt" in remote_files(remote) and "reports/week.md" not in remote_files(remote)
+
+
+def test_unknown_task_is_a_usage_error(work: Path, tmp_path: Path) -> None:
+    code, _, log = action_run(work, tmp_path, task="nope")
+    assert code == 2 and "nope" in log
+
+
+def test_output_file_format_survives_hostile_values() -> None:
+    text = github_output_text({"result": "line1\nEOF\nresult<<x\n", "status": "success"})
+    assert parse_outputs(text) == {"result": "line1\nEOF\nresult<<x\n", "status": "success"}
+
+
+def test_junit_report() -> None:
+    import xml.etree.ElementTree as ET
+
+    ok = ET.fromstring(junit_xml({"task_id": "weekly", "status": "success", "result": "done <b>", "duration_ms": 1500}))
+    assert ok.get("failures") == "0" and ok.find("testcase").get("name") == "weekly"  # type: ignore[union-attr]
+    assert ok.findtext("testcase/system-out") == "done <b>"
+    bad = ET.fromstring(junit_xml({"task_id": "weekly", "status": "timeout", "exit_code": 4,
+                                   "error": {"type": "RunTimeout", "message": "limit \x1b 30m"}}))
+    failure = bad.find("testcase/failure")
+    assert bad.get("failures") == "1" and failure is not None
+    assert failure.get("type") == "RunTimeout" and "limit" in (failure.get("message") or "")

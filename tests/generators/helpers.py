@@ -1,0 +1,40 @@
+"""Task files in a temporary repository, and `bassi ci …` run through the real entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from click.testing import CliRunner
+
+from bassi_ci.cli import main
+
+NASTY = "${{ secrets.STOLEN }} 'single' \"double\" `tick` $(touch /tmp/pwned) #not-a-comment: {x} [y] & * ! | > %"
+
+
+def write_task(repo: Path, filename: str, **fields: Any) -> Path:
+    path = repo / ".bassi" / "tasks" / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(fields, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """`bassi ARGS` in this process through the real entry point (error handling included)."""
+    runner = CliRunner()
+    with runner.isolation() as (out, err, _):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+def generate(repo: Path, *extra: str) -> tuple[int, str, str]:
+    return run_cli("ci", "generate", "--tasks-dir", str(repo / ".bassi" / "tasks"), "--out", str(repo), *extra)
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -1,0 +1,201 @@
+"""Commit-back against real git repositories with a bare remote."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bassi_ci.generators import commit as commit_module
+from bassi_ci.generators.commit import CommitRefused, CommitRequest, PushFailed, commit_back
+from tests.generators.helpers import run_cli
+
+
+def git(repo: Path, *args: str) -> str:
+    env_args = ["-c", "user.name=Someone", "-c", "user.email=someone@example.com", "-c", "init.defaultBranch=main"]
+    proc = subprocess.run(["git", *env_args, *args], cwd=repo, capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    bare = tmp_path / "remote.git"
+    bare.mkdir()
+    git(bare, "init", "--bare", "-q", "-b", "main")
+    seed = tmp_path / "seed"
+    git(tmp_path, "clone", "-q", str(bare), str(seed))
+    (seed / "README.md").write_text("hello\n")
+    git(seed, "add", "README.md")
+    git(seed, "commit", "-q", "-m", "initial")
+    git(seed, "push", "-q", "origin", "HEAD:main")
+    return bare
+
+
+def clone(remote: Path, where: Path) -> Path:
+    git(remote.parent, "clone", "-q", str(remote), str(where))
+    return where
+
+
+def remote_log(remote: Path) -> list[str]:
+    return git(remote, "log", "--format=%s|%an|%ae", "main").splitlines()
+
+
+def remote_files(remote: Path) -> list[str]:
+    return git(remote, "ls-tree", "-r", "--name-only", "main").splitlines()
+
+
+def request(repo: Path, *paths: str, **kw: object) -> CommitRequest:
+    return CommitRequest(repo=repo, paths=paths, message=str(kw.pop("message", "bassi: results")), **kw)  # type: ignore[arg-type]
+
+
+def test_commits_only_matching_files_as_the_bot(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    (work / "reports").mkdir()
+    (work / "reports" / "week.md").write_text("# week\n")
+    (work / "reports" / "deep").mkdir()
+    (work / "reports" / "deep" / "x.md").write_text("deep\n")
+    (work / "notes.txt").write_text("outside\n")
+    (work / "README.md").write_text("changed outside the paths\n")
+    git(work, "add", "notes.txt")  # even a file the agent staged itself stays out
+    outcome = commit_back(request(work, "reports/*.md"))
+    assert outcome.files == ("reports/week.md",)
+    assert len(outcome.sha) == 40
+    assert remote_log(remote)[0] == "bassi: results|bassi[bot]|bassi-bot@users.noreply.github.com"
+    assert sorted(remote_files(remote)) == ["README.md", "reports/week.md"]
+    assert git(remote, "show", "main:README.md") == "hello"
+    status = git(work, "status", "--porcelain")
+    assert "notes.txt" in status and "README.md" in status  # left alone for the user
+
+
+def test_recursive_globs_and_deletions(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    (work / "out" / "a" / "b").mkdir(parents=True)
+    (work / "out" / "a" / "b" / "r.json").write_text("{}\n")
+    (work / "README.md").unlink()
+    outcome = commit_back(request(work, "out/**", "README.md"))
+    assert outcome.files == ("README.md", "out/a/b/r.json")
+    assert remote_files(remote) == ["out/a/b/r.json"]
+
+
+def test_nothing_to_commit(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    (work / "elsewhere.txt").write_text("x\n")
+    outcome = commit_back(request(work, "reports/*"))
+    assert outcome.sha == ""
+    assert "nothing to commit" in outcome.note
+    assert len(remote_log(remote)) == 1
+
+
+def test_lost_push_race_is_rebased_and_retried_never_forced(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    other = clone(remote, tmp_path / "other")
+    (other / "theirs.txt").write_text("theirs\n")
+    git(other, "add", "theirs.txt")
+    git(other, "commit", "-q", "-m", "their commit")
+    git(other, "push", "-q", "origin", "main")  # wins the race: `work` is now behind
+    (work / "reports").mkdir()
+    (work / "reports" / "r.md").write_text("mine\n")
+    outcome = commit_back(request(work, "reports/"))
+    log = remote_log(remote)
+    assert [entry.split("|")[0] for entry in log] == ["bassi: results", "their commit", "initial"]
+    assert git(remote, "rev-parse", "main") == outcome.sha
+    assert sorted(remote_files(remote)) == ["README.md", "reports/r.md", "theirs.txt"]
+
+
+def test_gives_up_after_three_rejected_pushes(remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = clone(remote, tmp_path / "work")
+    other = clone(remote, tmp_path / "other")
+    pushes: list[int] = []
+    real_rebase = commit_module._rebase_onto_remote
+
+    def rebase_then_lose_again(repo: object, remote_name: str, target: str) -> bool:
+        ok = real_rebase(repo, remote_name, target)  # type: ignore[arg-type]
+        # Another runner pushes again between our rebase and our push, every time.
+        (other / f"race{len(pushes)}.txt").write_text("x\n")
+        git(other, "pull", "-q", "--rebase", "origin", "main")
+        git(other, "add", ".")
+        git(other, "commit", "-q", "-m", f"race {len(pushes)}")
+        git(other, "push", "-q", "origin", "main")
+        pushes.append(1)
+        return ok
+
+    (other / "first.txt").write_text("x\n")
+    git(other, "add", ".")
+    git(other, "commit", "-q", "-m", "first")
+    git(other, "push", "-q", "origin", "main")
+    monkeypatch.setattr(commit_module, "_rebase_onto_remote", rebase_then_lose_again)
+    (work / "r.md").write_text("mine\n")
+    with pytest.raises(PushFailed, match="failed 3 times"):
+        commit_back(request(work, "r.md"))
+    assert "bassi: results" not in [e.split("|")[0] for e in remote_log(remote)]
+    assert remote_log(remote)[0].startswith("race 1|")  # their history is intact
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("out/config.py", 'api_key = "Zx8vQ2mL9pR4tY7wK3nB6cF1"\n'),
+    ("out/key.txt", "ANTHROPIC=sk-ant-api03-" + "a1B2c3D4" * 6 + "\n"),
+    ("out/aws.ini", "aws_access_key_id=AKIAIOSFODNN7EXAMPLE\n"),
+    ("out/id", "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"),
+    ("out/.env", "HARMLESS=1\n"),
+    ("out/env-value.txt", "the key is my-very-own-test-key-123\n"),
+])
+def test_refuses_files_that_look_like_secrets(remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              name: str, content: str) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "my-very-own-test-key-123")
+    work = clone(remote, tmp_path / "work")
+    (work / "out").mkdir()
+    (work / "out" / "fine.md").write_text("fine\n")
+    (work / name).write_text(content)
+    with pytest.raises(CommitRefused, match=name.replace(".", r"\.")):
+        commit_back(request(work, "out/**"))
+    assert len(remote_log(remote)) == 1
+    assert git(work, "log", "--format=%s") == "initial"
+
+
+def test_harmless_assignments_are_fine(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    (work / "doc.md").write_text('token = "see-the-docs-please"\npassword: "aaaaaaaaaaaaaaaaaaaa"\n')
+    assert commit_back(request(work, "doc.md")).sha
+
+
+def test_pull_request_branch_without_gh(remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    if subprocess.run(["sh", "-c", "command -v gh"], capture_output=True, check=False).returncode == 0:
+        pytest.skip("gh is installed in /usr/bin; this test checks the message shown without it")
+    work = clone(remote, tmp_path / "work")
+    (work / "r.md").write_text("x\n")
+    outcome = commit_back(request(work, "r.md", pull_request=True, pr_branch_suffix="weekly-42"))
+    assert outcome.branch == "bassi/weekly-42"
+    assert "gh pr create --head bassi/weekly-42 --base main" in outcome.note
+    assert git(remote, "log", "--format=%s", "bassi/weekly-42").splitlines()[0] == "bassi: results"
+    assert len(remote_log(remote)) == 1  # main itself is untouched
+
+
+def test_ci_commit_command(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    (work / "r.md").write_text("x\n")
+    code, out, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "r.md,other/*",
+                             "--message", "{task_id}: {team} on {date}", "--task-id", "weekly", "--var", "team=core")
+    assert code == 0, err
+    sha = out.strip().split("commit-sha=")[1]
+    assert git(remote, "rev-parse", "main") == sha
+    subject = git(remote, "log", "-1", "--format=%s", "main")
+    assert subject.startswith("weekly: core on 20")
+    code, out, _ = run_cli("ci", "commit", "--repo", str(work), "--paths", "r.md")
+    assert code == 0 and out.strip() == "commit-sha="
+
+
+def test_ci_commit_refusal_exits_1(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    (work / ".env").write_text("A=1\n")
+    code, _, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "*")
+    assert code == 1 and ".env" in err
+
+
+def test_unknown_template_variable_is_a_usage_error(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    (work / "r.md").write_text("x\n")
+    code, _, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "r.md", "--message", "{nope}")
+    assert code == 2 and "nope" in err
+    assert len(remote_log(remote)) == 1
