@@ -12,17 +12,19 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from bassi_ci.errors import BassiError, ExitCode, Interrupted, UsageError
-from bassi_ci.runs.ci import CiEnvironment, Folder, append_step_summary, error_annotation, format_duration
-from bassi_ci.runs.executor import RunPlan, crash_report, execute_run, record_failure
-from bassi_ci.runs.redact import Redactor
-from bassi_ci.runs.result import RunReport, build_result
-from bassi_ci.runs.signals import sigterm_interrupts
-from bassi_ci.tasks.model import Task, parse_duration
+
+if TYPE_CHECKING:
+    from bassi_ci.runs.redact import Redactor
+    from bassi_ci.runs.result import RunReport
+    from bassi_ci.tasks.model import Task
+
+# The run machinery (executor, history, YAML, …) is imported inside the functions
+# below, so that `bassi --help` and the other commands do not pay for it at start-up.
 
 
 class ExecuteCommand(click.Command):
@@ -36,6 +38,9 @@ class ExecuteCommand(click.Command):
             args = original
             if not _asks_for_ci(args):
                 raise
+            from bassi_ci.runs.executor import record_failure
+            from bassi_ci.runs.redact import Redactor
+
             report = record_failure(None, None, UsageError(problem.format_message()), Redactor.from_environ())
             _publish(report, ci=True, as_json=True, junit=_junit_arg(args), redactor=Redactor.from_environ())
             raise click.exceptions.Exit(int(ExitCode.USAGE_ERROR)) from None
@@ -88,6 +93,10 @@ def execute(task: str | None, prompt: str | None, ci: bool, as_json: bool, vars_
     Exit codes: 0 success, 1 failed, 2 usage error, 3 needs input, 4 timeout,
     5 limit reached, 6 API error, 7 auth error, 8 locked, 130 interrupted.
     """
+    from bassi_ci.runs.executor import RunPlan, crash_report, execute_run, record_failure
+    from bassi_ci.runs.redact import Redactor
+    from bassi_ci.runs.signals import sigterm_interrupts
+
     redactor = Redactor.from_environ()
     interactive = not ci and sys.stdin.isatty()
     cwd = Path.cwd()
@@ -146,6 +155,8 @@ def parse_tools(text: str | None) -> tuple[str, ...] | None:
 def _seconds(timeout: str | None) -> float | None:
     if timeout is None:
         return None
+    from bassi_ci.tasks.model import parse_duration
+
     try:
         return float(parse_duration(int(timeout) if timeout.isdigit() else timeout.strip()))
     except ValueError:
@@ -153,6 +164,7 @@ def _seconds(timeout: str | None) -> float | None:
 
 
 def _console(ci: bool, as_json: bool, redactor: Redactor, interactive: bool) -> Any:
+    from bassi_ci.runs.ci import CiEnvironment, Folder
     from bassi_ci.runs.observers import ConsoleObserver
 
     stream: IO[str] = sys.stderr if ci or as_json else sys.stdout
@@ -167,6 +179,9 @@ def _console(ci: bool, as_json: bool, redactor: Redactor, interactive: bool) -> 
 
 def _publish(report: RunReport, *, ci: bool, as_json: bool, junit: Path | None, redactor: Redactor) -> None:
     """The end of every run: summary line, CI annotations and files, the JSON result."""
+    from bassi_ci.runs.ci import CiEnvironment, append_step_summary, error_annotation
+    from bassi_ci.runs.result import build_result
+
     env = CiEnvironment.detect(os.environ)
     human = sys.stderr if ci or as_json else sys.stdout
     for line in summary_lines(report):
@@ -188,6 +203,8 @@ def _publish(report: RunReport, *, ci: bool, as_json: bool, junit: Path | None, 
 
 
 def summary_lines(report: RunReport) -> list[str]:
+    from bassi_ci.runs.ci import format_duration
+
     mark = "✓" if report.exit_code is ExitCode.SUCCESS else "✗"
     lines = [
         f"{mark} {report.status} (exit {int(report.exit_code)}) · {report.num_turns} turns · "
