@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
+from bassi_ci.errors import ScheduleError, UsageError
+
 
 def now() -> datetime:
     """The current time, timezone-aware in UTC.
@@ -13,15 +15,40 @@ def now() -> datetime:
     """
     pinned = os.environ.get("BASSI_NOW")
     if pinned:
-        return datetime.fromisoformat(pinned).astimezone(UTC)
+        try:
+            return datetime.fromisoformat(pinned).astimezone(UTC)
+        except ValueError:
+            example = "2027-03-10T09:00:00+00:00"
+            raise UsageError(f"BASSI_NOW={pinned!r}: expected an ISO 8601 time such as {example}") from None
     return datetime.now(UTC)
 
 
 def local_zone_name() -> str:
-    """The machine's IANA zone name, captured when a task is created without one."""
-    tz = os.environ.get("TZ", "").lstrip(":")
-    if (tz and "/" in tz) or tz == "UTC":
-        return tz
+    """The machine's IANA zone name, captured when a task is created without one.
+
+    Read from TZ (a name, or a path into the tz database) and then /etc/localtime;
+    anything that is not a valid IANA name falls back to UTC.
+    """
+    from bassi_ci.schedules.zones import validate_timezone
+
+    for candidate in (_zone_from_tz(os.environ.get("TZ", "")), _zone_from_localtime()):
+        if not candidate:
+            continue
+        try:
+            validate_timezone(candidate)
+        except ScheduleError:
+            continue
+        return candidate
+    return "UTC"
+
+
+def _zone_from_tz(value: str) -> str:
+    value = value.lstrip(":")
+    marker = "zoneinfo/"
+    return value.split(marker, 1)[1] if marker in value else value
+
+
+def _zone_from_localtime() -> str:
     try:
         link = os.readlink("/etc/localtime")
     except OSError:
@@ -31,9 +58,6 @@ def local_zone_name() -> str:
         return link.split(marker, 1)[1]
     try:
         with open("/etc/timezone", encoding="utf-8") as handle:
-            name = handle.read().strip()
-            if name:
-                return name
+            return handle.read().strip()
     except OSError:
-        pass
-    return "UTC"
+        return ""

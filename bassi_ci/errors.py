@@ -57,6 +57,12 @@ class TaskNotFound(UsageError):
     """No task with that id in the store."""
 
 
+class StoreError(BassiError):
+    """The task store on disk cannot be read or written (permissions, full disk, …)."""
+
+    exit_code = ExitCode.FAILED
+
+
 class ScheduleError(UsageError):
     """A schedule expression that cannot be parsed or rendered."""
 

@@ -77,10 +77,11 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--when", required=True, help="Schedule, e.g. 'monday 09:00', 'every 30m' or a cron expression.")
 @click.option("--prompt", required=True, help="What the agent should do.")
 @task_options
+@click.option("--id", "task_id", help="Task id (default: made from NAME), e.g. weekly-report.")
 @click.option("--no-install", is_flag=True, help="Only store the task; do not touch the OS scheduler.")
-def schedule_add(name: str, when: str, prompt: str, no_install: bool, **values: Any) -> None:
+def schedule_add(name: str, when: str, prompt: str, task_id: str | None, no_install: bool, **values: Any) -> None:
     """Add a task that runs PROMPT on the schedule WHEN."""
-    task = new_task(name, _options(when, prompt, values), clock.now(), clock.local_zone_name())
+    task = new_task(name, _options(when, prompt, values), clock.now(), clock.local_zone_name(), task_id=task_id)
     path = TaskStore().add(task)
     summary = task_summary(task, None, clock.now())
     output.echo(f"Added task '{task.id}': {summary['schedule_description']} ({task.timezone})")
@@ -162,7 +163,8 @@ def schedule_edit(name: str, when: str | None, prompt: str | None, **values: Any
     if options == TaskOptions():
         raise UsageError("nothing to change: give at least one option, e.g. --when 'daily 10:00'")
     now = clock.now()
-    task = TaskStore().update(name, lambda task: edited_task(task, options, now))
+    zone = clock.local_zone_name()
+    task = TaskStore().update(name, lambda task: edited_task(task, options, now, zone))
     output.echo(f"Updated task '{task.id}'.")
 
 
@@ -220,7 +222,7 @@ def _display(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "-"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+        return ", ".join(f"{k}={v}" for k, v in value.items() if v is not None) or "-"
     return str(value)
 
 

@@ -91,14 +91,3 @@ def _aligned_expression(minutes: int) -> str:
     if hours == 1:
         return "0 * * * *"
     return "0 0 * * *" if hours == 24 else f"0 */{hours} * * *"
-
-
-def is_fixed_time(expression: str) -> bool:
-    """Whether DST treats the expression as a fixed time of day rather than an interval.
-
-    The rule of Debian cron and cronsim: when neither the minute nor the hour field
-    starts with `*`, a run in a skipped hour moves to the end of the gap and a
-    repeated hour runs once; otherwise runs follow real time (see `nextrun`).
-    """
-    minute, hour = expression.split()[:2]
-    return not minute.startswith("*") and not hour.startswith("*")

@@ -1,35 +1,31 @@
 """Next fire times: wall-clock patterns in an IANA zone turned into real instants.
 
-DST policy (the documented one, see DESIGN.md):
+DST policy (DESIGN.md), for every calendar schedule (`daily`, weekday, `monthly`,
+`once`, clock-aligned intervals such as `every 30m` or `hourly`, cron expressions):
 
-* Fixed times of day (`daily`, weekday, `monthly`, `once`, and cron expressions whose
-  minute and hour fields both do not start with `*`): a wall time that does not
-  exist (spring-forward gap) runs at the first valid instant after the gap, e.g.
-  02:30 on 2027-03-28 in Europe/Berlin runs at 03:00 CEST; a wall time that occurs
-  twice (fall back) runs once, at its first occurrence.
-* Clock-aligned intervals (`every 30m`, `every 2h`, `hourly`, and cron expressions
-  whose minute or hour field starts with `*`): they run at every real instant whose
-  wall clock matches. Wall times inside a gap do not exist and are skipped; in a
-  repeated hour both passes run, so `every 30m` keeps firing every 30 real minutes.
-  This is how Debian cron and cronsim treat such jobs.
-* Other intervals (`every 90m`, `every 7h`) are fixed steps counted from
-  1970-01-01T00:00Z and ignore DST entirely.
+* a wall time that does not exist (spring-forward gap) runs at the first valid instant
+  after the gap, e.g. 02:30 on 2027-03-28 in Europe/Berlin runs at 03:00 CEST; several
+  wall times in one gap (`every 30m`) run once there;
+* a wall time that occurs twice (fall back) runs once, at its first occurrence, so
+  `every 30m` does not run the repeated hour a second time (as systemd does).
+
+Other intervals (`every 90m`, `every 7h`) are fixed steps counted from
+1970-01-01T00:00Z and ignore DST entirely.
 
 Calendar matching itself is cronsim's, run on naive wall-clock times, so that the
-instant mapping above is the only place where zones matter.
+wall-to-instant mapping below is the only place where zones matter.
 """
 
 from __future__ import annotations
 
 import contextlib
-import heapq
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
 
 from bassi_ci.errors import ScheduleError
-from bassi_ci.schedules.model import Interval, Once, Schedule, calendar_expression, is_fixed_time
+from bassi_ci.schedules.model import Interval, Once, Schedule, calendar_expression
 from bassi_ci.schedules.zones import validate_timezone
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -54,7 +50,7 @@ def next_run(schedule: Schedule, tz: str, after: datetime) -> datetime | None:
 
 def _instants_after(schedule: Schedule, zone: ZoneInfo, after: datetime) -> Iterator[datetime]:
     if isinstance(schedule, Once):
-        candidates: Iterator[datetime] = iter(wall_to_instants(schedule.at, zone, fixed=True))
+        candidates: Iterator[datetime] = iter([wall_to_instant(schedule.at, zone)])
     elif (expression := calendar_expression(schedule)) is not None:
         candidates = _calendar_instants(expression, zone, after)
     else:
@@ -80,35 +76,25 @@ def _fixed_steps(minutes: int, after: datetime) -> Iterator[datetime]:
 
 
 def _calendar_instants(expression: str, zone: ZoneInfo, after: datetime) -> Iterator[datetime]:
-    """Instants, in order, of the wall-clock matches of `expression` from about `after` on.
+    """Instants of the wall-clock matches of `expression`, from shortly before `after` on.
 
-    Matches come in wall-clock order, but the second pass through a repeated hour
-    comes later in real time than wall times just after it; a heap holds instants
-    until no later match can come before them. The lowest instant of a wall time
-    never decreases as wall time grows, which makes that safe.
+    The mapping from wall time to instant never goes backwards, so wall-clock order
+    is real-time order (equal instants from one gap are dropped by the caller).
     """
     from cronsim import CronSim
 
-    fixed = is_fixed_time(expression)
-    pending: list[datetime] = []
     try:
         for wall in CronSim(expression, _search_start(after, zone)):
-            found = wall_to_instants(wall, zone, fixed)
-            while pending and found and pending[0] < found[0]:
-                yield heapq.heappop(pending)
-            for instant in found:
-                heapq.heappush(pending, instant)
+            yield wall_to_instant(wall, zone)
     except OverflowError:
-        pass  # the end of datetime's range; nothing later to report
-    while pending:
-        yield heapq.heappop(pending)
+        return  # the end of datetime's range; nothing later to report
 
 
 def _search_start(after: datetime, zone: ZoneInfo) -> datetime:
     """A naive wall time at or before every wall time that can still run after `after`.
 
-    Using the smaller of the offsets now and a day later makes the search start
-    early enough to catch the second pass through a repeated hour.
+    Using the smaller of the offsets now and a day later makes the search start early
+    enough whichever side of a DST change `after` lies on; earlier matches are dropped.
     """
     offsets = [after.astimezone(zone).utcoffset()]
     with contextlib.suppress(OverflowError):  # near datetime.max there is no "a day later"
@@ -117,16 +103,12 @@ def _search_start(after: datetime, zone: ZoneInfo) -> datetime:
     return (after + smallest).replace(tzinfo=None, microsecond=0)
 
 
-def wall_to_instants(wall: datetime, zone: ZoneInfo, fixed: bool) -> list[datetime]:
-    """The UTC instants at which the naive wall time `wall` runs, per the DST policy."""
+def wall_to_instant(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC instant at which the naive wall time `wall` runs, per the DST policy."""
     first = wall.replace(tzinfo=zone, fold=0)
-    second = wall.replace(tzinfo=zone, fold=1)
-    if first.utcoffset() == second.utcoffset():
-        return [first.astimezone(UTC)]
-    if _exists(first):  # a repeated wall time
-        passes = [first] if fixed else [first, second]
-        return [instant.astimezone(UTC) for instant in passes]
-    return [_gap_end(wall, zone)] if fixed else []
+    if _exists(first):  # normal, or the first occurrence of a repeated wall time
+        return first.astimezone(UTC)
+    return _gap_end(wall, zone)
 
 
 def _exists(local: datetime) -> bool:

@@ -12,10 +12,18 @@ from bassi_ci.errors import ScheduleError
 _ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*", re.ASCII)
 
 
+# Files in the tz database that are not zones a task should store: aliases of the
+# machine's zone (the zone must be explicit) and leap-second or POSIX variants.
+_NOT_ZONES = {"localtime", "posixrules", "factory"}
+_NOT_ZONE_PREFIXES = ("right/", "posix/")
+
+
 def validate_timezone(tz: str) -> ZoneInfo:
     """The zone named `tz`, or a ScheduleError that suggests a valid name."""
     if not isinstance(tz, str) or not _ZONE_NAME.fullmatch(tz):
         raise ScheduleError(_unknown(tz))
+    if tz.lower() in _NOT_ZONES or tz.lower().startswith(_NOT_ZONE_PREFIXES):
+        raise ScheduleError(f"{tz!r} is not an IANA zone name to store; use one such as Europe/Berlin or UTC")
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError, OSError):

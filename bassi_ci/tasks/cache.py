@@ -9,6 +9,8 @@ stale or corrupt cache is ignored, and the semantic checks still run every time.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -48,15 +50,23 @@ class ValidatedCache:
         for name in stale:
             del self.entries[name]
         with contextlib.suppress(OSError):  # a read-only store still lists, just slower
-            atomic_write_text(self.path, json.dumps({"version": __version__, "entries": self.entries}))
+            atomic_write_text(self.path, json.dumps({"version": _cache_version(), "entries": self.entries}))
 
     def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
-        # A new bassi version may have a new schema: validate everything again.
-        if not isinstance(data, dict) or data.get("version") != __version__:
+        # Another bassi version or task schema may judge files differently: validate them again.
+        if not isinstance(data, dict) or data.get("version") != _cache_version():
             return {}
         entries = data.get("entries")
         return entries if isinstance(entries, dict) else {}
+
+
+@functools.cache
+def _cache_version() -> str:
+    from bassi_ci.tasks.loader import task_schema
+
+    schema = json.dumps(task_schema(), sort_keys=True).encode()
+    return f"{__version__}+{hashlib.sha256(schema).hexdigest()[:16]}"

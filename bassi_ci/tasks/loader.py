@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
 
 TASK_SUFFIXES = (".yaml", ".yml", ".json")
+# A task is a prompt and some settings; anything larger is a mistake (or an attack).
+MAX_TASK_FILE_BYTES = 256 * 1024
+MAX_TIMEOUT_S = 7 * 24 * 3600
 
 # libyaml's loader is several times faster; listing 1,000 tasks depends on it.
 _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -38,6 +42,8 @@ def load_task_file(path: Path) -> Task:
 
 def parse_task_text(text: str, path: Path) -> Task:
     """Validate the text of a task file; `path` names it in errors and decides the format."""
+    if len(text) > MAX_TASK_FILE_BYTES:
+        raise TaskFileError(f"{path}: the task file is larger than {MAX_TASK_FILE_BYTES // 1024} KiB")
     data = _parse_document(text, path)
     validate_task_data(data, path)
     task = task_from_dict(data, source=path)
@@ -61,8 +67,17 @@ def validate_task_data(data: Any, path: Path) -> None:
 
 
 def check_task_semantics(task: Task, path: Path) -> None:
-    """What a schema cannot say: the schedule parses and the zone exists."""
+    """What a schema cannot say: the schedule parses, the zone exists, limits are sane."""
     from bassi_ci.schedules import parse_schedule, validate_timezone
+
+    if task.limits.timeout_s > MAX_TIMEOUT_S:
+        raise TaskFileError(
+            f"{path}: field 'limits.timeout': expected at most 7 days ({MAX_TIMEOUT_S} s), "
+            f"got {task.limits.timeout_s} s"
+        )
+    budget = task.limits.max_budget_usd
+    if budget is not None and not math.isfinite(budget):
+        raise TaskFileError(f"{path}: field 'limits.max_budget_usd': expected a finite number, got {budget}")
 
     if task.schedule is not None:
         if task.timezone is None:
@@ -162,11 +177,23 @@ def _parse_document(text: str, path: Path) -> Any:
         except ValueError as exc:
             raise TaskFileError(f"{path}: not valid JSON ({exc})") from None
     try:
+        _refuse_aliases(text, path)
         return yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         raise TaskFileError(f"{path}: not valid YAML ({_yaml_reason(exc)})") from None
     except (RecursionError, ValueError, OverflowError) as exc:
         raise TaskFileError(f"{path}: not valid YAML ({_reason(exc)})") from None
+
+
+def _refuse_aliases(text: str, path: Path) -> None:
+    """Anchors and aliases can blow a few bytes up into gigabytes ("billion laughs")."""
+    if "*" not in text:  # no alias can appear without one; skip the event scan
+        return
+    for event in yaml.parse(text, Loader=_YamlLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise TaskFileError(
+                f"{path}: YAML aliases (*{event.anchor}) are not allowed in task files; write the value out"
+            )
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:

@@ -34,19 +34,46 @@ class TaskOptions:
     vars: dict[str, str] | None = None
 
 
-def new_task(name: str, options: TaskOptions, now: datetime, default_zone: str) -> Task:
+def new_task(
+    name: str, options: TaskOptions, now: datetime, default_zone: str, task_id: str | None = None
+) -> Task:
     """A validated Task for `schedule add`: the id comes from the name, the zone is explicit."""
-    task_id = slugify(name)
+    task_id = task_id or slugify(name)
     if not task_id:
-        raise UsageError(f"the name {name!r} has no letters or digits to make a task id from")
-    record: dict[str, Any] = {"id": task_id, "name": name.strip()}
+        raise UsageError(
+            f"cannot make a task id from the name {name!r} (ids use a-z, 0-9 and '-'); "
+            "give one with --id, e.g. --id weekly-report"
+        )
+    record: dict[str, Any] = {"id": task_id, "name": name.strip() or task_id}
+    _check_zone_option(options.timezone)
     zone = options.timezone or default_zone
-    return _apply(record, dataclasses.replace(options, timezone=zone), now)
+    task = _apply(record, dataclasses.replace(options, timezone=zone), now)
+    _refuse_past_once(task, now)
+    return task
 
 
-def edited_task(task: Task, options: TaskOptions, now: datetime) -> Task:
-    """The task with the given options changed, validated as a whole again."""
-    return _apply(task.to_dict(), options, now, source=task.source)
+def edited_task(task: Task, options: TaskOptions, now: datetime, default_zone: str) -> Task:
+    """The task with the given options changed, validated as a whole again.
+
+    A task that gets its first schedule also gets the machine's zone, as `add` does.
+    """
+    _check_zone_option(options.timezone)
+    if options.when is not None and task.timezone is None and options.timezone is None:
+        options = dataclasses.replace(options, timezone=default_zone)
+    new = _apply(task.to_dict(), options, now, source=task.source)
+    if options.when is not None:
+        _refuse_past_once(new, now)
+    return new
+
+
+def _check_zone_option(zone: str | None) -> None:
+    if zone is not None and not zone.strip():
+        raise UsageError("--tz is empty; give an IANA zone such as Europe/Berlin, or leave it out")
+
+
+def _refuse_past_once(task: Task, now: datetime) -> None:
+    if task.schedule and task.schedule.startswith("once ") and not next_fire_times(task, now, 1):
+        raise UsageError(f"'{task.schedule}' is in the past in {task.timezone}; pick a later time")
 
 
 def with_enabled(task: Task, enabled: bool) -> Task:
@@ -78,8 +105,7 @@ def _apply(record: dict[str, Any], options: TaskOptions, now: datetime, source: 
     limits.update({key: value for key, value in limit_values.items() if value is not None})
     record["limits"] = limits
     if options.when is not None:
-        zone = record.get("timezone") or "UTC"
-        record["schedule"] = normalize_schedule(options.when, zone, now)
+        record["schedule"] = normalize_schedule(options.when, record.get("timezone") or "UTC", now)
     label = Path(f"task '{record['id']}'")
     validate_task_data(record, label)
     task = task_from_dict(record, source=source)

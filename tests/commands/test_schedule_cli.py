@@ -90,7 +90,7 @@ def test_pause_resume_edit_delete(isolated_home: Path) -> None:
         (["schedule", "add", "x", "--when", "monday 25:00", "--prompt", "p", "--tz", "UTC"], "25"),
         (["schedule", "add", "x", "--when", "every 0m", "--prompt", "p", "--tz", "UTC"], "every 0m"),
         (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--tz", "Mars/Base"], "Mars/Base"),
-        (["schedule", "add", "!!!", "--when", "daily 09:00", "--prompt", "p"], "no letters or digits"),
+        (["schedule", "add", "!!!", "--when", "daily 09:00", "--prompt", "p"], "cannot make a task id"),
         (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--tools", "python"], "tools"),
         (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--var", "novalue"], "KEY=VALUE"),
         (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--timeout", "soon"], "timeout"),
@@ -139,3 +139,61 @@ def test_version_and_help() -> None:
     assert bassi("--version").stdout.startswith("bassi, version ")
     help_text = bassi("--help").stdout
     assert "schedule" in help_text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["schedule", "add", "日本語", "--when", "daily 09:00", "--prompt", "p", "--tz", "UTC"], "give one with --id"),
+        (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--tz", ""], "--tz is empty"),
+        (["schedule", "add", "x", "--when", "once 2020-01-01 10:00", "--prompt", "p", "--tz", "UTC"], "in the past"),
+        (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--tz", "localtime"], "not an IANA zone"),
+        (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--tz", "UTC", "--max-budget", "nan"],
+         "max_budget_usd"),
+        (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--tz", "UTC", "--timeout", "169h"],
+         "at most 7 days"),
+        (["schedule", "add", "x", "--id", "Bad Id", "--when", "daily 09:00", "--prompt", "p", "--tz", "UTC"],
+         "field 'id'"),
+    ],
+)
+def test_more_bad_input_is_refused_before_anything_is_stored(
+    isolated_home: Path, args: list[str], message: str
+) -> None:
+    result = bassi(*args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not list((isolated_home / "tasks").glob("*.yaml")) if (isolated_home / "tasks").exists() else True
+
+
+def test_non_latin_name_with_explicit_id(isolated_home: Path) -> None:
+    code, _, err = run("schedule", "add", "日本語レポート", "--id", "jp-report", "--when", "daily 09:00",
+                         "--prompt", "p", "--tz", "Asia/Tokyo")
+    assert code == 0, err
+    shown = json.loads(run("schedule", "show", "jp-report", "--json")[1])
+    assert shown["name"] == "日本語レポート" and shown["timezone"] == "Asia/Tokyo"
+
+
+def test_edit_gives_an_on_demand_task_the_machine_zone(isolated_home: Path) -> None:
+    tasks = isolated_home / "tasks"
+    tasks.mkdir(parents=True)
+    (tasks / "od.yaml").write_text("id: od\nname: od\nprompt: p\n", encoding="utf-8")
+    result = bassi("schedule", "edit", "od", "--when", "daily 09:00")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(bassi("schedule", "show", "od", "--json").stdout)
+    assert shown["timezone"] == "UTC" and shown["schedule"] == "daily 09:00"
+
+
+def test_store_problems_are_one_line_errors_not_crashes(isolated_home: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bassi_ci", "schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p"],
+        capture_output=True, text=True, check=False, env={**os.environ, "BASSI_HOME": str(blocker)},
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("bassi: error: cannot use the task store") and "unexpected" not in result.stderr
+    garbage = subprocess.run(
+        [sys.executable, "-m", "bassi_ci", "schedule", "list"],
+        capture_output=True, text=True, check=False, env={**os.environ, "BASSI_NOW": "garbage"},
+    )
+    assert garbage.returncode == 2 and "BASSI_NOW" in garbage.stderr

@@ -27,8 +27,10 @@ AGREE = [
     ("weekdays 09:00", "Europe/Berlin", "2027-03-27 12:00"),
     ("every 30m", "Europe/Berlin", "2027-03-28 00:15"),  # gap times are skipped by both
     ("hourly", "Europe/Berlin", "2027-03-27 23:30"),
-    ("every 2h", "Europe/Berlin", "2027-03-27 21:30"),
-    ("0 */2 * * *", "Europe/Berlin", "2027-03-27 21:30"),
+    ("every 30m", "Europe/Berlin", "2027-10-30 23:45"),  # repeated hour: first pass only
+    ("hourly", "America/New_York", "2027-11-07 04:30"),
+    ("every 30m", "America/St_Johns", "2027-11-07 03:45"),
+    ("0 */2 * * *", "Australia/Sydney", "2027-04-03 13:30"),
     ("daily 02:30", "Europe/Berlin", "2027-10-30 12:00"),  # repeated hour: first pass only
     ("@daily", "Europe/Berlin", "2027-10-29 00:00"),
     ("0 9 * * MON-FRI", "Europe/Berlin", "2027-10-29 00:00"),
@@ -72,10 +74,10 @@ AGREE = [
 
 # Where systemd's behaviour differs from our DST policy. systemd normalises wall
 # times per day with mktime-like rules: a time in the spring-forward gap finds no
-# match that day (skipped, "never" for a one-off), and a clock-aligned interval runs
-# the repeated fall-back hour only once. Our policy (DESIGN.md, schedules.nextrun):
-# a fixed time in a gap runs at the end of the gap, so a daily job is never lost;
-# an interval keeps its real spacing through the repeated hour, like Debian cron.
+# match that day (skipped, "never" for a one-off). Our policy (DESIGN.md,
+# schedules.nextrun): a time in a gap runs at the end of the gap, so a daily job is
+# never lost and `every 2h` runs at 03:00 when 02:00 does not exist. In the repeated
+# fall-back hour both run each wall time once, at its first occurrence.
 # Each row: schedule, zone, base, what systemd does, what we do (UTC "MM-DD HH:MM").
 DIFFER = [
     (
@@ -95,24 +97,14 @@ DIFFER = [
     ),
     ("once 2027-03-28 02:30", "Europe/Berlin", "2027-01-01 00:00", [], ["03-28 01:00"]),
     (
-        "every 30m", "Europe/Berlin", "2027-10-30 23:45",
-        ["10-31 00:00", "10-31 00:30", "10-31 02:00", "10-31 02:30", "10-31 03:00"],
-        ["10-31 00:00", "10-31 00:30", "10-31 01:00", "10-31 01:30", "10-31 02:00"],
+        "every 2h", "Europe/Berlin", "2027-03-27 21:30",
+        ["03-27 23:00", "03-28 02:00", "03-28 04:00", "03-28 06:00", "03-28 08:00"],
+        ["03-27 23:00", "03-28 01:00", "03-28 02:00", "03-28 04:00", "03-28 06:00"],
     ),
     (
-        "hourly", "America/New_York", "2027-11-07 04:30",
-        ["11-07 05:00", "11-07 07:00", "11-07 08:00", "11-07 09:00", "11-07 10:00"],
-        ["11-07 05:00", "11-07 06:00", "11-07 07:00", "11-07 08:00", "11-07 09:00"],
-    ),
-    (
-        "every 30m", "America/St_Johns", "2027-11-07 03:45",
-        ["11-07 04:00", "11-07 05:30", "11-07 06:00", "11-07 06:30", "11-07 07:00"],
-        ["11-07 04:00", "11-07 04:30", "11-07 05:00", "11-07 05:30", "11-07 06:00"],
-    ),
-    (
-        "0 */2 * * *", "Australia/Sydney", "2027-04-03 13:30",
-        ["04-03 15:00", "04-03 18:00", "04-03 20:00", "04-03 22:00", "04-04 00:00"],
-        ["04-03 15:00", "04-03 16:00", "04-03 18:00", "04-03 20:00", "04-03 22:00"],
+        "0 */2 * * *", "Europe/Berlin", "2027-03-27 21:30",
+        ["03-27 23:00", "03-28 02:00", "03-28 04:00", "03-28 06:00", "03-28 08:00"],
+        ["03-27 23:00", "03-28 01:00", "03-28 02:00", "03-28 04:00", "03-28 06:00"],
     ),
 ]  # fmt: skip
 

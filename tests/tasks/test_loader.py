@@ -130,3 +130,35 @@ def test_any_record_is_a_task_or_a_task_file_error(record: dict[str, object]) ->
         parse_task_text(json.dumps(record), Path("fuzz.json"))
     except TaskFileError as exc:
         assert str(exc).startswith("fuzz.json: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: a\nprompt: x\nlimits: {timeout: 999999h}\n", "expected at most 7 days"),
+        ("name: a\nprompt: x\nlimits: {timeout: 169h}\n", "expected at most 7 days"),
+        ("name: a\nprompt: x\nlimits: {max_budget_usd: .nan}\n", "field 'limits.max_budget_usd'"),
+        ("name: a\nprompt: x\nlimits: {max_budget_usd: .inf}\n", "field 'limits.max_budget_usd'"),
+        ("name: \"a\\x85b\"\nprompt: x\n", "field 'name': expected a single line"),
+        ("name: a\nprompt: x\nschedule: daily 09:00\ntimezone: localtime\n", "not an IANA zone name"),
+        ("name: a\nprompt: x\nschedule: daily 09:00\ntimezone: right/Europe/Berlin\n", "not an IANA zone name"),
+    ],
+)
+def test_limits_and_names_that_would_not_round_trip_are_refused(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(TaskFileError, match=expected):
+        load_task_file(write(tmp_path, text))
+
+
+def test_yaml_aliases_are_refused_before_they_can_expand(tmp_path: Path) -> None:
+    levels = ['a0: &a0 ["lol", "lol"]'] + [
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)
+    ]
+    path = write(tmp_path, "\n".join(levels) + "\nprompt: x\nname: n\n")
+    with pytest.raises(TaskFileError, match=r"YAML aliases \(\*a0\) are not allowed"):
+        load_task_file(path)
+
+
+def test_oversized_task_file_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: a\nprompt: " + "x" * 300_000 + "\n")
+    with pytest.raises(TaskFileError, match="larger than 256 KiB"):
+        load_task_file(path)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bassi_ci.errors import TaskNotFound, UsageError
+from bassi_ci.errors import StoreError, TaskFileError, TaskNotFound, UsageError
 from bassi_ci.tasks.loader import load_task_file
 from bassi_ci.tasks.model import Task
 from bassi_ci.tasks.store import TaskStore
@@ -68,7 +68,7 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path, monkeypatch: p
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(StoreError, match=r"cannot write .*report\.yaml"):
         store.update("report", lambda t: dataclasses.replace(t, prompt="lost?"))
     assert (tmp_path / "report.yaml").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name != ".lock"] == ["report.yaml"]
@@ -124,4 +124,44 @@ def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     (tmp_path / ".validated-cache.json").write_text("{broken", encoding="utf-8")
     assert store.entries()[0].task == make_task("report")
     (tmp_path / ".validated-cache.json").write_text('{"version": "0.0.0", "entries": {"report.yaml": 1}}')
+    assert store.entries()[0].task == make_task("report")
+
+
+def test_store_files_of_other_kinds_show_as_errors_and_can_be_deleted(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path)
+    store.add(make_task("good"))
+    (tmp_path / "r.json").write_text('{"id": "r", "prompt": "x"}', encoding="utf-8")
+    (tmp_path / "mismatch.yaml").write_text("id: other\nprompt: x\n", encoding="utf-8")
+    (tmp_path / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    errors = {e.path.name: e.error for e in store.entries() if e.error}
+    assert "rename the file" in (errors["r.json"] or "")
+    assert "does not match the file name" in (errors["mismatch.yaml"] or "")
+    assert "cannot read the task file" in (errors["dangling.yaml"] or "")
+    with pytest.raises(TaskFileError, match="does not match the file name"):
+        store.get("mismatch")
+    store.delete("dangling")
+    store.delete("mismatch")
+    assert sorted(e.path.name for e in store.entries()) == ["good.yaml", "r.json"]
+
+
+def test_a_store_that_is_not_a_folder_is_a_clear_error(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("", encoding="utf-8")
+    store = TaskStore(not_a_folder / "tasks")
+    with pytest.raises(StoreError, match="cannot use the task store"):
+        store.add(make_task("x"))
+    with pytest.raises(StoreError, match="cannot read the task store"):
+        TaskStore(not_a_folder).entries()
+
+
+def test_a_damaged_cache_record_is_validated_again(tmp_path: Path) -> None:
+    import json
+
+    store = TaskStore(tmp_path)
+    store.add(make_task("report"))
+    store.entries()
+    cache_path = tmp_path / ".validated-cache.json"
+    data = json.loads(cache_path.read_text())
+    del data["entries"]["report.yaml"]["record"]["prompt"]
+    cache_path.write_text(json.dumps(data))
     assert store.entries()[0].task == make_task("report")
