@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from bassi_ci.cli import main
+from tests.cli import run_cli
 
 AFTER = "2027-03-10T08:00:00+00:00"
 
@@ -25,15 +24,7 @@ def bassi(*args: str, now: str = AFTER) -> subprocess.CompletedProcess[str]:
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    """Run `bassi ARGS` in this process through the real entry point (error handling included)."""
-    runner = CliRunner()
-    with runner.isolation(env={"BASSI_NOW": AFTER}) as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return code, out.getvalue().decode(), err.getvalue().decode()
+    return run_cli(*args, env={"BASSI_NOW": AFTER})
 
 
 def test_add_list_show_json(isolated_home: Path) -> None:

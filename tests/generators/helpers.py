@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from click.testing import CliRunner
 
-from bassi_ci.cli import main
+from tests.cli import run_cli
 
 NASTY = "${{ secrets.STOLEN }} 'single' \"double\" `tick` $(touch /tmp/pwned) #not-a-comment: {x} [y] & * ! | > %"
 
@@ -18,18 +17,6 @@ def write_task(repo: Path, filename: str, **fields: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(fields, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    """`bassi ARGS` in this process through the real entry point (error handling included)."""
-    runner = CliRunner()
-    with runner.isolation() as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 def generate(repo: Path, *extra: str) -> tuple[int, str, str]:

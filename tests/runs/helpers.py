@@ -10,25 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
 from jsonschema import Draft202012Validator, FormatChecker
 
-from bassi_ci.cli import main
 from bassi_ci.runs.result import result_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> tuple[int, str, str]:
-    """`bassi ARGS` in this process through the real entry point (error handling included)."""
-    runner = CliRunner()
-    with runner.isolation(input=stdin, env=env) as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 def check_result(stdout: str) -> dict[str, Any]:
