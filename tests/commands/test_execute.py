@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from bassi_ci.runs.locks import task_lock
+from tests.cli import run_cli
 from tests.fakeapi import FakeMessagesAPI, error, slow, text, tool_use
-from tests.runs.helpers import ROOT, bassi_process, check_result, history_row, run_cli
+from tests.runs.helpers import ROOT, bassi_process, check_result, history_row
 
 TASK_YAML = """\
 id: weekly

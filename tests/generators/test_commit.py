@@ -9,7 +9,7 @@ import pytest
 
 from bassi_ci.generators import commit as commit_module
 from bassi_ci.generators.commit import CommitRefused, CommitRequest, PushFailed, commit_back
-from tests.generators.helpers import run_cli
+from tests.cli import run_cli
 
 
 def git(repo: Path, *args: str) -> str:
