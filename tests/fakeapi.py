@@ -71,7 +71,7 @@ _ids = itertools.count(1)
 class FakeResponse:
     """One scripted answer. Build it with text(), tool_use(), error(), cut_stream(), stream_error() or slow()."""
 
-    kind: str  # "message" | "error" | "cut" | "stream_error" | "slow"
+    kind: str  # "message" | "error" | "cut" | "stream_error" | "slow" | "trickle"
     content: tuple[dict[str, Any], ...] = ()
     stop_reason: str = "end_turn"
     usage: dict[str, int] | None = None
@@ -129,6 +129,11 @@ def stream_error(error_type: str = "overloaded_error", message: str = "Overloade
 def slow(seconds: float, then: FakeResponse) -> FakeResponse:
     """Wait `seconds` before answering with `then` (for timeouts)."""
     return FakeResponse("slow", seconds=seconds, then=then)
+
+
+def trickle(seconds: float, then: FakeResponse) -> FakeResponse:
+    """Stream `then` a few bytes at a time, `seconds` apart (a server that never quite stalls)."""
+    return FakeResponse("trickle", seconds=seconds, then=then)
 
 
 def from_script(item: dict[str, Any]) -> FakeResponse:
@@ -339,6 +344,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.owner._stopping.wait(response.seconds)
             assert response.then is not None
             self._serve(body, response.then)
+        elif response.kind == "trickle" and body.get("stream"):
+            assert response.then is not None
+            self._serve_trickle(body, response.then, response.seconds)
         elif response.kind == "error" or (response.kind == "stream_error" and not body.get("stream")):
             self._send_error(response.status, response.error_type, response.message, response.retry_after_ms)
         elif response.kind == "stream_error":
@@ -409,6 +417,27 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 chunk = f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
                 self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _serve_trickle(self, body: dict[str, Any], then: FakeResponse, seconds: float) -> None:
+        message = {**_empty_message(body), "content": [dict(b) for b in then.content], "stop_reason": "end_turn"}
+        stream = b"".join(
+            f"event: {event}\ndata: {json.dumps(data)}\n\n".encode() for event, data in _events(message)
+        )
+        try:
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(stream), 8):
+                if self.owner._stopping.wait(seconds):
+                    return
+                piece = stream[start : start + 8]
+                self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()

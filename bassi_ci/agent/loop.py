@@ -15,8 +15,11 @@ exit code follows DESIGN.md:
 - 6 api_error / 7 auth_error: from the transport (see transport.py).
 - 130 interrupted: KeyboardInterrupt; the partial statistics are still returned.
 
-Every process group a bash command started is killed when the run ends, whatever the
-outcome. Prompt caching: cache_control breakpoints go on the last tool definition, on the
+A tool that fails unexpectedly (a bug, a NUL byte the OS refuses) gives the model an
+is_error tool_result and the run goes on. Every process a bash command started (its process
+group, and processes that left it) is killed when the run ends, whatever the outcome.
+
+Prompt caching: cache_control breakpoints go on the last tool definition, on the
 system prompt and on the last content block of the newest message (3 of the 4 allowed),
 so each turn reads the previous turn's prefix from the cache.
 """
@@ -85,7 +88,8 @@ class Usage:
         values = usage.as_dict() if isinstance(usage, Usage) else usage
         for name in self.as_dict():
             value = values.get(name)
-            if isinstance(value, int):
+            # A replay file or a misbehaving server may say anything: only counts add up.
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
                 setattr(self, name, getattr(self, name) + value)
 
     def as_dict(self) -> dict[str, int]:
@@ -286,7 +290,13 @@ class _Run:
         raw_input = call.get("input")
         tool_input: dict[str, object] = raw_input if isinstance(raw_input, dict) else {}
         self.observer.on_tool_call(name, tool_input)
-        result = self._dispatch(name, str(call.get("id")), tool_input)
+        try:
+            result = self._dispatch(name, str(call.get("id")), tool_input)
+        except BassiError:
+            raise  # timeout, needs_input: outcomes of the run, not of the tool
+        except Exception as bug:
+            # A tool's bug must not end the run and lose its statistics: the model is told.
+            result = ToolResult(f"Error: the tool {name} failed: {type(bug).__name__}: {bug}", True)
         self.observer.on_tool_result(name, result.output, result.is_error)
         block: dict[str, object] = {
             "type": "tool_result",

@@ -16,10 +16,13 @@ The anthropic SDK is imported only inside AnthropicTransport, so the CLI starts 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -142,14 +145,20 @@ class AnthropicTransport:
     ) -> dict[str, object]:
         stream_call: Any = client.messages.stream
         finished = False
-        with stream_call(**params) as stream:
-            for event in stream:
-                if event.type == "text":
-                    on_text(event.text)
-                elif event.type == "message_stop":
-                    finished = True
-                if self._deadline is not None and time.monotonic() > self._deadline:
-                    raise _DeadlineReached
+        with stream_call(**params) as stream, _cut_at(self._deadline, stream.response):
+            try:
+                for event in stream:
+                    if event.type == "text":
+                        on_text(event.text)
+                    elif event.type == "message_stop":
+                        finished = True
+                    if self._deadline is not None and time.monotonic() > self._deadline:
+                        raise _DeadlineReached
+            except Exception:
+                # After the deadline a broken stream is the cut made by _cut_at.
+                if self._deadline is not None and time.monotonic() >= self._deadline:
+                    raise _DeadlineReached from None
+                raise
             if not finished:
                 raise _StreamBroken("the response stream ended before message_stop")
             message = stream.get_final_message()
@@ -185,6 +194,34 @@ class AnthropicTransport:
         if self._deadline is not None and time.monotonic() + seconds >= self._deadline:
             raise RunTimeout("the run's time limit was reached while waiting to retry the API")
         time.sleep(seconds)
+
+
+@contextlib.contextmanager
+def _cut_at(deadline: float | None, response: Any) -> Iterator[None]:
+    """Shut the response's socket down when the deadline passes.
+
+    The read timeout restarts with every chunk, so a server that trickles a few bytes at a
+    time never trips it, and the loop only sees the clock between whole events.
+    """
+    if deadline is None:
+        yield
+        return
+    timer = threading.Timer(max(deadline - time.monotonic(), 0.0), _shut_down, (response,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _shut_down(response: Any) -> None:
+    # shutdown(), not close(): it wakes the read that is blocked on the socket right now.
+    network_stream = response.extensions.get("network_stream")
+    sock = network_stream.get_extra_info("socket") if network_stream is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _status_error(failure: Any) -> BassiError:
@@ -240,18 +277,21 @@ class RecordingTransport:
     The file is rewritten atomically after each turn, so it is complete up to the last
     finished turn even if the run is killed. Format:
     {"format": "bassi-recording", "version": 1, "messages": [<message dict>, ...]}.
+    `redact` is applied to each message before it is kept (the loop still gets the
+    original), so secrets echoed by tools or the model do not reach the file.
     """
 
-    def __init__(self, inner: Transport, path: Path) -> None:
+    def __init__(self, inner: Transport, path: Path, redact: Callable[[Any], Any] = lambda value: value) -> None:
         self.inner = inner
         self.path = path
+        self.redact = redact
         self.messages: list[dict[str, object]] = []
 
     def stream_message(
         self, params: dict[str, object], timeout_s: float | None, on_text: Callable[[str], None]
     ) -> dict[str, object]:
         message = self.inner.stream_message(params, timeout_s, on_text)
-        self.messages.append(message)
+        self.messages.append(self.redact(message))
         document = {"format": RECORDING_FORMAT, "version": RECORDING_VERSION, "messages": self.messages}
         atomic_write_text(self.path, json.dumps(document, indent=1) + "\n")
         return message

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from bassi_ci.errors import BassiError, ExitCode, Interrupted, UsageError
+from bassi_ci.runs.signals import interrupts_deferred, sigterm_interrupts
 
 if TYPE_CHECKING:
     from bassi_ci.runs.redact import Redactor
@@ -26,24 +27,46 @@ if TYPE_CHECKING:
 # The run machinery (executor, history, YAML, …) is imported inside the functions
 # below, so that `bassi --help` and the other commands do not pay for it at start-up.
 
+_EXIT_CODE = "bassi_execute_exit_code"  # in ctx.meta once the result is out
+
 
 class ExecuteCommand(click.Command):
-    """With --ci, even a command line click cannot parse ends in one JSON result (exit 2)."""
+    """SIGTERM stops `execute` like Ctrl-C from the moment its command line is parsed, so even
+    an early one ends in a result; with --ci, so does a command line click cannot parse (exit 2)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Before the run machinery is imported, which takes a while; undone when ctx closes.
+        ctx.with_resource(sigterm_interrupts())
         original = list(args)  # click's parser consumes the list it is given
         try:
             return super().parse_args(ctx, args)
-        except click.UsageError as problem:
-            args = original
-            if not _asks_for_ci(args):
+        except BaseException as problem:  # a usage error, or --help's Exit
+            ctx.close()  # click closes only the context of a command line it parsed
+            if not isinstance(problem, click.UsageError) or not _asks_for_ci(original):
                 raise
-            from bassi_ci.runs.executor import record_failure
-            from bassi_ci.runs.redact import Redactor
+            _end_early(UsageError(problem.format_message()), ci=True, as_json=True, junit=_junit_arg(original))
 
-            report = record_failure(None, None, UsageError(problem.format_message()), Redactor.from_environ())
-            _publish(report, ci=True, as_json=True, junit=_junit_arg(args), redactor=Redactor.from_environ())
-            raise click.exceptions.Exit(int(ExitCode.USAGE_ERROR)) from None
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # before `execute` could handle it, or after its result was out
+            if _EXIT_CODE in ctx.meta:
+                return ctx.meta[_EXIT_CODE]
+            params = ctx.params
+            _end_early(Interrupted("interrupted before the run started"),
+                       ci=params["ci"], as_json=params["as_json"], junit=params["junit"])
+
+
+def _end_early(problem: BassiError, *, ci: bool, as_json: bool, junit: Path | None) -> NoReturn:
+    """The result of a run that never started."""
+    with interrupts_deferred():
+        from bassi_ci.runs.executor import record_failure
+        from bassi_ci.runs.redact import Redactor
+
+        redactor = Redactor.from_environ()
+        report = record_failure(None, None, problem, redactor)
+        _publish(report, ci=ci, as_json=as_json, junit=junit, redactor=redactor)
+    raise click.exceptions.Exit(int(report.exit_code))
 
 
 def _asks_for_ci(args: Sequence[str]) -> bool:
@@ -93,37 +116,38 @@ def execute(task: str | None, prompt: str | None, ci: bool, as_json: bool, vars_
     Exit codes: 0 success, 1 failed, 2 usage error, 3 needs input, 4 timeout,
     5 limit reached, 6 API error, 7 auth error, 8 locked, 130 interrupted.
     """
+    # SIGTERM already raises KeyboardInterrupt here (see ExecuteCommand.parse_args).
     from bassi_ci.runs.executor import RunPlan, crash_report, execute_run, record_failure
     from bassi_ci.runs.redact import Redactor
-    from bassi_ci.runs.signals import sigterm_interrupts
 
     redactor = Redactor.from_environ()
     interactive = not ci and sys.stdin.isatty()
     cwd = Path.cwd()
     resolved: Task | None = None
-    with sigterm_interrupts():
-        try:
-            from bassi_ci.runs.resolve import resolve_task, task_workdir
+    try:
+        from bassi_ci.runs.resolve import resolve_task, task_workdir
 
-            resolved = resolve_task(task, prompt, cwd)
-            plan = RunPlan(
-                task=resolved, workdir=task_workdir(resolved, cwd), cli_vars=parse_vars(vars_), model=model,
-                max_turns=max_turns, timeout_s=_seconds(timeout), max_budget_usd=max_budget_usd, wait=wait,
-                tools=parse_tools(tools), record=record, replay=replay, interactive=interactive,
-            )
-        except BassiError as problem:
-            report = record_failure(resolved, model, problem, redactor)
-        except KeyboardInterrupt:
-            report = record_failure(resolved, model, Interrupted("interrupted before the run started"), redactor)
-        except Exception as bug:  # a defect must not break the one-JSON-result contract
+        resolved = resolve_task(task, prompt, cwd)
+        plan = RunPlan(
+            task=resolved, workdir=task_workdir(resolved, cwd), cli_vars=parse_vars(vars_), model=model,
+            max_turns=max_turns, timeout_s=_seconds(timeout), max_budget_usd=max_budget_usd, wait=wait,
+            tools=parse_tools(tools), record=record, replay=replay, interactive=interactive, adhoc=task is None,
+        )
+    except BassiError as problem:
+        report = record_failure(resolved, model, problem, redactor)
+    except KeyboardInterrupt:
+        report = record_failure(resolved, model, Interrupted("interrupted before the run started"), redactor)
+    except Exception as bug:  # a defect must not break the one-JSON-result contract
+        report = crash_report(resolved, model, bug, redactor)
+    else:
+        console = _console(ci, as_json, redactor, interactive)
+        try:
+            report = execute_run(plan, console, redactor=redactor)
+        except Exception as bug:
             report = crash_report(resolved, model, bug, redactor)
-        else:
-            console = _console(ci, as_json, redactor, interactive)
-            try:
-                report = execute_run(plan, console, redactor=redactor)
-            except Exception as bug:
-                report = crash_report(resolved, model, bug, redactor)
-    _publish(report, ci=ci, as_json=as_json, junit=junit, redactor=redactor)
+    with interrupts_deferred():
+        _publish(report, ci=ci, as_json=as_json, junit=junit, redactor=redactor)
+        click.get_current_context().meta[_EXIT_CODE] = int(report.exit_code)
     return int(report.exit_code)
 
 
@@ -178,28 +202,40 @@ def _console(ci: bool, as_json: bool, redactor: Redactor, interactive: bool) -> 
 
 
 def _publish(report: RunReport, *, ci: bool, as_json: bool, junit: Path | None, redactor: Redactor) -> None:
-    """The end of every run: summary line, CI annotations and files, the JSON result."""
-    from bassi_ci.runs.ci import CiEnvironment, append_step_summary, error_annotation
+    """The end of every run: summary line, CI annotation, the JSON result, then the report files,
+    whose failure is a warning: it changes neither the result nor the exit code."""
+    from bassi_ci.runs.ci import CiEnvironment, append_step_summary, error_annotation, stop_commands
     from bassi_ci.runs.result import build_result
 
     env = CiEnvironment.detect(os.environ)
     human = sys.stderr if ci or as_json else sys.stdout
-    for line in summary_lines(report):
-        human.write(redactor.text(line) + "\n")
+    lines = [redactor.text(line) for line in summary_lines(report)]
+    if env.github:  # the error message may quote the model: no workflow commands in it
+        stop, resume = stop_commands()
+        lines = [stop, *lines, resume]
+    human.write("".join(line + "\n" for line in lines))
     human.flush()
     if env.github and report.error is not None:
-        sys.stderr.write(error_annotation(report.error.message, title=f"bassi {report.status}") + "\n")
+        sys.stderr.write(error_annotation(redactor.text(report.error.message), title=f"bassi {report.status}") + "\n")
         sys.stderr.flush()
+    document = redactor.data(build_result(report))
+    if ci or as_json:
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
     if env.github and env.step_summary:
-        append_step_summary(env.step_summary, report)
+        _write_extra("step summary", env.step_summary, lambda: append_step_summary(str(env.step_summary), report))
     if junit is not None:
         from bassi_ci.runs.junit import write_junit
 
-        write_junit(redactor.data(build_result(report)), junit)
-    if ci or as_json:
-        document = redactor.data(build_result(report))
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        _write_extra("JUnit report", junit, lambda: write_junit(document, junit))
+
+
+def _write_extra(what: str, path: str | Path, write: Callable[[], None]) -> None:
+    try:
+        write()
+    except OSError as problem:
+        sys.stderr.write(f"bassi: warning: cannot write the {what} {path}: {problem.strerror or problem}\n")
+        sys.stderr.flush()
 
 
 def summary_lines(report: RunReport) -> list[str]:

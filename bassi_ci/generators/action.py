@@ -3,7 +3,8 @@
 action.yml hands every input over as an environment variable BASSI_INPUT_<NAME>
 (never as `${{ inputs.x }}` inside a script); this module turns them into a
 `bassi execute --ci` command line, commits results back when asked, and writes
-the step outputs.
+the step outputs. The workflow's token arrives as BASSI_GITHUB_TOKEN and is used for
+commit-back only: the agent's environment never gets it (nor any BASSI_INPUT_*).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bassi_ci.errors import ExitCode, UsageError
+from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError
 from bassi_ci.tasks.model import DEFAULT_COMMIT_MESSAGE, Task
 
 INPUT_PREFIX = "BASSI_INPUT_"
+GITHUB_TOKEN_VAR = "BASSI_GITHUB_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -126,35 +128,87 @@ def execute_argv(inputs: ActionInputs, task_file: Path | None) -> list[str]:
 
 
 def run_action(environ: Mapping[str, str]) -> ActionOutcome:
-    """Run the task or prompt, commit back when asked; never raises for a failed run."""
+    """Run the task or prompt, commit back when asked; never raises.
+
+    Every failure, bad inputs included, still ends with a schema-valid result file, the
+    documented exit code and an `::error::` annotation, so the step outputs are always set.
+    """
+    result_file = _result_path(environ)
+    try:
+        outcome = _run(environ, result_file)
+    except BassiError as problem:
+        outcome = failure_outcome(problem, result_file, environ)
+    except Exception as bug:  # a defect must still leave outputs behind for the workflow
+        from bassi_ci.runs.executor import InternalError
+
+        outcome = failure_outcome(InternalError.of(bug), result_file, environ)
+    if outcome.exit_code != ExitCode.SUCCESS and not any(note.startswith("::error") for note in outcome.notes):
+        error = outcome.result.get("error") or {}
+        message = error.get("message") if isinstance(error, dict) else None
+        outcome.notes.append(annotation("error", "bassi", f"status {outcome.result.get('status')}: "
+                                        f"{message or 'the run failed'}"))
+    return outcome
+
+
+def _run(environ: Mapping[str, str], result_file: Path) -> ActionOutcome:
     inputs = ActionInputs.from_env(environ)
     workdir = Path(inputs.working_directory)
-    result_file = _result_path(environ)
+    if not workdir.is_dir():
+        raise UsageError(f"working-directory: {inputs.working_directory!r} is not a folder")
     task: Task | None = None
     if not inputs.task and not inputs.prompt:
         raise UsageError("give the action a 'task' or a 'prompt'")
     if inputs.task:
         task = find_task(workdir / inputs.tasks_dir, inputs.task)
     argv = execute_argv(inputs, task.source.resolve() if task and task.source else None)
-    env = dict(environ)
-    if inputs.api_key:
-        env["ANTHROPIC_API_KEY"] = inputs.api_key
-    env = {key: value for key, value in env.items() if not key.startswith(INPUT_PREFIX)}
     with result_file.open("w", encoding="utf-8") as handle:
-        proc = subprocess.run(argv, cwd=workdir, stdout=handle, env=env, check=False)
-    result = _read_result(result_file, proc.returncode)
-    outcome = ActionOutcome(exit_code=proc.returncode, result=result, result_file=result_file)
+        proc = subprocess.run(argv, cwd=workdir, stdout=handle, env=agent_env(environ, inputs), check=False)
+    outcome = _read_outcome(result_file, proc.returncode, environ)
     if inputs.commit:
-        _commit(inputs, task, workdir, outcome, env)
+        _commit(inputs, task, workdir, outcome, environ)
     return outcome
 
 
+def agent_env(environ: Mapping[str, str], inputs: ActionInputs) -> dict[str, str]:
+    """The environment of `bassi execute` (and so of the agent's bash): no inputs, no workflow token.
+
+    The API key reaches it only as ANTHROPIC_API_KEY. A token the user put on the step's
+    `env:` (GH_TOKEN, …) is theirs to hand to the agent and is left alone.
+    """
+    env = {key: value for key, value in environ.items()
+           if not key.startswith(INPUT_PREFIX) and key != GITHUB_TOKEN_VAR}
+    if inputs.api_key:
+        env["ANTHROPIC_API_KEY"] = inputs.api_key
+    return env
+
+
+def failure_outcome(problem: BassiError, result_file: Path, environ: Mapping[str, str]) -> ActionOutcome:
+    """A run that failed outside `bassi execute`: a result document written like execute's own."""
+    from bassi_ci.runs.executor import record_failure
+    from bassi_ci.runs.redact import Redactor
+    from bassi_ci.runs.result import build_result
+
+    redactor = Redactor.from_environ(environ)
+    result = redactor.data(build_result(record_failure(None, None, problem, redactor)))
+    result_file.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    note = annotation("error", "bassi", redactor.text(str(problem)))
+    return ActionOutcome(exit_code=int(problem.exit_code), result=result, result_file=result_file, notes=[note])
+
+
+def annotation(level: str, title: str, message: str) -> str:
+    """A workflow command (`::error title=…::…`) with its data escaped, so one message stays one annotation."""
+    def escape(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    title = escape(title).replace(":", "%3A").replace(",", "%2C")
+    return f"::{level} title={title}::{escape(message)}"
+
+
 def _commit(inputs: ActionInputs, task: Task | None, workdir: Path, outcome: ActionOutcome,
-            env: Mapping[str, str]) -> None:
+            environ: Mapping[str, str]) -> None:
     if outcome.exit_code != ExitCode.SUCCESS:
         outcome.notes.append(f"not committing: the run ended with status {outcome.result.get('status')}")
         return
-    from bassi_ci.errors import BassiError
     from bassi_ci.generators.commit import CommitRequest, commit_back
 
     settings = task.commit if task else None
@@ -165,33 +219,47 @@ def _commit(inputs: ActionInputs, task: Task | None, workdir: Path, outcome: Act
         run_id = str(outcome.result.get("run_id") or "run")
         task_id = task.id if task else str(outcome.result.get("task_id") or "prompt")
         template = inputs.commit_message or (settings.message if settings else DEFAULT_COMMIT_MESSAGE)
-        message = expand_message(template, task, task_id, run_id, inputs.vars)
+        variables = commit_variables(task, task_id, run_id, inputs.vars)
+        message = expand(template, variables, where="commit message")
         branch = inputs.branch or (settings.branch if settings else None) or None
         if branch is not None:
-            branch = expand_message(branch, task, task_id, run_id, inputs.vars)
+            branch = expand(branch, variables, where="branch")
         request = CommitRequest(
             repo=workdir, paths=tuple(paths), message=message, branch=branch,
             pull_request=inputs.create_pull_request or bool(settings and settings.pull_request),
-            pr_branch_suffix=f"{task_id}-{run_id}",
+            pr_branch_suffix=f"{task_id}-{run_id}", variables=variables,
+            github_token=environ.get(GITHUB_TOKEN_VAR, ""),
         )
         done = commit_back(request)
     except BassiError as exc:
+        from bassi_ci.runs.redact import Redactor
+
         outcome.exit_code = int(exc.exit_code)
         outcome.result = {**outcome.result, "status": exc.status}
-        outcome.notes.append(f"::error title=bassi commit-back::{exc}")
+        outcome.notes.append(annotation("error", "bassi commit-back", Redactor.from_environ(environ).text(str(exc))))
         return
     outcome.commit_sha, outcome.pull_request_url = done.sha, done.pull_request_url
     outcome.notes.append(done.note)
 
 
-def expand_message(template: str, task: Task | None, task_id: str, run_id: str, cli_vars: Mapping[str, str]) -> str:
+def commit_variables(task: Task | None, task_id: str, run_id: str, cli_vars: Mapping[str, str]) -> dict[str, str]:
+    """Template variables of commit-back: the built-ins, then the task's vars, then the given ones."""
     from bassi_ci import clock
-    from bassi_ci.runs.templating import builtin_variables, expand, merge_variables
+    from bassi_ci.runs.templating import builtin_variables, merge_variables
 
     builtins = builtin_variables(task_id=task_id, run_id=run_id, now=clock.now(),
                                  zone=task.timezone if task else None, last_run=None)
-    variables = merge_variables(builtins, task.vars if task else {}, cli_vars)
-    return expand(template, variables, where="commit message")
+    return merge_variables(builtins, task.vars if task else {}, cli_vars)
+
+
+def expand(template: str, variables: Mapping[str, str], *, where: str) -> str:
+    from bassi_ci.runs.templating import expand as expand_template
+
+    return expand_template(template, variables, where=where)
+
+
+def expand_message(template: str, task: Task | None, task_id: str, run_id: str, cli_vars: Mapping[str, str]) -> str:
+    return expand(template, commit_variables(task, task_id, run_id, cli_vars), where="commit message")
 
 
 def github_output_text(outputs: Mapping[str, str]) -> str:
@@ -211,16 +279,21 @@ def _result_path(environ: Mapping[str, str]) -> Path:
     return Path(name)
 
 
-def _read_result(path: Path, code: int) -> dict[str, Any]:
+class NoResult(RunFailed):
+    """`bassi execute` ended without printing its JSON result (it crashed or was killed)."""
+
+
+def _read_outcome(path: Path, code: int, environ: Mapping[str, str]) -> ActionOutcome:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         data = None
     if isinstance(data, dict):
-        return data
-    return {"status": ExitCode(code).status if code in ExitCode._value2member_map_ else "failed",
-            "exit_code": code, "is_error": True,
-            "error": {"type": "NoResult", "message": "bassi execute printed no JSON result", "retryable": False}}
+        return ActionOutcome(exit_code=code, result=data, result_file=path)
+    problem = NoResult(f"bassi execute ended with exit code {code} and printed no JSON result")
+    if code in ExitCode._value2member_map_ and code != ExitCode.SUCCESS:
+        problem.exit_code = ExitCode(code)
+    return failure_outcome(problem, path, environ)
 
 
 def _lines(text: str) -> list[str]:

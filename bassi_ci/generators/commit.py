@@ -8,11 +8,13 @@ Imports gitpython, so only the commands that commit import this module.
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import git
@@ -45,6 +47,10 @@ class CommitRequest:
     remote: str = "origin"
     attempts: int = PUSH_ATTEMPTS
     pr_branch_suffix: str = "run"  # names the PR branch when `branch` is not given
+    # Template variables for the paths ({date}, {task_id}, …); None: the paths are taken literally.
+    variables: Mapping[str, str] | None = None
+    # Token for `gh pr create` only (GH_TOKEN of that one process); never shown in a repr.
+    github_token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -62,12 +68,13 @@ def commit_back(request: CommitRequest) -> CommitOutcome:
         raise UsageError("commit-back needs at least one path or glob (commit-paths)")
     repo = _open_repo(request.repo)
     root = Path(repo.working_tree_dir or request.repo)
-    files = changed_files(repo, request.paths)
+    paths = expand_paths(request.paths, request.variables, root)
+    files = changed_files(repo, paths)
     base = _current_branch(repo)
     target = _target_branch(request, base)
     if not files:
         return CommitOutcome(sha="", branch=target, files=(), note="nothing to commit: no changes under "
-                             + ", ".join(request.paths))
+                             + ", ".join(paths))
     _refuse_secrets(root, files)
     with _bot_identity(repo, request):
         repo.git.add("--all", "--", *files)
@@ -79,6 +86,24 @@ def commit_back(request: CommitRequest) -> CommitOutcome:
     if request.pull_request:
         url, note = _open_pull_request(root, request, target, base)
     return CommitOutcome(sha=sha, branch=target, files=tuple(files), pull_request_url=url, note=note)
+
+
+def expand_paths(paths: tuple[str, ...], variables: Mapping[str, str] | None, root: Path) -> tuple[str, ...]:
+    """Path globs with their template variables expanded, relative to the repository root.
+
+    A path that expands to somewhere outside the repository is a TemplateError (exit 2).
+    """
+    if variables is None:
+        return paths
+    from bassi_ci.runs.templating import expand_output_path
+
+    expanded = []
+    for template in paths:
+        path = expand_output_path(template, variables, root)
+        relative = path.relative_to(root.resolve()).as_posix()
+        # resolve() drops a trailing slash; keep it, it is how users name a folder.
+        expanded.append(relative + "/" if template.endswith("/") and relative != "." else relative)
+    return tuple(expanded)
 
 
 def changed_files(repo: git.Repo, globs: tuple[str, ...]) -> list[str]:
@@ -134,12 +159,15 @@ def _rebase_onto_remote(repo: git.Repo, remote: str, target: str) -> bool:
 def _open_pull_request(root: Path, request: CommitRequest, head: str, base: str) -> tuple[str, str]:
     title = request.message.splitlines()[0]
     if shutil.which("gh") is None:
-        return "", (f"pushed branch {head}; 'gh' is not installed, so open the pull request yourself: "
-                    f"gh pr create --head {head} --base {base} --title '{title}'")
+        hint = shlex.join(["gh", "pr", "create", "--head", head, "--base", base, "--title", title])
+        return "", f"pushed branch {head}; 'gh' is not installed, so open the pull request yourself: {hint}"
     body = "Opened by bassi commit-back."
+    env = dict(os.environ)
+    if request.github_token and not env.get("GH_TOKEN"):
+        env["GH_TOKEN"] = request.github_token  # this process only; a GH_TOKEN the user set wins
     proc = subprocess.run(
         ["gh", "pr", "create", "--head", head, "--base", base, "--title", title, "--body", body],
-        cwd=root, capture_output=True, text=True, check=False,
+        cwd=root, capture_output=True, text=True, check=False, env=env,
     )
     if proc.returncode != 0:
         raise RunFailed(f"pushed branch {head}, but 'gh pr create' failed: {proc.stderr.strip() or proc.stdout}")
@@ -181,7 +209,10 @@ def _bot_identity(repo: git.Repo, request: CommitRequest) -> Iterator[None]:
 
 
 def _git_message(exc: git.GitCommandError) -> str:
+    from bassi_ci.runs.redact import Redactor
+
     text = str(exc.stderr or exc.stdout or exc).strip()
-    return " ".join(line.strip() for line in text.splitlines() if line.strip())[:500]
+    # A push URL may carry a token (GitLab's BASSI_PUSH_TOKEN); git usually hides it, this makes sure.
+    return Redactor.from_environ().text(" ".join(line.strip() for line in text.splitlines() if line.strip())[:500])
 
 

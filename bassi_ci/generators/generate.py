@@ -50,7 +50,7 @@ def render(tasks: list[Task], tasks_dir: str, options: GenerateOptions, root: Pa
         return render_github(tasks, GithubOptions(tasks_dir=tasks_dir, action=options.action), sources)
     if options.target == "gitlab":
         gitlab = GitlabOptions(options.install_command, options.gitlab_image, options.gitlab_ref)
-        return render_gitlab(tasks, gitlab, tasks_dir)
+        return render_gitlab(tasks, gitlab, tasks_dir, sources)
     if options.target == "jenkins":
         return render_jenkins(tasks, JenkinsOptions(install_command=options.install_command), sources)
     raise GenerateError(f"unknown target '{options.target}'; expected one of {', '.join(TARGETS)}")

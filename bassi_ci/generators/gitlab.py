@@ -4,6 +4,11 @@ GitLab keeps schedules outside the repository (pipeline schedules), so each job
 runs only in a scheduled pipeline whose BASSI_TASK variable names its task; the
 file's header lists the `glab schedule create` command that creates each schedule.
 Include it from `.gitlab-ci.yml` with `include: {local: .gitlab/bassi.gitlab-ci.yml}`.
+
+A job runs its task file by path, so tasks in any --tasks-dir are found. A task with
+`commit:` gets a commit-back line after the run (a failed run stops the script before
+it); the push uses a project access token from the CI/CD variable BASSI_PUSH_TOKEN,
+handed to git for that one command only (never written to .git/config).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bassi_ci.generators.cron import task_cron
-from bassi_ci.generators.files import GeneratedFile, Rendering, dump_yaml, marker_line, one_line
+from bassi_ci.generators.files import GeneratedFile, GenerateError, Rendering, dump_yaml, marker_line, one_line
 from bassi_ci.tasks.model import Task
 
 GITLAB_FILE = ".gitlab/bassi.gitlab-ci.yml"
@@ -23,6 +28,10 @@ JUNIT_FILE = "bassi-junit.xml"
 DEFAULT_INSTALL = "pip install bassi-ci"
 DEFAULT_IMAGE = "python:3.12-slim"
 TIMEOUT_MARGIN_MIN = 5
+PUSH_TOKEN_VAR = "BASSI_PUSH_TOKEN"
+PUSH_URL = ("${CI_SERVER_PROTOCOL}://oauth2:${" + PUSH_TOKEN_VAR + ":?set the masked CI/CD variable " + PUSH_TOKEN_VAR
+            + " to a project access token with write_repository}@${CI_SERVER_HOST}:${CI_SERVER_PORT}"
+            "/${CI_PROJECT_PATH}.git")
 
 
 @dataclass(frozen=True)
@@ -36,21 +45,38 @@ def job_name(task_id: str) -> str:
     return f"bassi-{task_id}"
 
 
-def render_gitlab(tasks: list[Task], options: GitlabOptions, source: str) -> Rendering:
-    jobs = {job_name(task.id): job_data(task, options) for task in tasks}
+def render_gitlab(tasks: list[Task], options: GitlabOptions, source: str, sources: dict[str, str]) -> Rendering:
+    """`sources` maps each task id to its task file, relative to the repository root."""
+    jobs = {job_name(task.id): job_data(task, options, sources.get(task.id, task.id)) for task in tasks}
     commands = schedule_commands(tasks, options)
     header = [marker_line("#", source), "#", f"# Include it from .gitlab-ci.yml:  include: {{local: {GITLAB_FILE}}}",
               "# Each job runs only in a scheduled pipeline whose BASSI_TASK variable names its task.",
               "# Store the API key as a masked CI/CD variable ANTHROPIC_API_KEY. Create the schedules with:", "#"]
     header += [f"#   {one_line(command)}" for command in commands] or ["#   (no task has an active schedule)"]
+    committing = [task.id for task in tasks if task.commit is not None]
+    notes: tuple[str, ...] = ("Create the GitLab pipeline schedules with:", *commands) if commands else ()
+    if committing:
+        push_note = (f"Tasks with commit: ({', '.join(committing)}) push back with a project access token "
+                     f"(role Developer or higher, scope write_repository) stored as the masked CI/CD variable "
+                     f"{PUSH_TOKEN_VAR}.")
+        header += ["#", f"# {one_line(push_note)}"]
+        notes += (push_note,)
     text = "\n".join(header) + "\n" + (dump_yaml(jobs) if jobs else "{}\n")
     files = (GeneratedFile(path=GITLAB_FILE, text=text),) if tasks else ()
-    notes = ("Create the GitLab pipeline schedules with:", *commands) if commands else ()
     return Rendering(files=files, owned_globs=(GITLAB_FILE,), notes=notes)
 
 
-def job_data(task: Task, options: GitlabOptions) -> dict[str, Any]:
-    run = f"bassi execute {task.id} --ci --junit {JUNIT_FILE} > {RESULT_FILE}"
+def job_data(task: Task, options: GitlabOptions, task_file: str) -> dict[str, Any]:
+    run = f"bassi execute {shlex.quote(task_file)} --ci --junit {JUNIT_FILE} > {RESULT_FILE}"
+    script = [options.install_command, run]
+    if task.commit is not None:
+        check_commit_supported(task, "gitlab")
+        # The push token is a job-wide variable: keep it out of the agent's environment at least.
+        script[1] = f"env -u {PUSH_TOKEN_VAR} {run}"
+        # The checkout is a detached HEAD: push to the branch the schedule runs on, unless the task names one.
+        branch = ' --branch "$CI_COMMIT_BRANCH"' if task.commit.branch is None else ""
+        script.append(f'GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.pushurl GIT_CONFIG_VALUE_0="{PUSH_URL}" '
+                      f"{commit_command(task_file)}{branch}")
     job: dict[str, Any] = {}
     if options.image:
         job["image"] = options.image
@@ -59,7 +85,7 @@ def job_data(task: Task, options: GitlabOptions) -> dict[str, Any]:
         "resource_group": f"bassi-{task.id}",
         "interruptible": False,
         "timeout": f"{math.ceil(task.limits.timeout_s / 60) + TIMEOUT_MARGIN_MIN} minutes",
-        "script": [options.install_command, run],
+        "script": script,
         "artifacts": {
             "when": "always",
             "paths": [RESULT_FILE, JUNIT_FILE],
@@ -81,3 +107,17 @@ def schedule_commands(tasks: list[Task], options: GitlabOptions) -> list[str]:
                 "--cron", cron.expression, "--cronTimeZone", cron.timezone, "--variable", f"BASSI_TASK:{task.id}"]
         commands.append(shlex.join(args))
     return commands
+
+
+def commit_command(task_file: str) -> str:
+    """Commit-back after a run: paths, message, branch and vars come from the task file at run time."""
+    return f"bassi ci commit --task {shlex.quote(task_file)} --result {RESULT_FILE}"
+
+
+def check_commit_supported(task: Task, target: str) -> None:
+    """Only GitHub can open pull requests; saying so beats pushing straight to the branch instead."""
+    if task.commit is not None and task.commit.pull_request:
+        raise GenerateError(
+            f"task '{task.id}': commit.pull_request is only supported with --target github; {target} jobs "
+            "push to the branch: remove pull_request (and set commit.branch to push elsewhere)"
+        )

@@ -4,16 +4,21 @@ The task's exact minute is kept when it has one; only interval schedules
 (`hourly`, `every N m/h`) use Jenkins' `H` hash, which spreads such jobs over the
 hour instead of starting them all at minute 0. Every value put into Groovy is a
 single-quoted string literal, so nothing in it is interpolated.
+
+The run names its task file by path. A task with `commit:` gets a "commit back" stage
+after the run (a failed run stops the pipeline before it) that pushes with the Git
+username/password credential `bassi-git-push`, bound only around that one step.
 """
 
 from __future__ import annotations
 
 import math
+import shlex
 from dataclasses import dataclass
 
 from bassi_ci.generators.cron import CronSpec, task_cron
 from bassi_ci.generators.files import GeneratedFile, Rendering, marker_line
-from bassi_ci.generators.gitlab import DEFAULT_INSTALL, JUNIT_FILE, RESULT_FILE
+from bassi_ci.generators.gitlab import DEFAULT_INSTALL, JUNIT_FILE, RESULT_FILE, check_commit_supported, commit_command
 from bassi_ci.tasks.model import Task
 
 JENKINS_DIR = "jenkins"
@@ -25,6 +30,7 @@ INTERVAL_KINDS = ("interval", "hourly")
 class JenkinsOptions:
     install_command: str = DEFAULT_INSTALL
     credentials_id: str = "anthropic-api-key"
+    push_credentials_id: str = "bassi-git-push"  # Username with password (token) that may push
 
 
 def jenkinsfile_path(task_id: str) -> str:
@@ -57,7 +63,8 @@ def jenkins_cron(cron: CronSpec) -> str:
 def render_jenkinsfile(task: Task, options: JenkinsOptions, source: str) -> str:
     cron = task_cron(task)
     timeout = math.ceil(task.limits.timeout_s / 60) + TIMEOUT_MARGIN_MIN
-    run = f"bassi execute {task.id} --ci --junit {JUNIT_FILE} > {RESULT_FILE}"
+    task_file = source if task.source is not None else task.id
+    run = f"bassi execute {shlex.quote(task_file)} --ci --junit {JUNIT_FILE} > {RESULT_FILE}"
     lines = [
         marker_line("//", source),
         "pipeline {",
@@ -82,6 +89,7 @@ def render_jenkinsfile(task: Task, options: JenkinsOptions, source: str) -> str:
         f"                sh {groovy_string(run)}",
         "            }",
         "        }",
+        *commit_stage(task, options, task_file),
         "    }",
         "    post {",
         "        always {",
@@ -92,3 +100,26 @@ def render_jenkinsfile(task: Task, options: JenkinsOptions, source: str) -> str:
         "}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def commit_stage(task: Task, options: JenkinsOptions, task_file: str) -> list[str]:
+    """The "commit back" stage of a task with `commit:`; none otherwise."""
+    if task.commit is None:
+        return []
+    check_commit_supported(task, "jenkins")
+    command = commit_command(task_file)
+    if task.commit.branch is None:
+        # Jenkins checks out a detached HEAD; GIT_BRANCH is 'origin/main' (or 'main' in multibranch jobs).
+        command += ' --branch "${GIT_BRANCH#origin/}"'
+    credentials = groovy_string(options.push_credentials_id)
+    return [
+        "        stage('commit back') {",
+        "            steps {",
+        f"                // Needs a 'Username with password' credential {credentials} (a token that may push)",
+        "                // for an https remote; for an ssh remote use sshagent([...]) { sh ... } instead.",
+        f"                withCredentials([gitUsernamePassword(credentialsId: {credentials})]) {{",
+        f"                    sh {groovy_string(command)}",
+        "                }",
+        "            }",
+        "        }",
+    ]

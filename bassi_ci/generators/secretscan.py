@@ -10,7 +10,10 @@ import math
 import os
 import re
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
+
+from bassi_ci.runs.redact import secret_values
 
 MAX_SCAN_BYTES = 5_000_000
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -31,6 +34,12 @@ _SECRET_NAMES = re.compile(
 )
 _HARMLESS_NAMES = re.compile(r"^\.env\.(?:example|sample|template|dist)$|^id_\w+\.pub$")
 MIN_ENTROPY = 3.5
+# A known secret shorter than this would match ordinary text too often to refuse a commit on it.
+MIN_KNOWN_SECRET_LEN = 8
+
+
+# (variable name, value): the name goes into the refusal message, the value never does.
+KnownSecret = tuple[str, str]
 
 
 def secret_path_reason(path: str) -> str | None:
@@ -41,11 +50,11 @@ def secret_path_reason(path: str) -> str | None:
     return None
 
 
-def secret_text_reason(text: str, known_secrets: tuple[str, ...] = ()) -> str | None:
+def secret_text_reason(text: str, known_secrets: tuple[KnownSecret, ...] = ()) -> str | None:
     """Why a file's content looks like it holds a credential, or None."""
-    for secret in known_secrets:
-        if len(secret) >= 8 and secret in text:
-            return "it contains the value of ANTHROPIC_API_KEY"
+    for name, secret in known_secrets:
+        if len(secret) >= MIN_KNOWN_SECRET_LEN and secret in text:
+            return f"it contains the value of the environment variable {name}"
     for label, pattern in _PATTERNS:
         if pattern.search(text):
             return f"it contains what looks like {label}"
@@ -55,12 +64,18 @@ def secret_text_reason(text: str, known_secrets: tuple[str, ...] = ()) -> str | 
     return None
 
 
-def known_secret_values(environ: dict[str, str] | None = None) -> tuple[str, ...]:
+def known_secret_values(environ: Mapping[str, str] | None = None) -> tuple[KnownSecret, ...]:
+    """Every environment variable the redactor treats as secret (MY_API_KEY, CI_JOB_TOKEN, …), longest first."""
     env = os.environ if environ is None else environ
-    return tuple(value for key in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN") if (value := env.get(key, "")))
+    names: dict[str, str] = {}
+    for name, value in sorted(env.items()):
+        # The redactor's own rule, one variable at a time, so both agree on what is secret.
+        if value not in names and secret_values({name: value}):
+            names[value] = name
+    return tuple((names[value], value) for value in secret_values(env))
 
 
-def secret_file_reason(root: Path, path: str, known_secrets: tuple[str, ...]) -> str | None:
+def secret_file_reason(root: Path, path: str, known_secrets: tuple[KnownSecret, ...]) -> str | None:
     reason = secret_path_reason(path)
     if reason is not None:
         return reason

@@ -3,6 +3,7 @@ collapsible sections (JUnit XML is in junit.py). Pure text builders; the caller 
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,6 +71,13 @@ def escape_data(value: str) -> str:
 def escape_property(value: str) -> str:
     """Escape a workflow command's property value (also ':' and ',')."""
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def stop_commands() -> tuple[str, str]:
+    """A fresh pair of GitHub workflow commands to put around untrusted text (tool output,
+    model text): between them no line is a command, and only this pair's random token resumes."""
+    token = secrets.token_hex(16)
+    return f"::stop-commands::{token}", f"::{token}::"
 
 
 def error_annotation(message: str, title: str | None = None) -> str:

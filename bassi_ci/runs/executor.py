@@ -24,7 +24,6 @@ from bassi_ci.home import bassi_home, logs_dir, state_db_path
 from bassi_ci.runs import history
 from bassi_ci.runs.locks import task_lock
 from bassi_ci.runs.redact import Redactor
-from bassi_ci.runs.resolve import ADHOC_ID
 from bassi_ci.runs.result import ErrorInfo, RunReport
 from bassi_ci.runs.signals import interrupts_deferred
 from bassi_ci.runs.templating import builtin_variables, expand, merge_variables
@@ -51,6 +50,7 @@ class RunPlan:
     record: Path | None = None
     replay: Path | None = None
     interactive: bool = False
+    adhoc: bool = False  # a --prompt without TASK: unrelated to any other run, so never locked
 
     @property
     def effective_model(self) -> str:
@@ -97,7 +97,7 @@ def execute_run(
     row_started = False
     try:
         prompt = expand_prompt(plan, ident)
-        transport = (transport_factory or build_transport)(plan)
+        transport = transport_factory(plan) if transport_factory else build_transport(plan, redactor)
         with _lock(plan):
             ident.started, ident.started_mono = clock.now(), time.monotonic()
             history.start_run(db, run_id=ident.run_id, task_id=ident.task_id, started_at=_iso(ident.started),
@@ -107,18 +107,27 @@ def execute_run(
                 on_started(ident)
             report = _run_agent(plan, ident, prompt, transport, console, redactor)
             with interrupts_deferred():
-                history.finish_run(db, ident.run_id, _run_end(report))
-            return report
+                return _finish_row(db, ident.run_id, report, redactor)
     except BassiError as problem:
         report = failure_report(ident, plan.effective_model, problem, redactor, log_path=row_started)
     except KeyboardInterrupt:
         report = failure_report(ident, plan.effective_model, Interrupted("interrupted before the run finished"),
                                 redactor, log_path=row_started)
-    with interrupts_deferred():
+    with interrupts_deferred(), contextlib.suppress(history.HistoryError):  # the report tells what went wrong
         if not row_started:
             history.start_run(db, run_id=ident.run_id, task_id=ident.task_id, started_at=_iso(ident.started),
                               model=plan.effective_model, log_path=None)
         history.finish_run(db, ident.run_id, _run_end(report))
+    return report
+
+
+def _finish_row(db: Path, run_id: str, report: RunReport, redactor: Redactor) -> RunReport:
+    """Finish the run's history row; a successful run whose row cannot be written fails (exit 1)."""
+    try:
+        history.finish_run(db, run_id, _run_end(report))
+    except history.HistoryError as problem:
+        if report.exit_code is ExitCode.SUCCESS:
+            return dataclasses.replace(report, exit_code=problem.exit_code, error=_error_info(problem, redactor))
     return report
 
 
@@ -128,7 +137,7 @@ def record_failure(task: Task | None, model: str | None, problem: BassiError, re
     report = failure_report(ident, model, problem, redactor, log_path=False)
     if task is None:
         return dataclasses.replace(report, task_id=None)
-    with interrupts_deferred():
+    with interrupts_deferred(), contextlib.suppress(history.HistoryError):  # the report tells what went wrong
         db = state_db_path()
         history.start_run(db, run_id=ident.run_id, task_id=task.id, started_at=report.started_at,
                           model=model or task.model, log_path=None)
@@ -145,21 +154,21 @@ def expand_prompt(plan: RunPlan, ident: RunIdentity) -> str:
     return expand(task.prompt, variables)
 
 
-def build_transport(plan: RunPlan) -> Transport:
-    """The real API, or a replay; wrapped in a recorder with --record."""
+def build_transport(plan: RunPlan, redactor: Redactor) -> Transport:
+    """The real API, or a replay; wrapped in a recorder (that keeps no secret) with --record."""
     from bassi_ci.agent.transport import AnthropicTransport, RecordingTransport, ReplayTransport
 
     transport: Transport
     transport = ReplayTransport(plan.replay) if plan.replay else AnthropicTransport(retries=plan.task.retries)
     if plan.record is not None:
-        transport = RecordingTransport(transport, plan.record)
+        transport = RecordingTransport(transport, plan.record, redact=redactor.message)
     return transport
 
 
 @contextlib.contextmanager
 def _lock(plan: RunPlan) -> Iterator[None]:
-    # Ad-hoc prompts are unrelated to each other; only named tasks run one at a time.
-    if plan.task.id == ADHOC_ID:
+    # Ad-hoc prompts are unrelated to each other; only tasks run one at a time.
+    if plan.adhoc:
         yield
         return
     with task_lock(plan.task.id, wait=plan.wait):
@@ -171,7 +180,8 @@ def _run_agent(
     redactor: Redactor,
 ) -> RunReport:
     from bassi_ci.agent.loop import AgentRequest, run_agent
-    from bassi_ci.runs.observers import FanOut, TranscriptObserver
+    from bassi_ci.agent.pricing import cost_usd
+    from bassi_ci.runs.observers import FanOut, TranscriptObserver, TurnCounter
 
     task = plan.task
     timeout_s = plan.timeout_s if plan.timeout_s is not None else task.limits.timeout_s
@@ -186,26 +196,29 @@ def _run_agent(
         interactive=plan.interactive,
     )
     transcript = TranscriptObserver(ident.log_path, redactor)
+    counter = TurnCounter()
     try:
         transcript.event("run_start", run_id=ident.run_id, task_id=task.id, model=request.model,
                          workdir=str(plan.workdir), prompt=prompt, tools=list(request.allowed_tools),
                          max_turns=request.max_turns, max_budget_usd=request.max_budget_usd, timeout_s=timeout_s,
                          replay=str(plan.replay) if plan.replay else None)
-        observers: list[AgentObserver] = [transcript] + ([console] if console is not None else [])
+        observers: list[AgentObserver] = [counter, transcript] + ([console] if console is not None else [])
         try:
             outcome = run_agent(request, transport, FanOut(observers, asker=console))
         except Exception as bug:  # a defect in the loop must still end with a result and a row
             transcript.event("crash", traceback="".join(traceback.format_exception(bug)))
             report = failure_report(ident, request.model, InternalError.of(bug), redactor, log_path=True)
+            report = dataclasses.replace(report, num_turns=counter.num_turns, usage=counter.usage.as_dict(),
+                                         total_cost_usd=cost_usd(request.model, counter.usage))
         else:
             report = outcome_report(ident, request.model, outcome, redactor)
             report = dataclasses.replace(report, files_changed=_own_files_removed(report.files_changed, plan))
-        if console is not None and hasattr(console, "flush"):
-            console.flush()
         from bassi_ci.runs.result import build_result
 
         transcript.event("run_end", result=build_result(report))
     finally:
+        if console is not None and hasattr(console, "flush"):
+            console.flush()  # also resumes workflow commands, so the result's annotations work
         transcript.close()
     return report
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bassi_ci import clock
+from bassi_ci.errors import StoreError
 from bassi_ci.runs.stats import TaskStats
 
 BUSY_TIMEOUT_S = 30.0
@@ -119,20 +120,28 @@ class RunEnd:
     error_message: str | None
 
 
+class HistoryError(StoreError):
+    """The history database cannot be opened, read or written (a corrupt file, an unusable BASSI_HOME)."""
+
+
 # --------------------------------------------------------------------------- connection
 
 
 @contextmanager
 def connect(db_path: Path) -> Iterator[sqlite3.Connection]:
     """An autocommit connection with WAL, a busy timeout and every migration applied."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)) as db:
-        db.row_factory = sqlite3.Row
-        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        _migrate(db)
-        yield db
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)) as db:
+            db.row_factory = sqlite3.Row
+            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            _migrate(db)
+            yield db
+    except (sqlite3.Error, OSError) as problem:
+        reason = problem.strerror if isinstance(problem, OSError) and problem.strerror else problem
+        raise HistoryError(f"cannot use the run history {db_path}: {reason}") from problem
 
 
 def _migrate(db: sqlite3.Connection) -> None:

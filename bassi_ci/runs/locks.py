@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bassi_ci.errors import Locked
+from bassi_ci.errors import Locked, StoreError
 from bassi_ci.home import bassi_home
 
 
@@ -24,15 +24,17 @@ def task_lock(task_id: str, *, wait: bool) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
     path = lock_path(task_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path), timeout=-1 if wait else 0)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire(poll_interval=0.1)
     except Timeout:
         raise Locked(
             f"another run of task '{task_id}' is still in progress; nothing was done "
             "(use --wait to wait for it)"
         ) from None
+    except OSError as problem:
+        raise StoreError(f"cannot take the lock {path}: {problem.strerror or problem}") from None
     try:
         yield
     finally:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from bassi_ci import clock
-from bassi_ci.agent.loop import AgentObserver, NullObserver
-from bassi_ci.errors import NeedsInput
-from bassi_ci.runs.ci import Folder
+from bassi_ci.agent.loop import AgentObserver, NullObserver, Usage
+from bassi_ci.errors import NeedsInput, StoreError
+from bassi_ci.runs.ci import Folder, stop_commands
 from bassi_ci.runs.redact import Redactor
 
 TOOL_LINE_WIDTH = 120
@@ -27,8 +27,11 @@ class TranscriptObserver(NullObserver):
     def __init__(self, path: Path, redactor: Redactor) -> None:
         self.path = path
         self.redactor = redactor
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8")
+        except OSError as problem:
+            raise StoreError(f"cannot write the run log {path}: {problem.strerror or problem}") from None
 
     def event(self, kind: str, **fields: Any) -> None:
         if self._file.closed:
@@ -44,7 +47,8 @@ class TranscriptObserver(NullObserver):
         self.event("request", turn=turn, **meta)
 
     def on_response(self, turn: int, message: dict[str, object]) -> None:
-        self.event("response", turn=turn, message=message)
+        # Redacted here, where all text blocks are seen together: a secret may span two.
+        self.event("response", turn=turn, message=self.redactor.message(message))
 
     def on_tool_call(self, name: str, tool_input: dict[str, object]) -> None:
         self.event("tool_call", name=name, input=tool_input)
@@ -53,11 +57,28 @@ class TranscriptObserver(NullObserver):
         self.event("tool_result", name=name, output=output, is_error=is_error)
 
 
+class TurnCounter(NullObserver):
+    """API round trips and tokens as they happen, for a run that ends without an outcome."""
+
+    def __init__(self) -> None:
+        self.num_turns = 0
+        self.usage = Usage()
+
+    def on_response(self, turn: int, message: dict[str, object]) -> None:
+        self.num_turns = turn
+        usage = message.get("usage")
+        if isinstance(usage, Mapping):
+            self.usage.add(usage)
+
+
 class ConsoleObserver(NullObserver):
     """The live view: model text as it streams, one line per tool call.
 
     Text is written a line at a time, so a secret split across two stream deltas is
     still redacted whole. In CI the output of each tool is folded under its call line.
+    On GitHub, model text and tool output could hold workflow commands (`::add-mask::`,
+    `::set-output`, ...), so they are written with commands stopped; bassi's own lines
+    (groups, annotations) resume them first.
     """
 
     def __init__(
@@ -76,8 +97,26 @@ class ConsoleObserver(NullObserver):
         self.answers = answers
         self._pending = ""
         self._call_line = ""
+        self._resume: str | None = None  # the line that resumes commands, while they are stopped
 
     def write_line(self, line: str) -> None:
+        """One of bassi's own lines."""
+        self._resume_commands()
+        self._emit(line)
+
+    def write_untrusted(self, line: str) -> None:
+        """A line of model text or tool output, which must not act as a workflow command."""
+        if self.folder is not None and self.folder.env.github and self._resume is None:
+            stop, self._resume = stop_commands()
+            self._emit(stop)
+        self._emit(line)
+
+    def _resume_commands(self) -> None:
+        if self._resume is not None:
+            self._emit(self._resume)
+            self._resume = None
+
+    def _emit(self, line: str) -> None:
         self.out.write(self.redactor.text(line) + "\n")
         self.out.flush()
 
@@ -86,12 +125,13 @@ class ConsoleObserver(NullObserver):
         if "\n" in self._pending:
             done, self._pending = self._pending.rsplit("\n", 1)
             for line in done.split("\n"):
-                self.write_line(line)
+                self.write_untrusted(line)
 
     def flush(self) -> None:
         if self._pending:
-            self.write_line(self._pending)
+            self.write_untrusted(self._pending)
             self._pending = ""
+        self._resume_commands()
 
     def on_response(self, turn: int, message: dict[str, object]) -> None:
         self.flush()
@@ -100,26 +140,28 @@ class ConsoleObserver(NullObserver):
         self.flush()
         self._call_line = describe_tool_call(name, tool_input)
         if self.folder is None or not self.folder.folds:
-            self.write_line(self._style(self._call_line, "cyan"))
+            self.write_untrusted(self._style(self._call_line, "cyan"))
 
     def on_tool_result(self, name: str, output: str, is_error: bool) -> None:
         if self.folder is not None and self.folder.folds:
             self.write_line(self.folder.start(self._call_line + (" (error)" if is_error else "")))
             text = output if len(output) <= FOLDED_OUTPUT_CHARS else output[:FOLDED_OUTPUT_CHARS] + "\n[...]"
             for line in text.splitlines():
-                self.write_line(line)
+                self.write_untrusted(line)
             end = self.folder.end()
             if end:
                 self.write_line(end)
         elif is_error:
             first = next((line for line in output.splitlines() if line.strip()), "(no output)")
-            self.write_line(self._style(f"  ✗ {shorten(first)}", "red"))
+            self.write_untrusted(self._style(f"  ✗ {shorten(first)}", "red"))
+        self._resume_commands()
 
     def ask(self, question: str) -> str:
         self.flush()
         if self.answers is None:
             raise NeedsInput(f"the agent asked a question nobody can answer here: {question}")
-        self.write_line(self._style(f"? {question}", "yellow"))
+        self.write_untrusted(self._style(f"? {question}", "yellow"))
+        self._resume_commands()
         self.out.write("> ")
         self.out.flush()
         answer = self.answers.readline()

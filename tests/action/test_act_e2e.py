@@ -9,8 +9,12 @@ no-op stand-in for it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,25 +57,62 @@ def repo_copy(tmp_path: Path) -> Path:
     return work
 
 
+def fakeapi_alive(pid: int) -> bool:
+    """Whether `pid` is still a fake API server (not a recycled pid of some other process)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"tests.fakeapi" in cmdline
+
+
+def recorded_pids(pid_file: Path) -> list[int]:
+    if not pid_file.exists():
+        return []
+    return [int(word) for word in pid_file.read_text().split() if word.isdigit()]
+
+
+@pytest.fixture
+def fakeapi_pid_file(tmp_path: Path) -> Iterator[Path]:
+    """Where the workflow records its fake API server; whatever is still running at teardown is stopped."""
+    pid_file = tmp_path / "fakeapi.pid"
+    yield pid_file
+    for pid in recorded_pids(pid_file):
+        if fakeapi_alive(pid):
+            os.kill(pid, signal.SIGTERM)
+
+
+def assert_server_stopped(pid_file: Path) -> None:
+    """The workflow's own "Stop the fake Messages API" step did its job."""
+    pids = recorded_pids(pid_file)
+    assert pids, "the workflow did not record the fake API server's pid"
+    deadline = time.monotonic() + 5
+    while any(fakeapi_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(fakeapi_alive(pid) for pid in pids), "the workflow left its fake API server running"
+
+
 def act(repo: Path, workflow: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     stub = tmp_path / "setup-python-stub"
     stub.mkdir(exist_ok=True)
     (stub / "action.yml").write_text(yaml.safe_dump(SETUP_PYTHON_STUB))
     return subprocess.run(
         ["act", "workflow_dispatch", "-W", workflow, "-P", "ubuntu-latest=-self-hosted",
-         "--local-repository", f"actions/setup-python@v6={stub}", *extra],
+         "--local-repository", f"actions/setup-python@v6={stub}",
+         "--env", f"FAKEAPI_PID_FILE={tmp_path / 'fakeapi.pid'}", *extra],
         cwd=repo, capture_output=True, text=True, check=False, timeout=240,
     )
 
 
-def test_self_test_workflow_under_act(repo_copy: Path, tmp_path: Path) -> None:
+def test_self_test_workflow_under_act(repo_copy: Path, tmp_path: Path, fakeapi_pid_file: Path) -> None:
     proc = act(repo_copy, ".github/workflows/self-test.yml", tmp_path)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert "self-test passed: success, 2 turns" in log
+    assert_server_stopped(fakeapi_pid_file)
 
 
-def test_action_commits_back_under_act(repo_copy: Path, tmp_path: Path) -> None:
+def test_action_commits_back_under_act(repo_copy: Path, tmp_path: Path, fakeapi_pid_file: Path) -> None:
     work = repo_copy
     (work / ".bassi" / "tasks").mkdir(parents=True)
     (work / ".bassi" / "tasks" / "e2e.yaml").write_text(
@@ -84,6 +125,7 @@ def test_action_commits_back_under_act(repo_copy: Path, tmp_path: Path) -> None:
     steps = self_test["jobs"]["self-test"]["steps"]
     start_server = next(step for step in steps if step.get("name") == "Start the fake Messages API")
     start_server["run"] = start_server["run"].replace(".github/self-test/script.json", ".github/e2e-script.json")
+    stop_server = next(step for step in steps if step.get("name") == "Stop the fake Messages API")
     outputs_file = tmp_path / "outputs.json"
     workflow = {
         "name": "e2e commit-back",
@@ -96,6 +138,7 @@ def test_action_commits_back_under_act(repo_copy: Path, tmp_path: Path) -> None:
                                                     "commit": "true", "python-version": "3.11"}},
             {"env": {"OUTPUTS": "${{ toJSON(steps.bassi.outputs) }}", "OUTPUTS_FILE": str(outputs_file)},
              "run": 'printf "%s" "$OUTPUTS" > "$OUTPUTS_FILE"'},
+            stop_server,
         ]}},
     }
     (work / ".github/workflows/e2e.yml").write_text(yaml.safe_dump(workflow, sort_keys=False))
@@ -107,6 +150,7 @@ def test_action_commits_back_under_act(repo_copy: Path, tmp_path: Path) -> None:
     proc = act(work, ".github/workflows/e2e.yml", tmp_path)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
+    assert_server_stopped(fakeapi_pid_file)
     outputs = json.loads(outputs_file.read_text())
     assert outputs["status"] == "success" and outputs["exit-code"] == "0"
     assert outputs["result"] == "report done"

@@ -38,6 +38,14 @@ def test_inputs_reach_scripts_only_through_env() -> None:
         assert f"${{{{ inputs.{name} }}}}" in run_step["env"].values(), name
 
 
+def test_the_workflow_token_reaches_bassi_under_its_own_name_only() -> None:
+    run_step = next(step for step in action()["runs"]["steps"] if step.get("id") == "run")
+    assert run_step["env"]["BASSI_GITHUB_TOKEN"] == "${{ github.token }}"
+    assert not {"GH_TOKEN", "GITHUB_TOKEN"} & set(run_step["env"])
+    others = [str(value) for key, value in run_step["env"].items() if key != "BASSI_GITHUB_TOKEN"]
+    assert all("github.token" not in value for value in others)
+
+
 def test_outputs_are_declared() -> None:
     assert tuple(action()["outputs"]) == OUTPUTS
 
@@ -83,6 +91,14 @@ def test_self_test_uses_only_checkout_the_local_action_and_shell() -> None:
     workflow = yaml.safe_load((ROOT / ".github/workflows/self-test.yml").read_text())
     uses = {step.get("uses") for job in workflow["jobs"].values() for step in job["steps"]} - {None}
     assert uses == {"actions/checkout@v5", "./"}
+
+
+def test_self_test_stops_its_server_even_when_a_step_fails() -> None:
+    steps = yaml.safe_load((ROOT / ".github/workflows/self-test.yml").read_text())["jobs"]["self-test"]["steps"]
+    names = [step.get("name") for step in steps]
+    stop = steps[names.index("Stop the fake Messages API")]
+    assert names.index("Stop the fake Messages API") == len(steps) - 1
+    assert stop["if"] == "always()" and "FAKEAPI_PID_FILE" in stop["run"]
 
 
 def test_starter_workflow_properties() -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from bassi_ci.generators.action import github_output_text
 from bassi_ci.runs.junit import junit_xml
+from bassi_ci.runs.result import result_schema
 from tests.fakeapi import FakeMessagesAPI, from_script
 from tests.generators.test_commit import clone, git, remote, remote_files, remote_log  # noqa: F401
 
@@ -26,10 +29,12 @@ def parse_outputs(text: str) -> dict[str, str]:
     return outputs
 
 
-def action_run(work: Path, tmp_path: Path, **inputs: str) -> tuple[int, dict[str, str], str]:
+def action_run(work: Path, tmp_path: Path, extra_env: dict[str, str] | None = None,
+               **inputs: str) -> tuple[int, dict[str, str], str]:
     out = tmp_path / "github_output"
     env = {key: value for key, value in os.environ.items() if not key.startswith("BASSI_INPUT_")}
     env.update({f"BASSI_INPUT_{k.upper()}": v for k, v in inputs.items()})
+    env.update(extra_env or {})
     env.update({"GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(tmp_path / "runner-temp"),
                 "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     env.pop("ANTHROPIC_API_KEY", None)
@@ -80,6 +85,7 @@ def test_failed_run_commits_nothing_and_fails_the_step(work: Path, tmp_path: Pat
     code, outputs, log = action_run(work, tmp_path, task="weekly", anthropic_api_key="bad", commit="true")
     assert code == 7, log
     assert outputs["status"] == "auth_error" and outputs["exit-code"] == "7"
+    assert "::error title=bassi::status auth_error" in log
     assert outputs["commit-sha"] == ""
     assert "not committing" in log
     assert len(remote_log(remote)) == 2
@@ -100,6 +106,76 @@ def test_prompt_with_vars_and_explicit_commit_paths(work: Path, tmp_path: Path, 
 def test_unknown_task_is_a_usage_error(work: Path, tmp_path: Path) -> None:
     code, _, log = action_run(work, tmp_path, task="nope")
     assert code == 2 and "nope" in log
+
+
+@pytest.mark.parametrize(("inputs", "hint"), [
+    ({}, "'task' or a 'prompt'"),
+    ({"task": "nope"}, "nope"),
+    ({"prompt": "p", "vars": "team=core\nnot a pair"}, "not a pair"),
+    ({"task": "weekly", "tasks_dir": "no/such/dir"}, "no/such/dir"),
+    ({"prompt": "p", "working_directory": "no-such-folder"}, "no-such-folder"),
+    ({"prompt": "p", "commit": "maybe"}, "maybe"),
+])
+def test_bad_inputs_still_set_every_output(work: Path, tmp_path: Path, inputs: dict[str, str], hint: str) -> None:
+    code, outputs, log = action_run(work, tmp_path, **inputs)
+    assert code == 2, log
+    assert outputs["status"] == "usage_error" and outputs["exit-code"] == "2"
+    result = json.loads(Path(outputs["result-file"]).read_text())
+    jsonschema.Draft202012Validator(result_schema()).validate(result)
+    assert result["status"] == "usage_error" and result["exit_code"] == 2 and hint in result["error"]["message"]
+    errors = [line for line in log.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and hint in errors[0], log
+    assert "unexpected error" not in log
+
+
+def test_agent_never_sees_the_workflow_token(work: Path, tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
+    fake_api.enqueue(
+        from_script({"type": "tool_use", "calls": [["bash", {
+            "command": "env > ../agent-env.txt; echo \"${#GH_TOKEN} ${#GITHUB_TOKEN}\" > ../token-lengths.txt"}]]}),
+        from_script({"type": "text", "text": "looked around"}))
+    token = "ghs_" + "T0kenFromTheWorkflow" * 2
+    code, _, log = action_run(work, tmp_path, {"BASSI_GITHUB_TOKEN": token},
+                              prompt="look around", anthropic_api_key="sk-test-key-0123456789")
+    assert code == 0, log
+    assert (tmp_path / "token-lengths.txt").read_text().split() == ["0", "0"]
+    agent_env = (tmp_path / "agent-env.txt").read_text()
+    assert token not in agent_env
+    assert "BASSI_INPUT_" not in agent_env and "BASSI_GITHUB_TOKEN" not in agent_env
+
+
+def test_a_token_the_user_sets_on_the_step_reaches_the_agent(work: Path, tmp_path: Path,
+                                                             fake_api: FakeMessagesAPI) -> None:
+    fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {
+        "command": "echo \"${#GH_TOKEN}\" > ../gh-token-length.txt"}]]}),
+        from_script({"type": "text", "text": "ok"}))
+    code, _, log = action_run(work, tmp_path, {"GH_TOKEN": "x" * 12}, prompt="p", anthropic_api_key="k" * 20)
+    assert code == 0, log
+    assert (tmp_path / "gh-token-length.txt").read_text().strip() == "12"
+
+
+def test_commit_paths_of_the_action_expand_template_variables(work: Path, tmp_path: Path, remote: Path,  # noqa: F811
+                                                              fake_api: FakeMessagesAPI) -> None:
+    fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {
+        "command": "mkdir -p out && echo a > out/core.md && echo b > out/other.md"}]]}),
+        from_script({"type": "text", "text": "ok"}))
+    code, _, log = action_run(work, tmp_path, task="weekly", anthropic_api_key="k" * 20, commit="true",
+                              commit_paths="out/{team}.md")
+    assert code == 0, log
+    assert "out/core.md" in remote_files(remote) and "out/other.md" not in remote_files(remote)
+
+
+def test_commit_back_refuses_a_secret_from_the_environment(work: Path, tmp_path: Path, remote: Path,  # noqa: F811
+                                                           fake_api: FakeMessagesAPI) -> None:
+    fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {
+        "command": "mkdir -p reports && echo \"$MY_SERVICE_TOKEN\" > reports/week.md"}]]}),
+        from_script({"type": "text", "text": "ok"}))
+    secret = "just-some-words-4-the-service"
+    code, outputs, log = action_run(work, tmp_path, {"MY_SERVICE_TOKEN": secret}, task="weekly",
+                                    anthropic_api_key="k" * 20, commit="true")
+    assert code == 1, log
+    assert outputs["status"] == "failed" and outputs["commit-sha"] == ""
+    assert "reports/week.md" in log and "MY_SERVICE_TOKEN" in log and secret not in log
+    assert len(remote_log(remote)) == 2
 
 
 def test_output_file_format_survives_hostile_values() -> None:

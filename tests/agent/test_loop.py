@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -13,10 +17,12 @@ import pytest
 
 from bassi_ci.agent.loop import FAILURE_MARKER, AgentOutcome, Usage
 from bassi_ci.agent.pricing import cost_usd
+from bassi_ci.agent.tools.editor import EditorTool
 from bassi_ci.errors import ExitCode
 from tests.agent.support import (
     MODEL,
     RecordingObserver,
+    alive,
     make_request,
     run,
     tool_results,
@@ -348,3 +354,97 @@ def test_loop_module_does_not_import_the_sdk() -> None:
     )
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
     assert not [name for name in imported if name.split(".")[0] in ("anthropic", "httpx", "httpx2")]
+
+
+def test_sigint_during_a_bash_command_stops_the_run_quickly(fake_api: FakeMessagesAPI, tmp_path: Path) -> None:
+    # The signal lands at a random moment inside the tool's wait; repeat to hit more of them.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        for attempt in range(5):
+            workspace = tmp_path / f"ws{attempt}"
+            workspace.mkdir()
+            fake_api.enqueue(tool_use(("bash", {"command": "echo $$ > bash.pid; exec sleep 30"})))
+            pid_file = workspace / "bash.pid"
+
+            def interrupt(pid_file: Path = pid_file) -> None:
+                end = time.monotonic() + 10
+                while not pid_file.exists() and time.monotonic() < end:
+                    time.sleep(0.005)
+                time.sleep(random.uniform(0, 0.1))
+                os.kill(os.getpid(), signal.SIGINT)
+
+            sender = threading.Thread(target=interrupt)
+            sender.start()
+            started = time.monotonic()
+            outcome = run(make_request(workspace))
+            sender.join()
+
+            assert outcome.exit_code is ExitCode.INTERRUPTED, outcome.error
+            assert time.monotonic() - started < 5
+            assert wait_gone(int(pid_file.read_text()))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_nul_bytes_in_tool_input_are_told_to_the_model(fake_api: FakeMessagesAPI, workspace: Path) -> None:
+    fake_api.enqueue(
+        tool_use(
+            ("bash", {"command": "echo a\0b"}),
+            (EDIT, {"command": "create", "path": "a\0b.txt", "file_text": "x"}),
+            (EDIT, {"command": "view", "path": "notes\0.md"}),
+        ),
+        text("Done anyway."),
+    )
+
+    outcome = run(make_request(workspace))
+
+    assert outcome.exit_code is ExitCode.SUCCESS, outcome.error
+    assert outcome.num_turns == 2 and outcome.usage.input_tokens > 0
+    results = tool_results(fake_api.requests[1].body)
+    assert [r.get("is_error") for r in results] == [True, True, True]
+    assert all("null byte" in r["content"] for r in results)
+
+
+def test_a_crashing_tool_is_a_tool_error_and_the_run_goes_on(
+    fake_api: FakeMessagesAPI, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(self: EditorTool, tool_input: dict[str, object]) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(EditorTool, "__call__", crash)
+    fake_api.enqueue(tool_use((EDIT, {"command": "view", "path": "."})), text("Carried on."))
+
+    outcome = run(make_request(workspace))
+
+    assert outcome.exit_code is ExitCode.SUCCESS, outcome.error
+    assert outcome.final_text == "Carried on."
+    result = tool_results(fake_api.requests[1].body)[0]
+    assert result["is_error"] is True and "RuntimeError: disk on fire" in result["content"]
+
+
+def test_processes_that_leave_the_process_group_are_killed_at_the_end(
+    fake_api: FakeMessagesAPI, workspace: Path
+) -> None:
+    detach = (
+        "(setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' >/dev/null 2>&1 &); "
+        "while [ ! -s escaped.pid ]; do sleep 0.01; done"
+    )
+    fake_api.enqueue(tool_use(("bash", {"command": detach})), text("done"))
+
+    outcome = run(make_request(workspace))
+
+    escaped = int((workspace / "escaped.pid").read_text())
+    try:
+        assert outcome.exit_code is ExitCode.SUCCESS, outcome.error
+        assert wait_gone(escaped), "a setsid'd, double-forked process survived the run"
+    finally:
+        if alive(escaped):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(escaped, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("bogus", [-1000, True, 2.5, "7", None, [1]])
+def test_usage_ignores_negative_and_non_integer_counts(bogus: object) -> None:
+    usage = Usage(input_tokens=10)
+    usage.add({name: bogus for name in Usage().as_dict()})
+    assert usage == Usage(input_tokens=10)

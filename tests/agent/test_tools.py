@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import stat
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +20,7 @@ from bassi_ci.agent.tools import cut_output, tool_definitions
 from bassi_ci.agent.tools.bash import BashTool
 from bassi_ci.agent.tools.editor import EditorTool
 from bassi_ci.errors import RunTimeout
+from tests.agent.support import alive, wait_gone
 
 
 @pytest.fixture
@@ -142,3 +147,119 @@ def test_bash_runs_in_its_own_session(tmp_path: Path) -> None:
     command = f"{sys.executable} -c 'import os; print(os.getsid(0))'"
     output = bash({"command": command}, None).output.strip()
     assert int(output) != os.getsid(0)
+
+
+def test_editor_turns_a_nul_byte_into_a_tool_error(editor: EditorTool) -> None:
+    for tool_input in (
+        {"command": "create", "path": "a\0b.txt", "file_text": "x"},
+        {"command": "view", "path": "\0"},
+    ):
+        output, is_error = call(editor, **tool_input)
+        assert is_error and "null byte" in output
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "secret.txt").write_text("secret\n")
+    return folder
+
+
+def test_symlink_that_appears_after_the_check_is_refused(
+    editor: EditorTool, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (editor.root / "sub").symlink_to(outside)
+    # As if every check ran while `sub` was still a real folder, then a background job swapped it.
+    monkeypatch.setattr(EditorTool, "resolve", lambda self, raw: self.root / raw)
+    for tool_input in (
+        {"command": "create", "path": "sub/new.txt", "file_text": "x"},
+        {"command": "create", "path": "sub/deeper/new.txt", "file_text": "x"},
+        {"command": "create", "path": "sub/secret.txt", "file_text": "overwritten"},
+        {"command": "view", "path": "sub/secret.txt"},
+        {"command": "view", "path": "sub"},
+        {"command": "str_replace", "path": "sub/secret.txt", "old_str": "secret", "new_str": "x"},
+        {"command": "insert", "path": "sub/secret.txt", "insert_line": 0, "new_str": "x"},
+    ):
+        output, is_error = call(editor, **tool_input)
+        assert is_error, tool_input
+        assert "symlink" in output and "refused" in output and "secret\n" not in output
+    assert [p.name for p in outside.iterdir()] == ["secret.txt"]
+    assert (outside / "secret.txt").read_text() == "secret\n"
+
+
+def test_file_symlink_that_appears_after_the_check_is_not_followed(
+    editor: EditorTool, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = editor.root / "notes.txt"
+    link.symlink_to(outside / "secret.txt")
+    monkeypatch.setattr(EditorTool, "resolve", lambda self, raw: self.root / raw)
+    output, is_error = call(editor, command="view", path="notes.txt")
+    assert is_error and "refused" in output
+    # Overwriting replaces the link itself; the file it pointed to is untouched.
+    assert call(editor, command="create", path="notes.txt", file_text="mine\n")[1] is False
+    assert not link.is_symlink() and link.read_text() == "mine\n"
+    assert (outside / "secret.txt").read_text() == "secret\n"
+
+
+def test_symlinks_inside_the_workspace_still_work(editor: EditorTool) -> None:
+    (editor.root / "real").mkdir()
+    (editor.root / "alias").symlink_to(editor.root / "real")
+    assert call(editor, command="create", path="alias/f.txt", file_text="x") == ("Created real/f.txt.", False)
+    assert (editor.root / "real/f.txt").read_text() == "x"
+
+
+def test_bash_turns_a_nul_byte_into_a_tool_error(tmp_path: Path) -> None:
+    result = BashTool(tmp_path, timeout_s=5, max_output_chars=1_000)({"command": "echo a\0b"}, None)
+    assert result.is_error and "null byte" in result.output
+
+
+def test_interrupt_while_popen_holds_its_wait_lock_does_not_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worst moment for SIGINT/SIGTERM: Popen.wait() has taken its private lock and the
+    # KeyboardInterrupt arrives before the code that would release it. Any later
+    # process.wait() then blocks for ever.
+    real_wait = subprocess.Popen.wait
+
+    def interrupted_wait(self: subprocess.Popen[bytes], timeout: float | None = None) -> int:
+        if timeout is None:
+            return real_wait(self)
+        (tmp_path / "leader.pid").write_text(str(self.pid))
+        self._waitpid_lock.acquire()  # type: ignore[attr-defined]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(subprocess.Popen, "wait", interrupted_wait)
+    bash = BashTool(tmp_path, timeout_s=30, max_output_chars=1_000)
+    interrupted = threading.Event()
+
+    def call_bash() -> None:
+        try:
+            bash({"command": "sleep 30"}, None)
+        except KeyboardInterrupt:
+            interrupted.set()
+
+    worker = threading.Thread(target=call_bash, daemon=True)
+    worker.start()
+    worker.join(timeout=5)
+
+    assert not worker.is_alive(), "the cleanup blocked on Popen's lock"
+    assert interrupted.is_set()
+    assert wait_gone(int((tmp_path / "leader.pid").read_text()))
+
+
+def test_close_kills_processes_that_left_the_process_group(tmp_path: Path) -> None:
+    bash = BashTool(tmp_path, timeout_s=5, max_output_chars=1_000)
+    command = (
+        "setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' >/dev/null 2>&1 & "
+        "while [ ! -s escaped.pid ]; do sleep 0.01; done"
+    )
+    assert not bash({"command": command}, None).is_error
+    escaped = int((tmp_path / "escaped.pid").read_text())
+    try:
+        assert alive(escaped) and os.getsid(escaped) == escaped
+        bash.close()
+        assert wait_gone(escaped)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(escaped, signal.SIGKILL)

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from bassi_ci.agent.loop import Usage
 from bassi_ci.agent.transport import RecordingTransport, ReplayTransport
 from bassi_ci.errors import ExitCode, UsageError
+from bassi_ci.runs.redact import Redactor
 from tests.agent.support import make_request, run, transport
-from tests.fakeapi import FakeMessagesAPI, cut_stream, error, stream_error, text, tool_use
+from tests.fakeapi import FakeMessagesAPI, cut_stream, error, stream_error, text, tool_use, trickle
 
 EDIT = "str_replace_based_edit_tool"
 
@@ -257,4 +259,60 @@ def test_deadline_caps_sdk_retries(fake_api: FakeMessagesAPI, workspace: Path) -
 
     assert outcome.exit_code is ExitCode.TIMEOUT
     assert time.monotonic() - started < 2
+    assert len(fake_api.requests) == 1
+
+
+def test_recording_is_redacted_and_the_run_is_not(
+    fake_api: FakeMessagesAPI, workspace: Path, tmp_path: Path
+) -> None:
+    secret = "hunter2-very-secret"
+    recording = tmp_path / "run.json"
+    fake_api.enqueue(
+        tool_use(("bash", {"command": f"echo {secret} > token.txt"})), text(f"Stored {secret}.")
+    )
+
+    outcome = run(
+        make_request(workspace), via=RecordingTransport(transport(), recording, redact=Redactor([secret]).data)
+    )
+
+    assert outcome.final_text == f"Stored {secret}."
+    assert (workspace / "token.txt").read_text() == f"{secret}\n"
+    saved = recording.read_text()
+    assert secret not in saved and saved.count("[REDACTED]") == 2
+    assert len(json.loads(saved)["messages"]) == 2
+
+
+def test_replayed_bogus_usage_counts_nothing(tmp_path: Path) -> None:
+    recording = tmp_path / "bogus.json"
+    message = {
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "text", "text": "done"}],
+        "stop_reason": "end_turn",
+        "usage": {
+            "input_tokens": -1000,
+            "output_tokens": True,
+            "cache_creation_input_tokens": 1.5,
+            "cache_read_input_tokens": "12",
+        },
+    }
+    recording.write_text(json.dumps({"messages": [message]}))
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+
+    outcome = run(make_request(workspace), via=ReplayTransport(recording))
+
+    assert outcome.exit_code is ExitCode.SUCCESS
+    assert outcome.usage == Usage() and outcome.total_cost_usd == 0
+
+
+def test_a_trickling_stream_is_cut_at_the_deadline(fake_api: FakeMessagesAPI, workspace: Path) -> None:
+    # 8 bytes every 0.2 s: no read ever times out, and the first event alone takes ~8 s.
+    fake_api.enqueue(trickle(0.2, text("slow " * 100)))
+    started = time.monotonic()
+
+    outcome = run(make_request(workspace, deadline=time.monotonic() + 1.5), via=transport())
+
+    assert outcome.exit_code is ExitCode.TIMEOUT, outcome.error
+    assert time.monotonic() - started < 3
     assert len(fake_api.requests) == 1

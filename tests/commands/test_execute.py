@@ -4,8 +4,13 @@ a real task store, history database and transcripts under a temporary BASSI_HOME
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -17,8 +22,8 @@ import pytest
 
 from bassi_ci.runs.locks import task_lock
 from tests.cli import run_cli
-from tests.fakeapi import FakeMessagesAPI, error, slow, text, tool_use
-from tests.runs.helpers import ROOT, bassi_process, check_result, history_row
+from tests.fakeapi import FakeMessagesAPI, FakeResponse, error, slow, text, tool_use
+from tests.runs.helpers import ROOT, bassi_process, check_result, github_commands, history_row
 
 TASK_YAML = """\
 id: weekly
@@ -213,7 +218,6 @@ def test_task_from_store_and_from_repo(
     fake_api.enqueue(text("a"), text("b"))
     assert execute_ci("weekly")[1]["task_id"] == "weekly"
     assert "store-growth" in fake_api.requests[0].body["messages"][0]["content"][0]["text"]
-    import os
 
     os.chdir(repo / "sub")
     code, result, _ = execute_ci("monthly", "--var", "team=platform")
@@ -446,3 +450,162 @@ def test_files_changed_leaves_out_bassis_own_files(
     fake_api.enqueue(tool_use(("bash", {"command": "echo x > out.txt"})), text("ok"))
     code, result, _ = execute_ci("--prompt", "go", "--record", "rec.json")
     assert code == 0 and result["files_changed"] == ["out.txt"]
+
+
+# --------------------------------------------------------------------------- security review findings
+
+
+def stored_files(home: Path) -> list[bytes]:
+    return [p.read_bytes() for p in home.rglob("*") if p.is_file()]
+
+
+def test_multi_line_secrets_and_trailing_newlines_never_leave_the_process(
+    fake_api: FakeMessagesAPI, task_file: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = ["AAAAlinetwoSECRETpart", "BBBBline3SECRET", "trailingnewlinetoken99"]
+    monkeypatch.setenv("MY_PRIVATE_KEY", "\n".join(["-----BEGIN KEY-----", *lines[:2], "-----END KEY-----"]))
+    monkeypatch.setenv("MY_TOKEN", lines[2] + "\n")
+    fake_api.enqueue(
+        tool_use(("bash", {"command": 'echo "$MY_PRIVATE_KEY"; echo "$MY_TOKEN"'})),
+        text("The values are:\n" + "\n".join(lines)),
+    )
+    # on GitHub the tool output is folded into the log, line by line
+    code, out, err = run_cli("execute", str(task_file), "--ci", env={"GITHUB_ACTIONS": "true", "CI": "true"})
+    result = check_result(out)
+    assert code == 0 and "[REDACTED]" in result["result"]
+    assert all(line in json.dumps(fake_api.requests[1].body) for line in lines)  # the tool really printed them
+    for blob in [out.encode(), err.encode(), *stored_files(isolated_home)]:
+        for line in lines:
+            assert line.encode() not in blob
+
+
+def test_tool_output_and_model_text_cannot_forge_github_workflow_commands(
+    fake_api: FakeMessagesAPI, task_file: Path
+) -> None:
+    forged = ["::add-mask::bassi", "::set-output name=status::success", "::error::forged", "::stop-commands::x",
+              "::x::", "::warning::after the forged resume"]
+    fake_api.enqueue(
+        tool_use(("bash", {"command": "printf '%s\\n' " + " ".join(map(shlex.quote, forged))}),
+                 text="\n".join(forged)),
+        text("FAILED: broken\n::set-output name=result::forged"),
+    )
+    code, _, err = execute_ci(str(task_file), env={"GITHUB_ACTIONS": "true", "CI": "true"})
+    assert code == 1
+    commands, tokens = github_commands(err)
+    assert [c for c in commands if not c.startswith(("::group::", "::endgroup::"))] == [
+        "::error title=bassi failed::FAILED: broken%0A::set-output name=result::forged"
+    ]
+    assert all(err.splitlines().count(line) == 2 for line in forged)  # shown (text and output), but inert
+    assert len(tokens) == len(set(tokens)) >= 3 and all(re.fullmatch("[0-9a-f]{32}", t) for t in tokens)
+    assert not any(t in json.dumps(r.body) for t in tokens for r in fake_api.requests)
+
+
+@pytest.mark.parametrize("target", ["junit", "step-summary"])
+def test_a_report_file_that_cannot_be_written_is_only_a_warning(
+    fake_api: FakeMessagesAPI, task_file: Path, tmp_path: Path, target: str
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    path = blocker / "report"  # inside a file: cannot be created
+    fake_api.enqueue(text("done"))
+    env = {"GITHUB_ACTIONS": "true", "CI": "true"}
+    if target == "junit":
+        code, result, err = execute_ci(str(task_file), "--junit", str(path), env=env)
+    else:
+        code, result, err = execute_ci(str(task_file), env={**env, "GITHUB_STEP_SUMMARY": str(path)})
+    assert (code, result["status"]) == (0, "success")
+    warning = [line for line in err.splitlines() if line.startswith("bassi: warning:")]
+    assert len(warning) == 1 and str(path) in warning[0]
+
+
+def test_a_crash_keeps_the_turns_and_tokens_already_used(
+    fake_api: FakeMessagesAPI, task_file: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bassi_ci.runs.observers import TranscriptObserver
+
+    def broken(self: TranscriptObserver, name: str, tool_input: dict[str, object]) -> None:
+        raise RuntimeError("observer bug")
+
+    monkeypatch.setattr(TranscriptObserver, "on_tool_call", broken)  # outside what the loop catches
+    fake_api.enqueue(tool_use(("bash", {"command": "true"})))
+    code, result, _ = execute_ci(str(task_file))
+    assert (code, result["error"]["type"]) == (1, "InternalError") and "observer bug" in result["error"]["message"]
+    assert result["num_turns"] == 1 and result["usage"]["output_tokens"] > 0 and result["total_cost_usd"] > 0
+    row = history_row(isolated_home, result["run_id"])
+    assert (row["num_turns"], row["output_tokens"]) == (1, result["usage"]["output_tokens"])
+
+
+def test_a_secret_split_between_two_text_blocks_stays_out_of_the_log(
+    fake_api: FakeMessagesAPI, task_file: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPLOY_TOKEN", "tok-9f8e7d6c5b4a3921")
+    blocks = ({"type": "text", "text": "the token is tok-9f8e"}, {"type": "text", "text": "7d6c5b4a3921."})
+    fake_api.enqueue(FakeResponse("message", blocks))
+    code, out, err = run_cli("execute", str(task_file), "--ci")
+    assert code == 0
+    for blob in [out.encode(), err.encode(), *stored_files(isolated_home)]:
+        assert b"tok-9f8e" not in blob and b"7d6c5b4a3921" not in blob
+
+
+EARLY_SIGTERM = """
+import os, signal, sys
+from bassi_ci.runs.redact import Redactor
+real = Redactor.from_environ.__func__
+def sigterm_on_first_call(cls, environ=None):
+    if not getattr(cls, "signalled", False):
+        cls.signalled = True
+        os.kill(os.getpid(), signal.SIGTERM)
+    return real(cls, environ)
+Redactor.from_environ = classmethod(sigterm_on_first_call)
+from bassi_ci.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_sigterm_while_execute_starts_up_still_gives_a_result(workspace: Path) -> None:
+    child = subprocess.run(
+        [sys.executable, "-c", EARLY_SIGTERM, "execute", "--prompt", "hi", "--ci"],
+        cwd=workspace, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60,
+    )
+    assert child.returncode == 130, child.stderr
+    assert check_result(child.stdout)["status"] == "interrupted"
+
+
+def test_a_task_with_the_id_adhoc_still_runs_one_at_a_time(fake_api: FakeMessagesAPI, workspace: Path) -> None:
+    (workspace / "adhoc.yaml").write_text("id: adhoc\nname: Adhoc\nprompt: hi\n")
+    fake_api.enqueue(text("an ad-hoc prompt is not locked"))
+    with task_lock("adhoc", wait=False):
+        assert execute_ci("adhoc.yaml")[1]["status"] == "locked"
+        assert execute_ci("--prompt", "hi")[1]["status"] == "success"
+
+
+def test_a_recording_keeps_no_secret(
+    fake_api: FakeMessagesAPI, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "tok-9f8e7d6c5b4a3921"
+    monkeypatch.setenv("DEPLOY_TOKEN", secret)
+    fake_api.enqueue(tool_use(("bash", {"command": "echo $DEPLOY_TOKEN"})), text(f"The token is {secret}."))
+    recording = workspace.parent / "rec.json"
+    assert execute_ci("--prompt", "go", "--record", str(recording))[0] == 0
+    assert secret not in recording.read_text() and "[REDACTED]" in recording.read_text()
+
+
+def test_an_unusable_bassi_home_is_a_clear_error(
+    fake_api: FakeMessagesAPI, task_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "not-a-folder"
+    home.write_text("")
+    monkeypatch.setenv("BASSI_HOME", str(home))
+    for args in (["--prompt", "hi"], [str(task_file)]):
+        code, result, _ = execute_ci(*args)
+        assert code == 1 and result["error"]["type"] in ("StoreError", "HistoryError")
+        assert str(home) in result["error"]["message"] and "unexpected" not in result["error"]["message"]
+    assert fake_api.requests == []
+
+
+def test_a_corrupt_history_is_a_clear_error(fake_api: FakeMessagesAPI, workspace: Path, isolated_home: Path) -> None:
+    isolated_home.mkdir(parents=True)
+    (isolated_home / "state.db").write_bytes(b"not a database\n" * 200)
+    code, result, _ = execute_ci("--prompt", "hi")
+    assert (code, result["error"]["type"]) == (1, "HistoryError")
+    assert str(isolated_home / "state.db") in result["error"]["message"]

@@ -66,3 +66,11 @@ def test_schedule_list_shows_run_counts(two_runs: list[dict[str, object]], isola
     weekly = json.loads(out)[0]
     assert code == 0 and (weekly["runs"], weekly["successes"], weekly["failures"]) == (2, 1, 1)
     assert weekly["last_status"] == "failed"
+
+
+def test_a_corrupt_history_is_one_clear_line(isolated_home: Path) -> None:
+    isolated_home.mkdir(parents=True)
+    (isolated_home / "state.db").write_bytes(b"not a database\n" * 200)
+    code, out, err = run_cli("history")
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1 and str(isolated_home / "state.db") in err and "unexpected" not in err

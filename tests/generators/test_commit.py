@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -199,3 +200,105 @@ def test_unknown_template_variable_is_a_usage_error(remote: Path, tmp_path: Path
     code, _, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "r.md", "--message", "{nope}")
     assert code == 2 and "nope" in err
     assert len(remote_log(remote)) == 1
+
+
+@pytest.mark.parametrize("name", ["MY_API_KEY", "CI_JOB_TOKEN", "GITHUB_TOKEN", "DB_PASSWORD", "ANTHROPIC_API_KEY"])
+def test_refuses_the_value_of_any_secret_environment_variable(remote: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    value = "plain-words-no-shape-42"  # matches no pattern: only knowing the variable can catch it
+    monkeypatch.setenv(name, value)
+    work = clone(remote, tmp_path / "work")
+    (work / "reports").mkdir()
+    (work / "reports" / "fine.md").write_text("fine\n")
+    (work / "reports" / "leak.md").write_text(f"the agent wrote {value} here\n")
+    code, out, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "reports/")
+    assert code == 1
+    assert "reports/leak.md" in err and name in err
+    assert value not in out + err
+    assert len(remote_log(remote)) == 1
+    assert git(work, "log", "--format=%s") == "initial"
+
+
+def test_ordinary_environment_values_do_not_block(remote: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEAM_NAME", "core-platform-team")  # not a secret-looking name
+    work = clone(remote, tmp_path / "work")
+    (work / "r.md").write_text("report of core-platform-team\n")
+    assert commit_back(request(work, "r.md")).sha
+
+
+def test_commit_paths_expand_template_variables(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    (work / "reports").mkdir()
+    (work / "reports" / "weekly-core.md").write_text("mine\n")
+    (work / "reports" / "weekly-other.md").write_text("not this one\n")
+    code, _, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "reports/{task_id}-{team}.md",
+                           "--task-id", "weekly", "--var", "team=core", "--message", "{task_id} {team}")
+    assert code == 0, err
+    assert sorted(remote_files(remote)) == ["README.md", "reports/weekly-core.md"]
+    assert remote_log(remote)[0].startswith("weekly core|")
+
+
+@pytest.mark.parametrize(("path", "hint"), [("{nope}.md", "nope"), ("../{x}", "outside")])
+def test_bad_commit_path_templates_are_usage_errors(remote: Path, tmp_path: Path, path: str, hint: str) -> None:
+    work = clone(remote, tmp_path / "work")
+    (work / "r.md").write_text("x\n")
+    code, _, err = run_cli("ci", "commit", "--repo", str(work), "--paths", path, "--var", "x=y")
+    assert code == 2 and hint in err
+    assert len(remote_log(remote)) == 1
+
+
+def test_commit_back_uses_a_task_file_and_a_successful_result(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    task = tmp_path / "weekly.yaml"
+    task.write_text("id: weekly\nprompt: p\nvars:\n  team: core\n"
+                    "commit:\n  paths: ['reports/{team}-*.md']\n  message: '{task_id} {team} {run_id}'\n")
+    (work / "reports").mkdir()
+    (work / "reports" / "core-1.md").write_text("x\n")
+    (work / "reports" / "other-1.md").write_text("x\n")
+    result = tmp_path / "bassi-result.json"
+    result.write_text('{"status": "failed", "run_id": "r-1"}')
+    code, _, err = run_cli("ci", "commit", "--repo", str(work), "--task", str(task), "--result", str(result))
+    assert code == 1 and "status failed" in err
+    assert len(remote_log(remote)) == 1
+    result.write_text('{"status": "success", "run_id": "r-2"}')
+    code, _, err = run_cli("ci", "commit", "--repo", str(work), "--task", str(task), "--result", str(result))
+    assert code == 0, err
+    assert remote_log(remote)[0].startswith("weekly core r-2|bassi[bot]")
+    assert sorted(remote_files(remote)) == ["README.md", "reports/core-1.md"]
+
+
+def test_pull_request_hint_is_shell_quoted(remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shlex
+
+    monkeypatch.setattr(commit_module.shutil, "which", lambda name: None)  # no gh
+    work = clone(remote, tmp_path / "work")
+    (work / "r.md").write_text("x\n")
+    title = "it's done; $(touch pwned) `x`"
+    outcome = commit_back(request(work, "r.md", message=title, pull_request=True, pr_branch_suffix="w-1"))
+    hint = outcome.note.split("yourself: ", 1)[1]
+    assert shlex.split(hint) == ["gh", "pr", "create", "--head", "bassi/w-1", "--base", "main", "--title", title]
+
+
+def fake_gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `gh` on PATH that records the GH_TOKEN it was given and prints a pull request URL."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    seen = tmp_path / "gh-token"
+    (bin_dir / "gh").write_text(f'#!/bin/sh\nprintf "%s" "$GH_TOKEN" > {seen}\necho https://example.test/pull/7\n')
+    (bin_dir / "gh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    return seen
+
+
+def test_gh_gets_the_token_for_its_own_process_only(remote: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    seen = fake_gh(tmp_path, monkeypatch)
+    work = clone(remote, tmp_path / "work")
+    (work / "r.md").write_text("x\n")
+    outcome = commit_back(request(work, "r.md", pull_request=True, github_token="workflow-token-123"))
+    assert outcome.pull_request_url == "https://example.test/pull/7"
+    assert seen.read_text() == "workflow-token-123"
+    assert "GH_TOKEN" not in os.environ
+    assert "workflow-token-123" not in repr(request(work, "r.md", github_token="workflow-token-123"))

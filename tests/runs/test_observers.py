@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bassi_ci.errors import NeedsInput
-from bassi_ci.runs.observers import ConsoleObserver, describe_tool_call
-from bassi_ci.runs.redact import Redactor
+from bassi_ci.runs.ci import CiEnvironment, Folder
+from bassi_ci.runs.observers import ConsoleObserver, TranscriptObserver, describe_tool_call
+from bassi_ci.runs.redact import REDACTED, Redactor
+from tests.runs.helpers import github_commands
 
 
 @pytest.mark.parametrize(
@@ -53,3 +58,31 @@ def test_question_is_answered_from_the_terminal() -> None:
     assert "? Which team?" in out.getvalue()
     with pytest.raises(NeedsInput):
         ConsoleObserver(out, Redactor([]), color=False).ask("Which team?")
+
+
+FORGED = ["::add-mask::bassi", "::set-output name=status::success", "::error::forged", "::stop-commands::x", "::x::",
+          "  ::warning::indented"]
+
+
+def test_on_github_model_text_and_tool_output_cannot_issue_workflow_commands() -> None:
+    out = io.StringIO()
+    console = ConsoleObserver(out, Redactor([]), color=False, folder=Folder(CiEnvironment(github=True)))
+    console.on_text("\n".join(FORGED) + "\n")
+    console.on_tool_call("bash", {"command": "cat forged.txt"})
+    console.on_tool_result("bash", "\n".join(FORGED), is_error=False)
+    console.on_text(FORGED[0])
+    console.flush()
+    commands, tokens = github_commands(out.getvalue())
+    assert commands == ["::group::→ bash: cat forged.txt", "::endgroup::"]
+    assert len(tokens) == len(set(tokens)) == 3 and all(re.fullmatch("[0-9a-f]{32}", t) for t in tokens)
+    assert out.getvalue().splitlines().count(FORGED[0]) == 3  # still shown in the log, only inert
+
+
+def test_a_secret_split_between_two_text_blocks_is_redacted_in_the_transcript(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    transcript = TranscriptObserver(log, Redactor(["tok-9f8e7d6c5b4a3921"]))
+    blocks = [{"type": "text", "text": "the token is tok-9f8e"}, {"type": "text", "text": "7d6c5b4a3921, done"}]
+    transcript.on_response(1, {"role": "assistant", "content": blocks})
+    transcript.close()
+    event = json.loads(log.read_text())
+    assert [b["text"] for b in event["message"]["content"]] == [f"the token is {REDACTED}", f"{REDACTED}, done"]

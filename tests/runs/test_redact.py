@@ -26,3 +26,25 @@ def test_redacts_text_and_structures() -> None:
 
 def test_nothing_to_redact() -> None:
     assert Redactor([]).text("plain text") == "plain text"
+
+
+def test_multi_line_and_trailing_newline_values_are_redacted_line_by_line() -> None:
+    env = {
+        "MY_PRIVATE_KEY": "-----BEGIN KEY-----\nAAAAlinetwoSECRETpart\n  BBBBline3SECRET\n-----END KEY-----",
+        "MY_TOKEN": "trailingnewlinetoken99\n",
+        "OTHER_TOKEN": "line-one-x\nab\n",
+    }
+    redactor = Redactor.from_environ(env)
+    # what a console that writes one line at a time sees
+    for line in ["AAAAlinetwoSECRETpart", "    BBBBline3SECRET", "trailingnewlinetoken99", "line-one-x"]:
+        assert redactor.text(line).strip() == REDACTED
+    assert "ab" not in secret_values(env)  # a short line would blank out ordinary words
+
+
+def test_a_secret_split_between_parts_is_redacted_in_both() -> None:
+    redactor = Redactor(["tok-9f8e7d6c5b4a"])
+    assert redactor.texts(["the token is tok-9f8e", "7d6c5b4a, bye"]) == [
+        f"the token is {REDACTED}", f"{REDACTED}, bye"
+    ]
+    assert redactor.texts(["sk-ant-", "api03-abcdef ok"]) == [REDACTED, f"{REDACTED} ok"]
+    assert redactor.texts(["plain", " text"]) == ["plain", " text"]

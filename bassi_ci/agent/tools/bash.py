@@ -4,14 +4,21 @@ Each command is a fresh shell (state such as `cd` or variables does not carry ov
 stdin closed and stdout+stderr written to one temporary file, so a background job that
 keeps running does not hold the command open. A command that outlives its time is stopped
 with its whole process group (SIGTERM, then SIGKILL); every group started during the run
-is killed again by close() at the end of the run, which catches background jobs.
-The API key variables are removed from the commands' environment.
+is killed again by close() at the end of the run, which catches background jobs. Processes
+that left their group (`setsid`, daemons) are found by a marker variable in their
+environment (Linux /proc) and killed too. The API key variables are removed from the
+commands' environment.
+
+Cleanup never blocks: an interrupt (SIGINT/SIGTERM become KeyboardInterrupt) can land inside
+Popen.wait() while it holds its private lock, after which another wait() would hang for
+ever, so the killed leader is reaped with a bounded os.waitpid() loop instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import tempfile
@@ -25,6 +32,9 @@ from bassi_ci.errors import RunTimeout
 _SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 _READ_LIMIT_BYTES = 8 * 1024 * 1024
 _GRACE_S = 0.3
+_REAP_S = 2.0
+# Set in every command's environment; processes that carry it belong to this run.
+MARKER_ENV = "BASSI_BASH_SESSION"
 
 
 class BashTool:
@@ -33,6 +43,8 @@ class BashTool:
         self.timeout_s = timeout_s
         self.max_output_chars = max_output_chars
         self._groups: set[int] = set()
+        self._marker = secrets.token_hex(8)
+        self._started = False
 
     def __call__(self, tool_input: dict[str, object], deadline: float | None) -> ToolResult:
         if tool_input.get("restart"):
@@ -53,6 +65,7 @@ class BashTool:
             if remaining < limit:
                 limit, cut_by_deadline = remaining, True
         env = {name: value for name, value in os.environ.items() if name not in _SECRET_ENV}
+        env[MARKER_ENV] = self._marker
         with tempfile.TemporaryFile() as output:
             try:
                 process = subprocess.Popen(
@@ -64,14 +77,15 @@ class BashTool:
                     start_new_session=True,
                     env=env,
                 )
-            except OSError as problem:
+            except (OSError, ValueError) as problem:  # ValueError: a NUL byte in the command
                 return ToolResult(f"could not start bash in {self.workdir}: {problem}", True)
+            self._started = True
             self._groups.add(process.pid)
             try:
                 returncode = process.wait(timeout=limit)
             except subprocess.TimeoutExpired:
                 _kill_group(process.pid, process)
-                process.wait()
+                _reap(process)
                 if cut_by_deadline:
                     raise RunTimeout(
                         "the run's time limit was reached while a bash command was running; "
@@ -82,7 +96,7 @@ class BashTool:
                 return ToolResult(cut_output(text, self.max_output_chars) + note, True)
             except BaseException:
                 _kill_group(process.pid, process)
-                process.wait()
+                _reap(process)
                 raise
             text = _read(output)
         if returncode != 0:
@@ -90,10 +104,12 @@ class BashTool:
         return ToolResult(cut_output(text, self.max_output_chars) or "(no output)")
 
     def close(self) -> None:
-        """Kill every process group started by this tool (children left running included)."""
+        """Kill every process started by this tool that is still running; never waits."""
         for group in sorted(self._groups):
             _kill_group(group, grace_s=0.0)
         self._groups.clear()
+        if self._started:
+            _kill_marked(f"{MARKER_ENV}={self._marker}".encode())
 
 
 def _kill_group(group: int, leader: subprocess.Popen[bytes] | None = None, *, grace_s: float = _GRACE_S) -> None:
@@ -103,10 +119,57 @@ def _kill_group(group: int, leader: subprocess.Popen[bytes] | None = None, *, gr
     except (ProcessLookupError, PermissionError):
         return
     end = time.monotonic() + grace_s
+    # poll() does not block on Popen's lock (it reports None while the lock is taken).
     while leader is not None and leader.poll() is None and time.monotonic() < end:
         time.sleep(0.01)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(group, signal.SIGKILL)
+
+
+def _reap(process: subprocess.Popen[bytes], timeout_s: float = _REAP_S) -> None:
+    """Collect the killed leader's exit status, giving up after `timeout_s`.
+
+    os.waitpid, not process.wait(): an interrupted wait() may have left Popen's lock taken.
+    """
+    end = time.monotonic() + timeout_s
+    while process.returncode is None:
+        try:
+            pid, status = os.waitpid(process.pid, os.WNOHANG)
+        except ChildProcessError:  # already reaped by the interrupted wait()
+            process.returncode = -signal.SIGKILL
+            return
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            return
+        if time.monotonic() >= end:
+            return
+        time.sleep(0.01)
+
+
+def _kill_marked(marker: bytes, rounds: int = 5) -> None:
+    """SIGKILL every process whose environment holds `marker` (those that left their group).
+
+    Repeated a few times, as a marked process may fork between the scan and the kill.
+    Without /proc (macOS) the process groups are all that can be stopped.
+    """
+    for _ in range(rounds):
+        try:
+            pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+        except OSError:
+            return
+        found = False
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as handle:
+                    environ = handle.read().split(b"\0")
+            except OSError:  # gone, or not ours to read
+                continue
+            if marker in environ:
+                found = True
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        if not found:
+            return
 
 
 def _read(handle: IO[bytes]) -> str:
