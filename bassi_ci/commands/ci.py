@@ -154,11 +154,17 @@ def ci_action_run() -> int:
     """Run the `bassi run` GitHub Action from its BASSI_INPUT_* environment (used by action.yml)."""
     import os
 
-    from bassi_ci.generators.action import github_output_text, run_action
+    from bassi_ci.generators.action import GITHUB_TOKEN_VAR, github_output_text, run_action
 
     key = os.environ.get("BASSI_INPUT_ANTHROPIC_API_KEY", "").strip()
     if key:
         output.echo(f"::add-mask::{key}")
+    token = os.environ.get(GITHUB_TOKEN_VAR, "").strip()
+    if token:
+        from bassi_ci.generators.commit import basic_credential
+
+        # GitHub masks the token (a secret) itself, not the base64 form commit-back sends as a header.
+        output.echo(f"::add-mask::{basic_credential(token)}")
     outcome = run_action(os.environ)
     for note in outcome.notes:
         output.echo(note)

@@ -4,7 +4,10 @@ action.yml hands every input over as an environment variable BASSI_INPUT_<NAME>
 (never as `${{ inputs.x }}` inside a script); this module turns them into a
 `bassi execute --ci` command line, commits results back when asked, and writes
 the step outputs. The workflow's token arrives as BASSI_GITHUB_TOKEN and is used for
-commit-back only: the agent's environment never gets it (nor any BASSI_INPUT_*).
+commit-back only: the agent's environment never gets it (nor any BASSI_INPUT_*), the
+generated workflows check out with `persist-credentials: false` so it is not in
+.git/config either, and commit-back hands it to `git push`/`git fetch` alone, as an
+environment-only http.extraheader (commit.push_config_env).
 """
 
 from __future__ import annotations
@@ -209,7 +212,7 @@ def _commit(inputs: ActionInputs, task: Task | None, workdir: Path, outcome: Act
     if outcome.exit_code != ExitCode.SUCCESS:
         outcome.notes.append(f"not committing: the run ended with status {outcome.result.get('status')}")
         return
-    from bassi_ci.generators.commit import CommitRequest, commit_back
+    from bassi_ci.generators.commit import DEFAULT_SERVER_URL, CommitRequest, commit_back
 
     settings = task.commit if task else None
     paths = inputs.commit_paths or (settings.paths if settings else ())
@@ -229,6 +232,7 @@ def _commit(inputs: ActionInputs, task: Task | None, workdir: Path, outcome: Act
             pull_request=inputs.create_pull_request or bool(settings and settings.pull_request),
             pr_branch_suffix=f"{task_id}-{run_id}", variables=variables,
             github_token=environ.get(GITHUB_TOKEN_VAR, ""),
+            server_url=environ.get("GITHUB_SERVER_URL", "").strip() or DEFAULT_SERVER_URL,
         )
         done = commit_back(request)
     except BassiError as exc:

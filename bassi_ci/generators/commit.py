@@ -3,16 +3,19 @@
 Rules: only files matching the given path globs are staged; nothing changed means
 no commit; a push that lost a race is rebased onto the remote and retried (never
 forced); a file that looks like a credential stops everything before any commit.
+Credentials for the push never touch .git/config: they reach `git push`/`git fetch`
+as GIT_CONFIG_* environment variables of those processes only (see git_config_env).
 Imports gitpython, so only the commands that commit import this module.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import shlex
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +28,7 @@ from bassi_ci.generators.secretscan import known_secret_values, secret_file_reas
 BOT_NAME = "bassi[bot]"
 BOT_EMAIL = "bassi-bot@users.noreply.github.com"
 PUSH_ATTEMPTS = 3
+DEFAULT_SERVER_URL = "https://github.com"
 
 
 class CommitRefused(RunFailed):
@@ -49,8 +53,10 @@ class CommitRequest:
     pr_branch_suffix: str = "run"  # names the PR branch when `branch` is not given
     # Template variables for the paths ({date}, {task_id}, …); None: the paths are taken literally.
     variables: Mapping[str, str] | None = None
-    # Token for `gh pr create` only (GH_TOKEN of that one process); never shown in a repr.
+    # The workflow's token (BASSI_GITHUB_TOKEN): an http.extraheader of the `git push`/`git fetch`
+    # processes (push_config_env) and GH_TOKEN of `gh pr create`, nothing else; never shown in a repr.
     github_token: str = field(default="", repr=False)
+    server_url: str = DEFAULT_SERVER_URL  # GITHUB_SERVER_URL: the host the token's header is sent to
 
 
 @dataclass(frozen=True)
@@ -127,24 +133,26 @@ def _refuse_secrets(root: Path, files: list[str]) -> None:
 
 def _push_with_retry(repo: git.Repo, request: CommitRequest, target: str) -> None:
     """Push; when another push won the race, fetch, rebase onto it and try again. Never force."""
+    env = push_config_env(repo, request)
+    secrets = _credential_forms(request.github_token)
     last_error = ""
     for attempt in range(1, request.attempts + 1):
         try:
-            repo.git.push(request.remote, f"HEAD:refs/heads/{target}")
+            repo.git.push(request.remote, f"HEAD:refs/heads/{target}", env=env)
             return
         except git.GitCommandError as exc:
-            last_error = _git_message(exc)
+            last_error = _git_message(exc, secrets)
         if attempt == request.attempts:
             break
-        if not _rebase_onto_remote(repo, request.remote, target):
+        if not _rebase_onto_remote(repo, request.remote, target, env):
             raise PushFailed(f"push to {request.remote}/{target} was rejected and rebasing onto it failed "
                              f"(conflict?); the commit stays local. git said: {last_error}")
     raise PushFailed(f"push to {request.remote}/{target} failed {request.attempts} times; last error: {last_error}")
 
 
-def _rebase_onto_remote(repo: git.Repo, remote: str, target: str) -> bool:
+def _rebase_onto_remote(repo: git.Repo, remote: str, target: str, env: Mapping[str, str] | None) -> bool:
     try:
-        repo.git.fetch(remote, f"refs/heads/{target}")
+        repo.git.fetch(remote, f"refs/heads/{target}", env=env)
     except git.GitCommandError:
         return True  # the branch is not on the remote (yet): nothing to rebase onto
     try:
@@ -154,6 +162,60 @@ def _rebase_onto_remote(repo: git.Repo, remote: str, target: str) -> bool:
             repo.git.rebase("--abort")
         return False
     return True
+
+
+def git_config_env(entries: Sequence[tuple[str, str]], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """GIT_CONFIG_COUNT/KEY_n/VALUE_n that add `entries` to git's configuration of one process.
+
+    Configuration passed this way lives in that process's environment only, never in
+    .git/config. Entries already in `environ` (GitLab's pushurl, set by the generated job
+    around `bassi ci commit`) are kept; the new ones are numbered after them.
+    """
+    base = os.environ if environ is None else environ
+    count = base.get("GIT_CONFIG_COUNT", "").strip()
+    start = int(count) if count.isdigit() else 0
+    env = {"GIT_CONFIG_COUNT": str(start + len(entries))}
+    for index, (key, value) in enumerate(entries, start=start):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return env
+
+
+def basic_credential(token: str) -> str:
+    """base64 of `x-access-token:TOKEN`, the HTTP basic credential GitHub accepts for a workflow token."""
+    return base64.b64encode(f"x-access-token:{token}".encode()).decode("ascii")
+
+
+def extraheader_key(server_url: str) -> str:
+    return f"http.{(server_url.strip() or DEFAULT_SERVER_URL).rstrip('/')}/.extraheader"
+
+
+def push_config_env(repo: git.Repo, request: CommitRequest) -> dict[str, str] | None:
+    """Extra environment of `git push`/`git fetch`: the workflow token as an Authorization header.
+
+    None without a token (local use, GitLab, file remotes): git pushes with what it has.
+    A header that actions/checkout persisted in .git/config (persist-credentials left on)
+    is reset first for these processes, so git never sends two Authorization headers.
+    """
+    token = request.github_token.strip()
+    if not token:
+        return None
+    key = extraheader_key(request.server_url)
+    entries = [(key, "")] if _has_config(repo, key) else []
+    entries.append((key, f"AUTHORIZATION: basic {basic_credential(token)}"))
+    return git_config_env(entries)
+
+
+def _has_config(repo: git.Repo, key: str) -> bool:
+    try:
+        return bool(repo.git.config("--get-all", key))
+    except git.GitCommandError:
+        return False  # exit 1: not set
+
+
+def _credential_forms(token: str) -> tuple[str, ...]:
+    token = token.strip()
+    return (token, basic_credential(token)) if token else ()
 
 
 def _open_pull_request(root: Path, request: CommitRequest, head: str, base: str) -> tuple[str, str]:
@@ -208,11 +270,13 @@ def _bot_identity(repo: git.Repo, request: CommitRequest) -> Iterator[None]:
         yield
 
 
-def _git_message(exc: git.GitCommandError) -> str:
-    from bassi_ci.runs.redact import Redactor
+def _git_message(exc: git.GitCommandError, secrets: Sequence[str] = ()) -> str:
+    from bassi_ci.runs.redact import Redactor, secret_values
 
     text = str(exc.stderr or exc.stdout or exc).strip()
-    # A push URL may carry a token (GitLab's BASSI_PUSH_TOKEN); git usually hides it, this makes sure.
-    return Redactor.from_environ().text(" ".join(line.strip() for line in text.splitlines() if line.strip())[:500])
+    # A push URL may carry a token (GitLab's BASSI_PUSH_TOKEN), the command line an env's header;
+    # git usually hides both, this makes sure (the token, its base64 form and every secret variable).
+    redactor = Redactor([*secret_values(os.environ), *secrets])
+    return redactor.text(" ".join(line.strip() for line in text.splitlines() if line.strip()))[:500]
 
 

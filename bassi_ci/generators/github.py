@@ -73,10 +73,10 @@ def workflow_data(task: Task, options: GithubOptions, cron: CronSpec | None) -> 
 
 
 def job_data(task: Task, options: GithubOptions) -> dict[str, Any]:
-    checkout: dict[str, Any] = {"name": "Check out the repository", "uses": CHECKOUT}
-    if task.commit is None:
-        # Nothing is pushed, so the token need not stay in .git/config for the agent to find.
-        checkout["with"] = {"persist-credentials": False}
+    # The token never stays in .git/config, where the agent's bash could read it: commit-back
+    # pushes with the action's own copy (BASSI_GITHUB_TOKEN), given to `git push` alone.
+    checkout: dict[str, Any] = {"name": "Check out the repository", "uses": CHECKOUT,
+                                "with": {"persist-credentials": False}}
     inputs: dict[str, Any] = {
         "task": task.id,
         "tasks-dir": expression_literal(options.tasks_dir),

@@ -127,17 +127,20 @@ def test_action_commits_back_under_act(repo_copy: Path, tmp_path: Path, fakeapi_
     start_server["run"] = start_server["run"].replace(".github/self-test/script.json", ".github/e2e-script.json")
     stop_server = next(step for step in steps if step.get("name") == "Stop the fake Messages API")
     outputs_file = tmp_path / "outputs.json"
+    config_copy, token_seen = tmp_path / "git-config-after.txt", tmp_path / "token-seen"
     workflow = {
         "name": "e2e commit-back",
         "on": {"workflow_dispatch": {}},
         "permissions": {"contents": "write"},
         "jobs": {"e2e": {"runs-on": "ubuntu-latest", "steps": [
-            {"uses": "actions/checkout@v5"},
+            {"uses": "actions/checkout@v5", "with": {"persist-credentials": False}},
             start_server,
             {"id": "bassi", "uses": "./", "with": {"task": "e2e", "anthropic-api-key": "fake-key-e2e",
                                                     "commit": "true", "python-version": "3.11"}},
             {"env": {"OUTPUTS": "${{ toJSON(steps.bassi.outputs) }}", "OUTPUTS_FILE": str(outputs_file)},
              "run": 'printf "%s" "$OUTPUTS" > "$OUTPUTS_FILE"'},
+            {"env": {"CONFIG_COPY": str(config_copy), "TOKEN_SEEN": str(token_seen), "TOKEN": "${{ github.token }}"},
+             "run": 'cp .git/config "$CONFIG_COPY"; if [ -n "$TOKEN" ]; then echo yes > "$TOKEN_SEEN"; fi'},
             stop_server,
         ]}},
     }
@@ -147,10 +150,16 @@ def test_action_commits_back_under_act(repo_copy: Path, tmp_path: Path, fakeapi_
     git(work, "push", "-q", "origin", "main")
     before = git(work, "rev-parse", "HEAD")
 
-    proc = act(work, ".github/workflows/e2e.yml", tmp_path)
+    token = "ghs_" + "ActE2eWorkflowT0ken" * 2
+    proc = act(work, ".github/workflows/e2e.yml", tmp_path, "-s", f"GITHUB_TOKEN={token}")
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert_server_stopped(fakeapi_pid_file)
+    # The workflow had a token and commit-back pushed with it, yet it never reached .git/config.
+    assert token_seen.read_text().strip() == "yes"
+    config = config_copy.read_text()
+    assert token not in config and "extraheader" not in config
+    assert token not in log
     outputs = json.loads(outputs_file.read_text())
     assert outputs["status"] == "success" and outputs["exit-code"] == "0"
     assert outputs["result"] == "report done"

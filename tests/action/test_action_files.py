@@ -87,6 +87,17 @@ def test_repository_workflows_and_templates_are_clean() -> None:
     check_schema("vendor.github-workflows", *files)
 
 
+def test_no_workflow_or_template_persists_checkout_credentials() -> None:
+    """The token left in .git/config by a default checkout would be readable by the agent's bash."""
+    files = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted((ROOT / "workflow-templates").glob("*.yml"))
+    for path in files:
+        steps = [step for job in yaml.safe_load(path.read_text())["jobs"].values() for step in job["steps"]]
+        checkouts = [step for step in steps if str(step.get("uses", "")).startswith("actions/checkout@")]
+        assert checkouts, path.name
+        for step in checkouts:
+            assert step.get("with", {}).get("persist-credentials") is False, path.name
+
+
 def test_self_test_uses_only_checkout_the_local_action_and_shell() -> None:
     workflow = yaml.safe_load((ROOT / ".github/workflows/self-test.yml").read_text())
     uses = {step.get("uses") for job in workflow["jobs"].values() for step in job["steps"]} - {None}

@@ -16,7 +16,18 @@ from bassi_ci.generators.action import github_output_text
 from bassi_ci.runs.junit import junit_xml
 from bassi_ci.runs.result import result_schema
 from tests.fakeapi import FakeMessagesAPI, from_script
-from tests.generators.test_commit import clone, git, remote, remote_files, remote_log  # noqa: F401
+from tests.generators.test_commit import (  # noqa: F401
+    HEADER,
+    TOKEN,
+    assert_no_credential_in_config,
+    clone,
+    git,
+    git_recorder,
+    recorded_calls,
+    remote,
+    remote_files,
+    remote_log,
+)
 
 WRITE_REPORT = {"type": "tool_use", "calls": [["bash", {
     "command": "mkdir -p reports && echo 'weekly' > reports/week.md && echo x > stray.txt"}]]}
@@ -141,6 +152,28 @@ def test_agent_never_sees_the_workflow_token(work: Path, tmp_path: Path, fake_ap
     agent_env = (tmp_path / "agent-env.txt").read_text()
     assert token not in agent_env
     assert "BASSI_INPUT_" not in agent_env and "BASSI_GITHUB_TOKEN" not in agent_env
+
+
+def test_commit_back_pushes_with_the_workflow_token_without_storing_it(work: Path, tmp_path: Path,
+                                                                     remote: Path,  # noqa: F811
+                                                                     fake_api: FakeMessagesAPI) -> None:
+    fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {
+        "command": "mkdir -p reports && echo w > reports/week.md && cat .git/config > ../agent-git-config.txt"}]]}),
+        from_script({"type": "text", "text": "ok"}))
+    bin_dir, calls_log = git_recorder(tmp_path)
+    env = {"BASSI_GITHUB_TOKEN": TOKEN, "GITHUB_SERVER_URL": "https://github.com",
+           "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    code, outputs, log = action_run(work, tmp_path, env, task="weekly", anthropic_api_key="k" * 20, commit="true")
+    assert code == 0, log
+    assert outputs["commit-sha"] == git(remote, "rev-parse", "main")
+    pushes = [lines for sub, lines in recorded_calls(calls_log) if sub == "push"]
+    assert pushes and all(f"GIT_CONFIG_VALUE_0={HEADER}" in lines and f"git reads: {HEADER}" in lines
+                          for lines in pushes)
+    assert TOKEN not in (tmp_path / "agent-git-config.txt").read_text()
+    assert_no_credential_in_config(work)
+    encoded = HEADER.removeprefix("AUTHORIZATION: basic ")
+    assert TOKEN not in log
+    assert [line for line in log.splitlines() if encoded in line] == [f"::add-mask::{encoded}"]
 
 
 def test_a_token_the_user_sets_on_the_step_reaches_the_agent(work: Path, tmp_path: Path,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -110,8 +112,8 @@ def test_gives_up_after_three_rejected_pushes(remote: Path, tmp_path: Path, monk
     pushes: list[int] = []
     real_rebase = commit_module._rebase_onto_remote
 
-    def rebase_then_lose_again(repo: object, remote_name: str, target: str) -> bool:
-        ok = real_rebase(repo, remote_name, target)  # type: ignore[arg-type]
+    def rebase_then_lose_again(repo: object, remote_name: str, target: str, env: object) -> bool:
+        ok = real_rebase(repo, remote_name, target, env)  # type: ignore[arg-type]
         # Another runner pushes again between our rebase and our push, every time.
         (other / f"race{len(pushes)}.txt").write_text("x\n")
         git(other, "pull", "-q", "--rebase", "origin", "main")
@@ -302,3 +304,145 @@ def test_gh_gets_the_token_for_its_own_process_only(remote: Path, tmp_path: Path
     assert seen.read_text() == "workflow-token-123"
     assert "GH_TOKEN" not in os.environ
     assert "workflow-token-123" not in repr(request(work, "r.md", github_token="workflow-token-123"))
+
+
+# --- The workflow token reaches `git push`/`git fetch` through their environment only -------------
+
+TOKEN = "ghs_" + "PushT0kenOfTheWorkflow" * 2
+HEADER = "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+
+
+def git_recorder(tmp_path: Path) -> tuple[Path, Path]:
+    """A `git` in front of the real one that logs, per call, its subcommand, the GIT_CONFIG_* variables
+    it was given and the extraheader git itself then reads; returns (its folder, the log)."""
+    real = shutil.which("git")
+    assert real is not None
+    bin_dir = tmp_path / "recorder-bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "git-calls.log"
+    script = (
+        "#!/bin/sh\n"
+        "sub=''\n"
+        "for a in \"$@\"; do case \"$a\" in -*) ;; *) sub=$a; break;; esac; done\n"
+        f"{{ echo \"== $sub\"; env | grep '^GIT_CONFIG_' | sort; "
+        f"echo \"git reads: $('{real}' config --get-all http.https://github.com/.extraheader)\"; }} >> '{log}'\n"
+        f"exec '{real}' \"$@\"\n"
+    )
+    (bin_dir / "git").write_text(script)
+    (bin_dir / "git").chmod(0o755)
+    return bin_dir, log
+
+
+def recorded_calls(log: Path) -> list[tuple[str, list[str]]]:
+    """(subcommand, its GIT_CONFIG_*/`git reads` lines) per recorded call."""
+    calls: list[tuple[str, list[str]]] = []
+    for line in log.read_text().splitlines():
+        if line.startswith("== "):
+            calls.append((line[3:], []))
+        elif calls:
+            calls[-1][1].append(line)
+    return calls
+
+
+def assert_no_credential_in_config(repo: Path) -> None:
+    config = (repo / ".git" / "config").read_text()
+    encoded = HEADER.removeprefix("AUTHORIZATION: basic ")
+    for needle in (TOKEN, encoded, "extraheader", "AUTHORIZATION"):
+        assert needle not in config, needle
+    # Nor anywhere git looks (global, system): the credential lived in the push's environment only.
+    listing = subprocess.run(["git", "config", "--list", "--show-origin"], cwd=repo, capture_output=True,
+                             text=True, check=True, env={k: v for k, v in os.environ.items()
+                                                         if not k.startswith("GIT_CONFIG_")}).stdout
+    assert TOKEN not in listing and encoded not in listing and "extraheader" not in listing
+
+
+def test_push_and_fetch_get_the_token_as_an_environment_only_header(remote: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    work = clone(remote, tmp_path / "work")
+    other = clone(remote, tmp_path / "other")
+    (other / "theirs.txt").write_text("theirs\n")
+    git(other, "add", "theirs.txt")
+    git(other, "commit", "-q", "-m", "their commit")
+    git(other, "push", "-q", "origin", "main")  # our first push is rejected: fetch, rebase, push again
+    bin_dir, log = git_recorder(tmp_path)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    for name in ("GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"):
+        monkeypatch.delenv(name, raising=False)
+    (work / "reports").mkdir()
+    (work / "reports" / "r.md").write_text("mine\n")
+    outcome = commit_back(request(work, "reports/", github_token=TOKEN))
+    assert git(remote, "rev-parse", "main") == outcome.sha  # a real push to the bare remote
+    calls = recorded_calls(log)
+    networked = [(sub, lines) for sub, lines in calls if sub in ("push", "fetch")]
+    assert [sub for sub, _ in networked] == ["push", "fetch", "push"]
+    for _, lines in networked:
+        assert lines == ["GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.https://github.com/.extraheader",
+                         f"GIT_CONFIG_VALUE_0={HEADER}", f"git reads: {HEADER}"]
+    others = [sub for sub, lines in calls if sub not in ("push", "fetch")]
+    assert {"add", "commit", "rebase"} <= set(others)
+    for sub, lines in calls:
+        if sub not in ("push", "fetch"):
+            assert lines == ["git reads: "], sub  # every other git process runs without the credential
+    assert_no_credential_in_config(work)
+    assert "GIT_CONFIG_COUNT" not in os.environ
+    assert TOKEN not in outcome.note
+
+
+def test_without_a_token_git_pushes_as_before(remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir, log = git_recorder(tmp_path)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.delenv("GIT_CONFIG_COUNT", raising=False)
+    work = clone(remote, tmp_path / "work")
+    (work / "r.md").write_text("x\n")
+    outcome = commit_back(request(work, "r.md"))
+    assert git(remote, "rev-parse", "main") == outcome.sha
+    pushes = [lines for sub, lines in recorded_calls(log) if sub == "push"]
+    assert pushes == [["git reads: "]]
+
+
+def test_the_header_goes_to_the_server_url_and_follows_existing_git_config_env(
+        remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitLab's job passes its pushurl the same way; entries already there are kept and ours follow."""
+    bin_dir, log = git_recorder(tmp_path)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "remote.origin.pushurl")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", str(remote))
+    work = clone(remote, tmp_path / "work")
+    (work / "r.md").write_text("x\n")
+    outcome = commit_back(request(work, "r.md", github_token=TOKEN, server_url="https://ghe.example.com/"))
+    assert git(remote, "rev-parse", "main") == outcome.sha
+    (push,) = [lines for sub, lines in recorded_calls(log) if sub == "push"]
+    assert push[:-1] == ["GIT_CONFIG_COUNT=2", "GIT_CONFIG_KEY_0=remote.origin.pushurl",
+                         "GIT_CONFIG_KEY_1=http.https://ghe.example.com/.extraheader",
+                         f"GIT_CONFIG_VALUE_0={remote}", f"GIT_CONFIG_VALUE_1={HEADER}"]
+    assert_no_credential_in_config(work)
+
+
+def test_a_header_checkout_persisted_is_reset_for_the_push(remote: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hand-written workflow that keeps persist-credentials on: git must not send two Authorization headers."""
+    bin_dir, log = git_recorder(tmp_path)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.delenv("GIT_CONFIG_COUNT", raising=False)
+    work = clone(remote, tmp_path / "work")
+    git(work, "config", "--local", "http.https://github.com/.extraheader", "AUTHORIZATION: basic cGVyc2lzdGVk")
+    (work / "r.md").write_text("x\n")
+    commit_back(request(work, "r.md", github_token=TOKEN))
+    (push,) = [lines for sub, lines in recorded_calls(log) if sub == "push"]
+    assert push[:5] == ["GIT_CONFIG_COUNT=2", "GIT_CONFIG_KEY_0=http.https://github.com/.extraheader",
+                        "GIT_CONFIG_KEY_1=http.https://github.com/.extraheader", "GIT_CONFIG_VALUE_0=",
+                        f"GIT_CONFIG_VALUE_1={HEADER}"]
+    assert TOKEN not in (work / ".git" / "config").read_text()
+
+
+@pytest.mark.parametrize("leak", [TOKEN, HEADER.removeprefix("AUTHORIZATION: basic ")])
+def test_push_errors_never_show_the_token(remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          leak: str) -> None:
+    monkeypatch.delenv("GIT_CONFIG_COUNT", raising=False)
+    work = clone(remote, tmp_path / "work")
+    git(work, "remote", "set-url", "origin", str(tmp_path / f"gone-{leak}"))  # git names this path in its error
+    (work / "r.md").write_text("x\n")
+    with pytest.raises(PushFailed) as failure:
+        commit_back(request(work, "r.md", github_token=TOKEN, attempts=1))
+    assert leak not in str(failure.value) and "[REDACTED]" in str(failure.value)

@@ -60,9 +60,32 @@ def test_commit_settings_grant_only_what_they_need(tmp_path: Path, commit: dict[
     wf = workflow(tmp_path, "notes")
     assert wf["permissions"] == permissions
     steps = wf["jobs"]["run"]["steps"]
-    assert "with" not in steps[0]  # commit-back pushes with the checkout's token
+    # The token never lands in .git/config: commit-back pushes with the action's own copy.
+    assert steps[0]["with"] == {"persist-credentials": False}
     assert {k: v for k, v in steps[1]["with"].items() if k in ("commit", "create-pull-request")} == inputs
     actionlint(tmp_path / ".github/workflows/bassi-notes.yml")
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"commit": {"paths": ["reports/*.md"]}},
+    {"commit": {"paths": ["reports/"], "pull_request": True}},
+    {"commit": {"paths": ["out/"], "branch": "results"}, "enabled": False},
+    {"schedule": None},
+])
+def test_every_workflow_checks_out_without_persisted_credentials(tmp_path: Path, extra: dict[str, Any]) -> None:
+    fields: dict[str, Any] = {"id": "t", "prompt": "p", "schedule": "daily 06:15", "timezone": "UTC", **extra}
+    if fields["schedule"] is None:
+        del fields["schedule"]
+    write_task(tmp_path, "t.yaml", **fields)
+    code, _, err = generate(tmp_path)
+    assert code == 0, err
+    path = tmp_path / ".github/workflows/bassi-t.yml"
+    checkouts = [step for step in workflow(tmp_path, "t")["jobs"]["run"]["steps"]
+                 if str(step.get("uses", "")).startswith("actions/checkout@")]
+    assert checkouts and all(step["with"]["persist-credentials"] is False for step in checkouts)
+    actionlint(path)
+    check_schema("vendor.github-workflows", path)
 
 
 @pytest.mark.parametrize(("schedule", "cron"), [
