@@ -187,7 +187,7 @@ def _parse_document(text: str, path: Path) -> Any:
 
 def _refuse_aliases(text: str, path: Path) -> None:
     """Anchors and aliases can blow a few bytes up into gigabytes ("billion laughs")."""
-    if "*" not in text:  # no alias can appear without one; skip the event scan
+    if "&" not in text:  # an alias needs an anchor (&name) to point at; skip the event scan
         return
     for event in yaml.parse(text, Loader=_YamlLoader):
         if isinstance(event, yaml.AliasEvent):
