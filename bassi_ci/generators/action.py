@@ -75,6 +75,7 @@ class ActionOutcome:
     commit_sha: str = ""
     pull_request_url: str = ""
     notes: list[str] = field(default_factory=list)
+    annotated: bool = False  # an ::error:: for this failure was printed already
 
     def outputs(self) -> dict[str, str]:
         usage = self.result.get("usage") or {}
@@ -145,7 +146,8 @@ def run_action(environ: Mapping[str, str]) -> ActionOutcome:
         from bassi_ci.runs.executor import InternalError
 
         outcome = failure_outcome(InternalError.of(bug), result_file, environ)
-    if outcome.exit_code != ExitCode.SUCCESS and not any(note.startswith("::error") for note in outcome.notes):
+    already_said = outcome.annotated or any(note.startswith("::error") for note in outcome.notes)
+    if outcome.exit_code != ExitCode.SUCCESS and not already_said:
         error = outcome.result.get("error") or {}
         message = error.get("message") if isinstance(error, dict) else None
         outcome.notes.append(annotation("error", "bassi", f"status {outcome.result.get('status')}: "
@@ -167,6 +169,8 @@ def _run(environ: Mapping[str, str], result_file: Path) -> ActionOutcome:
     with result_file.open("w", encoding="utf-8") as handle:
         proc = subprocess.run(argv, cwd=workdir, stdout=handle, env=agent_env(environ, inputs), check=False)
     outcome = _read_outcome(result_file, proc.returncode, environ)
+    # On GitHub, `bassi execute` annotates its own failures; a second annotation would repeat it.
+    outcome.annotated = environ.get("GITHUB_ACTIONS") == "true" and proc.returncode != ExitCode.SUCCESS
     if inputs.commit:
         _commit(inputs, task, workdir, outcome, environ)
     return outcome
@@ -235,9 +239,11 @@ def _commit(inputs: ActionInputs, task: Task | None, workdir: Path, outcome: Act
             server_url=environ.get("GITHUB_SERVER_URL", "").strip() or DEFAULT_SERVER_URL,
         )
         done = commit_back(request)
-    except BassiError as exc:
+    except Exception as failure:  # a defect in commit-back must not replace the run's own result
+        from bassi_ci.runs.executor import InternalError
         from bassi_ci.runs.redact import Redactor
 
+        exc = failure if isinstance(failure, BassiError) else InternalError.of(failure)
         outcome.exit_code = int(exc.exit_code)
         outcome.result = {**outcome.result, "status": exc.status}
         outcome.notes.append(annotation("error", "bassi commit-back", Redactor.from_environ(environ).text(str(exc))))

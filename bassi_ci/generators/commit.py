@@ -194,16 +194,16 @@ def push_config_env(repo: git.Repo, request: CommitRequest) -> dict[str, str] | 
     """Extra environment of `git push`/`git fetch`: the workflow token as an Authorization header.
 
     None without a token (local use, GitLab, file remotes): git pushes with what it has.
-    A header that actions/checkout persisted in .git/config (persist-credentials left on)
-    is reset first for these processes, so git never sends two Authorization headers.
+    None too when actions/checkout persisted a header in .git/config (persist-credentials
+    left on, maybe with a PAT that may push where the workflow token may not): that one wins.
     """
     token = request.github_token.strip()
     if not token:
         return None
     key = extraheader_key(request.server_url)
-    entries = [(key, "")] if _has_config(repo, key) else []
-    entries.append((key, f"AUTHORIZATION: basic {basic_credential(token)}"))
-    return git_config_env(entries)
+    if _has_config(repo, key):
+        return None  # the workflow checked out with its own credential (e.g. a PAT): push with that
+    return git_config_env([(key, f"AUTHORIZATION: basic {basic_credential(token)}")])
 
 
 def _has_config(repo: git.Repo, key: str) -> bool:
@@ -237,11 +237,18 @@ def _open_pull_request(root: Path, request: CommitRequest, head: str, base: str)
     return url, f"opened pull request {url}"
 
 
+# The agent could have written hooks or an fsmonitor command into the repository it worked
+# in; commit-back must not run them (they would see the push credential).
+_SAFE_GIT_CONFIG = ["core.hooksPath=/dev/null", "core.fsmonitor=false"]
+
+
 def _open_repo(path: Path) -> git.Repo:
     try:
-        return git.Repo(path, search_parent_directories=True)
+        repo = git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise UsageError(f"{path}: not inside a git repository, so nothing can be committed back") from None
+    repo.git.set_persistent_git_options(c=_SAFE_GIT_CONFIG)
+    return repo
 
 
 def _current_branch(repo: git.Repo) -> str:

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-from bassi_ci.runs.redact import secret_values
+from bassi_ci.runs.redact import is_secret_name
 
 MAX_SCAN_BYTES = 5_000_000
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -65,14 +65,14 @@ def secret_text_reason(text: str, known_secrets: tuple[KnownSecret, ...] = ()) -
 
 
 def known_secret_values(environ: Mapping[str, str] | None = None) -> tuple[KnownSecret, ...]:
-    """Every environment variable the redactor treats as secret (MY_API_KEY, CI_JOB_TOKEN, …), longest first."""
+    """(name, value) of every secret-named environment variable (the redactor's rule), longest first.
+
+    Whole values only: the redactor also hides single lines of multi-line secrets, but a
+    commit that merely shares a line such as '-----BEGIN CERTIFICATE-----' is no leak.
+    """
     env = os.environ if environ is None else environ
-    names: dict[str, str] = {}
-    for name, value in sorted(env.items()):
-        # The redactor's own rule, one variable at a time, so both agree on what is secret.
-        if value not in names and secret_values({name: value}):
-            names[value] = name
-    return tuple((names[value], value) for value in secret_values(env))
+    by_value = {value.strip(): name for name, value in sorted(env.items()) if is_secret_name(name) and value.strip()}
+    return tuple(sorted(((name, value) for value, name in by_value.items()), key=lambda pair: -len(pair[1])))
 
 
 def secret_file_reason(root: Path, path: str, known_secrets: tuple[KnownSecret, ...]) -> str | None:

@@ -23,13 +23,13 @@ MIN_SECRET_LINE_LEN = 8
 
 def secret_values(environ: Mapping[str, str]) -> list[str]:
     """Values of variables whose names look secret, longest first (so overlaps redact whole)."""
-    values = {
-        form
-        for name, value in environ.items()
-        if name in _ALWAYS_SECRET or _SECRET_NAME_RE.search(name)
-        for form in _secret_forms(value)
-    }
+    values = {form for name, value in environ.items() if is_secret_name(name) for form in _secret_forms(value)}
     return sorted(values, key=len, reverse=True)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable's name says it holds a secret (MY_API_KEY, CI_JOB_TOKEN, …)."""
+    return name in _ALWAYS_SECRET or bool(_SECRET_NAME_RE.search(name))
 
 
 def _secret_forms(value: str) -> Iterator[str]:

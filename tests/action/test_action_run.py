@@ -102,6 +102,18 @@ def test_failed_run_commits_nothing_and_fails_the_step(work: Path, tmp_path: Pat
     assert len(remote_log(remote)) == 2
 
 
+def test_a_failed_run_on_github_is_annotated_once(work: Path, tmp_path: Path,
+                                                  fake_api: FakeMessagesAPI) -> None:
+    fake_api.enqueue(from_script({"type": "error", "status": 401, "error_type": "authentication_error",
+                                  "message": "invalid x-api-key"}))
+    summary = tmp_path / "summary.md"
+    code, _, log = action_run(work, tmp_path, {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+                              prompt="p", anthropic_api_key="bad")
+    assert code == 7, log
+    errors = [line for line in log.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "auth_error" in errors[0], log
+
+
 def test_prompt_with_vars_and_explicit_commit_paths(work: Path, tmp_path: Path, remote: Path,  # noqa: F811
                                                     fake_api: FakeMessagesAPI) -> None:
     fake_api.enqueue(from_script(WRITE_REPORT), from_script({"type": "text", "text": "ok"}))

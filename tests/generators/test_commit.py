@@ -323,7 +323,11 @@ def git_recorder(tmp_path: Path) -> tuple[Path, Path]:
     script = (
         "#!/bin/sh\n"
         "sub=''\n"
-        "for a in \"$@\"; do case \"$a\" in -*) ;; *) sub=$a; break;; esac; done\n"
+        "skip=''\n"
+        "for a in \"$@\"; do\n"
+        "  if [ -n \"$skip\" ]; then skip=''; continue; fi\n"
+        "  case \"$a\" in -c) skip=1;; -*) ;; *) sub=$a; break;; esac\n"
+        "done\n"
         f"{{ echo \"== $sub\"; env | grep '^GIT_CONFIG_' | sort; "
         f"echo \"git reads: $('{real}' config --get-all http.https://github.com/.extraheader)\"; }} >> '{log}'\n"
         f"exec '{real}' \"$@\"\n"
@@ -419,21 +423,53 @@ def test_the_header_goes_to_the_server_url_and_follows_existing_git_config_env(
     assert_no_credential_in_config(work)
 
 
-def test_a_header_checkout_persisted_is_reset_for_the_push(remote: Path, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """A hand-written workflow that keeps persist-credentials on: git must not send two Authorization headers."""
+def test_a_credential_checkout_persisted_wins_over_the_workflow_token(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """persist-credentials left on (maybe with a PAT): push with that, add no second header."""
     bin_dir, log = git_recorder(tmp_path)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.delenv("GIT_CONFIG_COUNT", raising=False)
     work = clone(remote, tmp_path / "work")
     git(work, "config", "--local", "http.https://github.com/.extraheader", "AUTHORIZATION: basic cGVyc2lzdGVk")
     (work / "r.md").write_text("x\n")
-    commit_back(request(work, "r.md", github_token=TOKEN))
+    outcome = commit_back(request(work, "r.md", github_token=TOKEN))
+    assert git(remote, "rev-parse", "main") == outcome.sha
     (push,) = [lines for sub, lines in recorded_calls(log) if sub == "push"]
-    assert push[:5] == ["GIT_CONFIG_COUNT=2", "GIT_CONFIG_KEY_0=http.https://github.com/.extraheader",
-                        "GIT_CONFIG_KEY_1=http.https://github.com/.extraheader", "GIT_CONFIG_VALUE_0=",
-                        f"GIT_CONFIG_VALUE_1={HEADER}"]
+    assert not any(line.startswith("GIT_CONFIG_COUNT=") and line != "GIT_CONFIG_COUNT=" for line in push[:-1])
     assert TOKEN not in (work / ".git" / "config").read_text()
+
+
+def test_hooks_and_fsmonitor_the_agent_planted_never_run(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    witness = tmp_path / "ran"
+    for hook in ("pre-commit", "post-commit", "pre-push", "commit-msg"):
+        script = work / ".git" / "hooks" / hook
+        script.write_text(f"#!/bin/sh\necho {hook} >> {witness}\n")
+        script.chmod(0o755)
+    monitor = tmp_path / "monitor.sh"
+    monitor.write_text(f"#!/bin/sh\necho fsmonitor >> {witness}\nexit 1\n")
+    monitor.chmod(0o755)
+    git(work, "config", "core.fsmonitor", str(monitor))
+    (work / "r.md").write_text("x\n")
+    outcome = commit_back(request(work, "r.md", github_token=TOKEN))
+    assert git(remote, "rev-parse", "main") == outcome.sha
+    assert not witness.exists(), witness.read_text()
+
+
+def test_multi_line_and_padded_secrets_neither_crash_nor_slip_through(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+    monkeypatch.setenv("SSH_PRIVATE_KEY", key)
+    monkeypatch.setenv("MY_TOKEN", "abcdefghij-token-value\n")
+    work = clone(remote, tmp_path / "work")
+    (work / "ok.md").write_text("-----BEGIN CERTIFICATE----- is just a header line here\n")
+    assert commit_back(request(work, "ok.md")).sha  # no crash, no false refusal
+    (work / "leak.md").write_text("token: abcdefghij-token-value\n")
+    with pytest.raises(CommitRefused) as refused:
+        commit_back(request(work, "leak.md"))
+    assert "MY_TOKEN" in str(refused.value) and "abcdefghij" not in str(refused.value)
 
 
 @pytest.mark.parametrize("leak", [TOKEN, HEADER.removeprefix("AUTHORIZATION: basic ")])
