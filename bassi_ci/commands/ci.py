@@ -165,7 +165,12 @@ def ci_action_run() -> int:
 
         # GitHub masks the token (a secret) itself, not the base64 form commit-back sends as a header.
         output.echo(f"::add-mask::{basic_credential(token)}")
-    outcome = run_action(os.environ)
+    environ = dict(os.environ)
+    # Keep the workflow token out of every process this one starts (git add runs the
+    # repository's filters, which the agent may have written); run_action passes it to
+    # git push/fetch explicitly.
+    os.environ.pop(GITHUB_TOKEN_VAR, None)
+    outcome = run_action(environ)
     for note in outcome.notes:
         output.echo(note)
     text = github_output_text(outcome.outputs())

@@ -188,6 +188,22 @@ def test_commit_back_pushes_with_the_workflow_token_without_storing_it(work: Pat
     assert [line for line in log.splitlines() if encoded in line] == [f"::add-mask::{encoded}"]
 
 
+def test_git_filters_the_agent_planted_never_see_the_workflow_token(work: Path, tmp_path: Path,
+                                                                   remote: Path,  # noqa: F811
+                                                                   fake_api: FakeMessagesAPI) -> None:
+    spy = ("printf '*.md filter=spy\\n' > .gitattributes"
+           " && git config filter.spy.clean 'sh -c \"env > ../filter-env.txt; cat\"'")
+    fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {
+        "command": f"mkdir -p reports && echo w > reports/week.md && {spy}"}]]}),
+        from_script({"type": "text", "text": "ok"}))
+    code, outputs, log = action_run(work, tmp_path, {"BASSI_GITHUB_TOKEN": TOKEN}, task="weekly",
+                                    anthropic_api_key="k" * 20, commit="true")
+    assert code == 0, log
+    assert outputs["commit-sha"] == git(remote, "rev-parse", "main")
+    filter_env = (tmp_path / "filter-env.txt").read_text()  # the filter did run during commit-back
+    assert TOKEN not in filter_env and "BASSI_GITHUB_TOKEN" not in filter_env
+
+
 def test_a_token_the_user_sets_on_the_step_reaches_the_agent(work: Path, tmp_path: Path,
                                                              fake_api: FakeMessagesAPI) -> None:
     fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {
