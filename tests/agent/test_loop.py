@@ -33,13 +33,6 @@ from tests.fakeapi import FakeMessagesAPI, slow, text, tool_use
 EDIT = "str_replace_based_edit_tool"
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    folder = tmp_path / "ws"
-    folder.mkdir()
-    return folder
-
-
 def test_multi_turn_run_edits_files_and_runs_bash(fake_api: FakeMessagesAPI, workspace: Path) -> None:
     fake_api.enqueue(
         tool_use((EDIT, {"command": "create", "path": "notes/report.md", "file_text": "# Report\nstatus: draft\n"})),

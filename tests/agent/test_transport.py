@@ -21,13 +21,6 @@ from tests.fakeapi import FakeMessagesAPI, cut_stream, error, stream_error, text
 EDIT = "str_replace_based_edit_tool"
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    folder = tmp_path / "ws"
-    folder.mkdir()
-    return folder
-
-
 def test_overloaded_rate_limited_and_server_errors_are_retried(
     fake_api: FakeMessagesAPI, workspace: Path
 ) -> None:
