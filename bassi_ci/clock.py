@@ -23,6 +23,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def utc_iso(moment: datetime) -> str:
+    """The one timestamp format of history rows and run logs: UTC, milliseconds, explicit offset
+    (sorts as text)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
 def local_zone_name() -> str:
     """The machine's IANA zone name, captured when a task is created without one.
 

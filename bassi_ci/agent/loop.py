@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bassi_ci.agent.pricing import cost_usd
-from bassi_ci.agent.tools import ASK_USER, BASH, EDITOR, ToolResult, tool_definitions
+from bassi_ci.agent.tools import BASH, EDITOR, ToolResult, tool_definitions
 from bassi_ci.agent.tools.bash import BashTool
 from bassi_ci.agent.tools.editor import EditorTool
 from bassi_ci.agent.transport import Transport
@@ -47,6 +47,7 @@ from bassi_ci.errors import (
     RunFailed,
     RunTimeout,
 )
+from bassi_ci.tasks.model import ALL_TOOLS
 
 FAILURE_MARKER = "FAILED:"
 DEFAULT_MAX_TOKENS = 16_384
@@ -308,7 +309,7 @@ class _Run:
         return block
 
     def _dispatch(self, name: str, tool_use_id: str, tool_input: dict[str, object]) -> ToolResult:
-        if name not in self.request.allowed_tools or name not in (BASH, EDITOR, ASK_USER):
+        if name not in self.request.allowed_tools or name not in ALL_TOOLS:
             reason = f"the tool {name!r} is not allowed for this task"
             self.denials.append(
                 {"tool_name": name, "tool_use_id": tool_use_id, "tool_input": tool_input, "reason": reason}

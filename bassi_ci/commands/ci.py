@@ -99,30 +99,21 @@ def ci_commit(paths: tuple[str, ...], message: str | None, branch: str | None, c
     looks like a credential (or a name such as .env, or the value of a secret
     environment variable) stops the commit with exit 1.
     """
-    from bassi_ci.commands.schedule import parse_vars
-    from bassi_ci.generators.action import commit_variables, expand
-    from bassi_ci.generators.commit import CommitRequest, commit_back
-    from bassi_ci.tasks.model import DEFAULT_COMMIT_MESSAGE
+    from bassi_ci.generators.action import build_commit_request, commit_paths
+    from bassi_ci.generators.commit import commit_back
+    from bassi_ci.runs.templating import parse_vars
 
     task = _load_task(task_file) if task_file is not None else None
-    settings = task.commit if task else None
     if result_file is not None:
         run_id = run_id or _successful_run_id(result_file)
     globs = tuple(part.strip() for item in paths for part in item.replace(",", "\n").splitlines() if part.strip())
-    globs = globs or (settings.paths if settings else ())
-    if not globs:
-        raise UsageError("give --paths (or a --task with commit.paths)")
+    globs = commit_paths(task, globs, missing="give --paths (or a --task with commit.paths)")
     the_task_id = task_id or (task.id if task else "adhoc")
     the_run_id = run_id or "manual"
-    variables = commit_variables(task, the_task_id, the_run_id, parse_vars(vars_))
-    text = expand(message or (settings.message if settings else DEFAULT_COMMIT_MESSAGE), variables,
-                  where="commit message")
-    target = branch or (settings.branch if settings else None)
-    outcome = commit_back(CommitRequest(
-        repo=repo, paths=globs, message=text, branch=expand(target, variables, where="branch") if target else None,
-        pull_request=create_pull_request or bool(settings and settings.pull_request),
-        author_name=author_name, author_email=author_email, pr_branch_suffix=f"{the_task_id}-{the_run_id}",
-        variables=variables,
+    outcome = commit_back(build_commit_request(
+        task, repo=repo, paths=globs, message=message, branch=branch, pull_request=create_pull_request,
+        task_id=the_task_id, run_id=the_run_id, cli_vars=parse_vars(vars_),
+        author_name=author_name, author_email=author_email,
     ))
     output.note(outcome.note)
     output.echo(f"commit-sha={outcome.sha}")

@@ -18,6 +18,7 @@ import click
 
 from bassi_ci.errors import BassiError, ExitCode, Interrupted, UsageError
 from bassi_ci.runs.signals import interrupts_deferred, sigterm_interrupts
+from bassi_ci.tasks.model import ALL_TOOLS
 
 if TYPE_CHECKING:
     from bassi_ci.runs.redact import Redactor
@@ -105,8 +106,7 @@ def _options_part(args: Sequence[str]) -> Sequence[str]:
 @click.option("--timeout", help="Wall-clock limit: seconds or e.g. 30m, 2h.")
 @click.option("--max-budget", "max_budget_usd", type=click.FloatRange(min=0, min_open=True),
               help="Spend at most this many US dollars.")
-@click.option("--tools", help="Comma-separated allow-list (overrides the task's): bash, str_replace_based_edit_tool, "
-              "ask_user.")
+@click.option("--tools", help=f"Comma-separated allow-list (overrides the task's): {', '.join(ALL_TOOLS)}.")
 def execute(task: str | None, prompt: str | None, ci: bool, as_json: bool, vars_: tuple[str, ...], wait: bool,
             record: Path | None, replay: Path | None, junit: Path | None, model: str | None,
             max_turns: int | None, timeout: str | None, max_budget_usd: float | None, tools: str | None) -> int:
@@ -126,11 +126,13 @@ def execute(task: str | None, prompt: str | None, ci: bool, as_json: bool, vars_
     resolved: Task | None = None
     try:
         from bassi_ci.runs.resolve import resolve_task, task_workdir
+        from bassi_ci.runs.templating import parse_vars
+        from bassi_ci.tasks.model import parse_tools
 
         resolved = resolve_task(task, prompt, cwd)
         plan = RunPlan(
-            task=resolved, workdir=task_workdir(resolved, cwd), cli_vars=parse_vars(vars_), model=model,
-            max_turns=max_turns, timeout_s=_seconds(timeout), max_budget_usd=max_budget_usd, wait=wait,
+            task=resolved, workdir=task_workdir(resolved, cwd), cli_vars=parse_vars(vars_, check_names=True),
+            model=model, max_turns=max_turns, timeout_s=_seconds(timeout), max_budget_usd=max_budget_usd, wait=wait,
             tools=parse_tools(tools), record=record, replay=replay, interactive=interactive, adhoc=task is None,
         )
     except BassiError as problem:
@@ -151,38 +153,14 @@ def execute(task: str | None, prompt: str | None, ci: bool, as_json: bool, vars_
     return int(report.exit_code)
 
 
-def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
-    from bassi_ci.runs.templating import check_variable_name
-
-    values: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--var {pair!r}: expected KEY=VALUE, e.g. --var team=platform")
-        check_variable_name(key)
-        values[key] = value
-    return values
-
-
-def parse_tools(text: str | None) -> tuple[str, ...] | None:
-    if text is None:
-        return None
-    from bassi_ci.tasks.model import ALL_TOOLS
-
-    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
-    unknown = [name for name in names if name not in ALL_TOOLS]
-    if unknown:
-        raise UsageError(f"--tools: unknown tool '{unknown[0]}'; choose from {', '.join(ALL_TOOLS)}")
-    return names
-
-
 def _seconds(timeout: str | None) -> float | None:
-    if timeout is None:
-        return None
-    from bassi_ci.tasks.model import parse_duration
+    from bassi_ci.tasks.model import duration_option, parse_duration
 
+    value = duration_option(timeout)
+    if value is None:
+        return None
     try:
-        return float(parse_duration(int(timeout) if timeout.isdigit() else timeout.strip()))
+        return float(parse_duration(value.strip() if isinstance(value, str) else value))
     except ValueError:
         raise UsageError(f"--timeout {timeout!r}: expected seconds or a duration such as 30m, 2h, 90s") from None
 

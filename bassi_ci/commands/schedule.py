@@ -10,8 +10,9 @@ import click
 
 from bassi_ci import clock, output
 from bassi_ci.errors import UsageError
+from bassi_ci.runs.templating import parse_vars as parse_vars  # also used by `bassi ci commit`
 from bassi_ci.tasks.manage import TaskOptions, edited_task, new_task, with_enabled
-from bassi_ci.tasks.model import ALL_TOOLS
+from bassi_ci.tasks.model import ALL_TOOLS, parse_tools
 from bassi_ci.tasks.store import TaskStore
 from bassi_ci.tasks.views import task_rows, task_summary
 
@@ -56,20 +57,10 @@ def _options(when: str | None, prompt: str | None, values: dict[str, Any]) -> Ta
     return TaskOptions(
         when=when,
         prompt=prompt,
-        tools=tuple(t.strip() for t in tools.split(",") if t.strip()) if tools is not None else None,
+        tools=parse_tools(tools, check=False),
         vars=parse_vars(pairs) if pairs else None,
         **values,
     )
-
-
-def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--var {pair!r}: expected KEY=VALUE, e.g. --var team=platform")
-        result[key] = value
-    return result
 
 
 @schedule.command(name="add")

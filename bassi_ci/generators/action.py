@@ -18,13 +18,18 @@ import secrets
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError
+from bassi_ci.runs.ci import annotation
+from bassi_ci.runs.templating import expand
 from bassi_ci.tasks.model import DEFAULT_COMMIT_MESSAGE, Task
+
+if TYPE_CHECKING:
+    from bassi_ci.generators.commit import CommitRequest
 
 INPUT_PREFIX = "BASSI_INPUT_"
 GITHUB_TOKEN_VAR = "BASSI_GITHUB_TOKEN"
@@ -202,39 +207,21 @@ def failure_outcome(problem: BassiError, result_file: Path, environ: Mapping[str
     return ActionOutcome(exit_code=int(problem.exit_code), result=result, result_file=result_file, notes=[note])
 
 
-def annotation(level: str, title: str, message: str) -> str:
-    """A workflow command (`::error title=…::…`) with its data escaped, so one message stays one annotation."""
-    def escape(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-    title = escape(title).replace(":", "%3A").replace(",", "%2C")
-    return f"::{level} title={title}::{escape(message)}"
-
-
 def _commit(inputs: ActionInputs, task: Task | None, workdir: Path, outcome: ActionOutcome,
             environ: Mapping[str, str]) -> None:
     if outcome.exit_code != ExitCode.SUCCESS:
         outcome.notes.append(f"not committing: the run ended with status {outcome.result.get('status')}")
         return
-    from bassi_ci.generators.commit import DEFAULT_SERVER_URL, CommitRequest, commit_back
+    from bassi_ci.generators.commit import DEFAULT_SERVER_URL, commit_back
 
-    settings = task.commit if task else None
-    paths = inputs.commit_paths or (settings.paths if settings else ())
     try:
-        if not paths:
-            raise UsageError("commit is true but no commit-paths are given (and the task has no 'commit.paths')")
+        paths = commit_paths(task, inputs.commit_paths, missing="commit is true but no commit-paths are given "
+                             "(and the task has no 'commit.paths')")
         run_id = str(outcome.result.get("run_id") or "run")
         task_id = task.id if task else str(outcome.result.get("task_id") or "prompt")
-        template = inputs.commit_message or (settings.message if settings else DEFAULT_COMMIT_MESSAGE)
-        variables = commit_variables(task, task_id, run_id, inputs.vars)
-        message = expand(template, variables, where="commit message")
-        branch = inputs.branch or (settings.branch if settings else None) or None
-        if branch is not None:
-            branch = expand(branch, variables, where="branch")
-        request = CommitRequest(
-            repo=workdir, paths=tuple(paths), message=message, branch=branch,
-            pull_request=inputs.create_pull_request or bool(settings and settings.pull_request),
-            pr_branch_suffix=f"{task_id}-{run_id}", variables=variables,
+        request = build_commit_request(
+            task, repo=workdir, paths=paths, message=inputs.commit_message, branch=inputs.branch,
+            pull_request=inputs.create_pull_request, task_id=task_id, run_id=run_id, cli_vars=inputs.vars,
             github_token=environ.get(GITHUB_TOKEN_VAR, ""),
             server_url=environ.get("GITHUB_SERVER_URL", "").strip() or DEFAULT_SERVER_URL,
         )
@@ -262,14 +249,32 @@ def commit_variables(task: Task | None, task_id: str, run_id: str, cli_vars: Map
     return merge_variables(builtins, task.vars if task else {}, cli_vars)
 
 
-def expand(template: str, variables: Mapping[str, str], *, where: str) -> str:
-    from bassi_ci.runs.templating import expand as expand_template
+def commit_paths(task: Task | None, given: Sequence[str], *, missing: str) -> tuple[str, ...]:
+    """The paths to commit: the given ones, else the task's commit.paths; none is a UsageError(`missing`)."""
+    paths = tuple(given) or (task.commit.paths if task and task.commit else ())
+    if not paths:
+        raise UsageError(missing)
+    return paths
 
-    return expand_template(template, variables, where=where)
 
+def build_commit_request(task: Task | None, *, repo: Path, paths: tuple[str, ...], message: str | None,
+                         branch: str | None, pull_request: bool, task_id: str, run_id: str,
+                         cli_vars: Mapping[str, str], **extra: Any) -> CommitRequest:
+    """Commit-back of one run (`bassi ci commit` and the action): the given settings, each falling
+    back to the task's `commit:`; message and branch are expanded with the commit variables.
+    `extra` holds the caller's own CommitRequest fields (author, token, server)."""
+    from bassi_ci.generators.commit import CommitRequest
 
-def expand_message(template: str, task: Task | None, task_id: str, run_id: str, cli_vars: Mapping[str, str]) -> str:
-    return expand(template, commit_variables(task, task_id, run_id, cli_vars), where="commit message")
+    settings = task.commit if task else None
+    variables = commit_variables(task, task_id, run_id, cli_vars)
+    text = expand(message or (settings.message if settings else DEFAULT_COMMIT_MESSAGE), variables,
+                  where="commit message")
+    target = branch or (settings.branch if settings else None)
+    return CommitRequest(
+        repo=repo, paths=paths, message=text, branch=expand(target, variables, where="branch") if target else None,
+        pull_request=pull_request or bool(settings and settings.pull_request),
+        pr_branch_suffix=f"{task_id}-{run_id}", variables=variables, **extra,
+    )
 
 
 def github_output_text(outputs: Mapping[str, str]) -> str:

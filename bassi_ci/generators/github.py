@@ -7,10 +7,10 @@ evaluated as a GitHub expression or pasted into a shell script.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from bassi_ci.generators.common import job_timeout_minutes
 from bassi_ci.generators.cron import CronSpec, min_gap_minutes, task_cron
 from bassi_ci.generators.files import GeneratedFile, GenerateError, Rendering, dump_yaml, marker_line
 from bassi_ci.tasks.model import Task
@@ -20,8 +20,6 @@ CHECKOUT = "actions/checkout@v5"
 DEFAULT_ACTION = "bassi/run@v1"
 # GitHub runs scheduled workflows at most every 5 minutes.
 GITHUB_MIN_INTERVAL_MIN = 5
-# Room for checkout and installing bassi on top of the task's own wall-clock limit.
-TIMEOUT_MARGIN_MIN = 5
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,7 @@ def job_data(task: Task, options: GithubOptions) -> dict[str, Any]:
             inputs["create-pull-request"] = "true"
     return {
         "runs-on": options.runs_on,
-        "timeout-minutes": math.ceil(task.limits.timeout_s / 60) + TIMEOUT_MARGIN_MIN,
+        "timeout-minutes": job_timeout_minutes(task),
         "steps": [
             checkout,
             {"name": f"Run bassi task {task.id}", "id": "bassi", "uses": options.action, "with": inputs},

@@ -13,21 +13,25 @@ handed to git for that one command only (never written to .git/config).
 
 from __future__ import annotations
 
-import math
 import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from bassi_ci.generators.common import (
+    DEFAULT_INSTALL,
+    JUNIT_FILE,
+    RESULT_FILE,
+    check_commit_supported,
+    commit_command,
+    execute_command,
+    job_timeout_minutes,
+)
 from bassi_ci.generators.cron import task_cron
-from bassi_ci.generators.files import GeneratedFile, GenerateError, Rendering, dump_yaml, marker_line, one_line
+from bassi_ci.generators.files import GeneratedFile, Rendering, dump_yaml, marker_line, one_line
 from bassi_ci.tasks.model import Task
 
 GITLAB_FILE = ".gitlab/bassi.gitlab-ci.yml"
-RESULT_FILE = "bassi-result.json"
-JUNIT_FILE = "bassi-junit.xml"
-DEFAULT_INSTALL = "pip install bassi-ci"
 DEFAULT_IMAGE = "python:3.12-slim"
-TIMEOUT_MARGIN_MIN = 5
 PUSH_TOKEN_VAR = "BASSI_PUSH_TOKEN"
 PUSH_URL = ("${CI_SERVER_PROTOCOL}://oauth2:${" + PUSH_TOKEN_VAR + ":?set the masked CI/CD variable " + PUSH_TOKEN_VAR
             + " to a project access token with write_repository}@${CI_SERVER_HOST}:${CI_SERVER_PORT}"
@@ -67,7 +71,7 @@ def render_gitlab(tasks: list[Task], options: GitlabOptions, source: str, source
 
 
 def job_data(task: Task, options: GitlabOptions, task_file: str) -> dict[str, Any]:
-    run = f"bassi execute {shlex.quote(task_file)} --ci --junit {JUNIT_FILE} > {RESULT_FILE}"
+    run = execute_command(task_file)
     script = [options.install_command, run]
     if task.commit is not None:
         check_commit_supported(task, "gitlab")
@@ -84,7 +88,7 @@ def job_data(task: Task, options: GitlabOptions, task_file: str) -> dict[str, An
         "rules": [{"if": f'$CI_PIPELINE_SOURCE == "schedule" && $BASSI_TASK == "{task.id}"'}],
         "resource_group": f"bassi-{task.id}",
         "interruptible": False,
-        "timeout": f"{math.ceil(task.limits.timeout_s / 60) + TIMEOUT_MARGIN_MIN} minutes",
+        "timeout": f"{job_timeout_minutes(task)} minutes",
         "script": script,
         "artifacts": {
             "when": "always",
@@ -108,16 +112,3 @@ def schedule_commands(tasks: list[Task], options: GitlabOptions) -> list[str]:
         commands.append(shlex.join(args))
     return commands
 
-
-def commit_command(task_file: str) -> str:
-    """Commit-back after a run: paths, message, branch and vars come from the task file at run time."""
-    return f"bassi ci commit --task {shlex.quote(task_file)} --result {RESULT_FILE}"
-
-
-def check_commit_supported(task: Task, target: str) -> None:
-    """Only GitHub can open pull requests; saying so beats pushing straight to the branch instead."""
-    if task.commit is not None and task.commit.pull_request:
-        raise GenerateError(
-            f"task '{task.id}': commit.pull_request is only supported with --target github; {target} jobs "
-            "push to the branch: remove pull_request (and set commit.branch to push elsewhere)"
-        )

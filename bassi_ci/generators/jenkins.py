@@ -12,17 +12,22 @@ username/password credential `bassi-git-push`, bound only around that one step.
 
 from __future__ import annotations
 
-import math
-import shlex
 from dataclasses import dataclass
 
+from bassi_ci.generators.common import (
+    DEFAULT_INSTALL,
+    JUNIT_FILE,
+    RESULT_FILE,
+    check_commit_supported,
+    commit_command,
+    execute_command,
+    job_timeout_minutes,
+)
 from bassi_ci.generators.cron import CronSpec, task_cron
 from bassi_ci.generators.files import GeneratedFile, Rendering, marker_line
-from bassi_ci.generators.gitlab import DEFAULT_INSTALL, JUNIT_FILE, RESULT_FILE, check_commit_supported, commit_command
 from bassi_ci.tasks.model import Task
 
 JENKINS_DIR = "jenkins"
-TIMEOUT_MARGIN_MIN = 5
 INTERVAL_KINDS = ("interval", "hourly")
 
 
@@ -62,9 +67,9 @@ def jenkins_cron(cron: CronSpec) -> str:
 
 def render_jenkinsfile(task: Task, options: JenkinsOptions, source: str) -> str:
     cron = task_cron(task)
-    timeout = math.ceil(task.limits.timeout_s / 60) + TIMEOUT_MARGIN_MIN
+    timeout = job_timeout_minutes(task)
     task_file = source if task.source is not None else task.id
-    run = f"bassi execute {shlex.quote(task_file)} --ci --junit {JUNIT_FILE} > {RESULT_FILE}"
+    run = execute_command(task_file)
     lines = [
         marker_line("//", source),
         "pipeline {",

@@ -80,9 +80,14 @@ def stop_commands() -> tuple[str, str]:
     return f"::stop-commands::{token}", f"::{token}::"
 
 
-def error_annotation(message: str, title: str | None = None) -> str:
+def annotation(level: str, title: str | None, message: str) -> str:
+    """A workflow command (`::error title=…::…`) with its data escaped, so one message stays one annotation."""
     props = f" title={escape_property(title)}" if title else ""
-    return f"::error{props}::{escape_data(message)}"
+    return f"::{level}{props}::{escape_data(message)}"
+
+
+def error_annotation(message: str, title: str | None = None) -> str:
+    return annotation("error", title, message)
 
 
 def step_summary(report: RunReport) -> str:

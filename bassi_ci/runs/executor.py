@@ -100,7 +100,7 @@ def execute_run(
         transport = transport_factory(plan) if transport_factory else build_transport(plan, redactor)
         with _lock(plan):
             ident.started, ident.started_mono = clock.now(), time.monotonic()
-            history.start_run(db, run_id=ident.run_id, task_id=ident.task_id, started_at=_iso(ident.started),
+            history.start_run(db, run_id=ident.run_id, task_id=ident.task_id, started_at=clock.utc_iso(ident.started),
                               model=plan.effective_model, log_path=str(ident.log_path))
             row_started = True
             if on_started is not None:
@@ -115,7 +115,7 @@ def execute_run(
                                 redactor, log_path=row_started)
     with interrupts_deferred(), contextlib.suppress(history.HistoryError):  # the report tells what went wrong
         if not row_started:
-            history.start_run(db, run_id=ident.run_id, task_id=ident.task_id, started_at=_iso(ident.started),
+            history.start_run(db, run_id=ident.run_id, task_id=ident.task_id, started_at=clock.utc_iso(ident.started),
                               model=plan.effective_model, log_path=None)
         history.finish_run(db, ident.run_id, _run_end(report))
     return report
@@ -259,8 +259,8 @@ def outcome_report(ident: RunIdentity, model: str, outcome: AgentOutcome, redact
         run_id=ident.run_id,
         task_id=ident.task_id,
         exit_code=outcome.exit_code,
-        started_at=_iso(ident.started),
-        finished_at=_iso(finished),
+        started_at=clock.utc_iso(ident.started),
+        finished_at=clock.utc_iso(finished),
         duration_ms=_elapsed_ms(ident),
         duration_api_ms=outcome.duration_api_ms,
         model=model,
@@ -283,8 +283,8 @@ def failure_report(
         run_id=ident.run_id,
         task_id=ident.task_id,
         exit_code=problem.exit_code,
-        started_at=_iso(ident.started),
-        finished_at=_iso(clock.now()),
+        started_at=clock.utc_iso(ident.started),
+        finished_at=clock.utc_iso(clock.now()),
         duration_ms=_elapsed_ms(ident),
         model=model,
         error=_error_info(problem, redactor),
@@ -314,7 +314,3 @@ def _run_end(report: RunReport) -> history.RunEnd:
 
 def _elapsed_ms(ident: RunIdentity) -> int:
     return int((time.monotonic() - ident.started_mono) * 1000)
-
-
-def _iso(moment: datetime) -> str:
-    return history.utc_iso(moment)

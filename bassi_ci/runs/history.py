@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -227,27 +227,31 @@ def read_task_stats(db_path: Path) -> dict[str, TaskStats]:
     """Run counts and the latest run per task (lost runs count as failures)."""
     with connect(db_path) as db:
         recover_lost_runs(db)
-        totals = db.execute(
-            """SELECT task_id, COUNT(*) AS runs,
-                      SUM(status = 'success') AS successes,
-                      SUM(status NOT IN ('success', 'running')) AS failures,
-                      MAX(started_at) AS last_started
-               FROM runs GROUP BY task_id"""
+        # One pass: the totals of each task's partition, read off its latest row.
+        rows = db.execute(
+            """SELECT task_id, runs, successes, failures, last_started, status, duration_ms
+               FROM (SELECT task_id, status, duration_ms,
+                            COUNT(*) OVER task AS runs,
+                            SUM(status = 'success') OVER task AS successes,
+                            SUM(status NOT IN ('success', 'running')) OVER task AS failures,
+                            MAX(started_at) OVER task AS last_started,
+                            ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY started_at DESC, id DESC) AS newest
+                     FROM runs
+                     WINDOW task AS (PARTITION BY task_id))
+               WHERE newest = 1
+               ORDER BY task_id"""
         ).fetchall()
-        stats: dict[str, TaskStats] = {}
-        for row in totals:
-            last = db.execute(
-                "SELECT status, duration_ms FROM runs WHERE task_id = ? ORDER BY started_at DESC, id DESC LIMIT 1",
-                (row["task_id"],),
-            ).fetchone()
-            stats[row["task_id"]] = TaskStats(
+        stats = {
+            row["task_id"]: TaskStats(
                 runs=row["runs"],
                 successes=row["successes"] or 0,
                 failures=row["failures"] or 0,
                 last_started_at=row["last_started"],
-                last_status=last["status"],
-                last_duration_ms=last["duration_ms"],
+                last_status=row["status"],
+                last_duration_ms=row["duration_ms"],
             )
+            for row in rows
+        }
     return stats
 
 
@@ -279,11 +283,8 @@ def last_success_started(db_path: Path, task_id: str) -> datetime | None:
 
 def process_start_marker(pid: int) -> str | None:
     """What tells this process apart from a later one that reuses its pid (Linux: start ticks)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    stat = _proc_stat(pid)
+    return stat[19] if stat is not None else None
 
 
 def process_alive(pid: int | None, marker: str | None) -> bool:
@@ -301,20 +302,21 @@ def process_alive(pid: int | None, marker: str | None) -> bool:
 
 
 def _is_zombie(pid: int) -> bool:
+    stat = _proc_stat(pid)
+    return stat is not None and stat[0] == "Z"
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), or None if unreadable."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+        return None
+    return stat.rsplit(")", 1)[1].split()
 
 
 def _now() -> str:
-    return utc_iso(clock.now())
-
-
-def utc_iso(moment: datetime) -> str:
-    """The one timestamp format of the history: UTC, milliseconds, explicit offset (sorts as text)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return clock.utc_iso(clock.now())
 
 
 def _duration_ms(started_at: str, finished_at: str) -> int:

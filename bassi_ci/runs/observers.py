@@ -36,7 +36,7 @@ class TranscriptObserver(NullObserver):
     def event(self, kind: str, **fields: Any) -> None:
         if self._file.closed:
             return
-        record = self.redactor.data({"ts": clock.now().isoformat(timespec="milliseconds"), "event": kind, **fields})
+        record = self.redactor.data({"ts": clock.utc_iso(clock.now()), "event": kind, **fields})
         self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self._file.flush()
 

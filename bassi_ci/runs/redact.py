@@ -11,7 +11,7 @@ from typing import Any
 REDACTED = "[REDACTED]"
 # Names that hold credentials by convention; matched as substrings, case-insensitively.
 _SECRET_NAME_RE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
-_ALWAYS_SECRET = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+ALWAYS_SECRET = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 # Anthropic keys have a recognisable shape even when no variable holds them.
 _KEY_SHAPE_RE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
 # Shorter values ("1", "true", "dev") would blank out ordinary words everywhere.
@@ -29,7 +29,7 @@ def secret_values(environ: Mapping[str, str]) -> list[str]:
 
 def is_secret_name(name: str) -> bool:
     """Whether an environment variable's name says it holds a secret (MY_API_KEY, CI_JOB_TOKEN, …)."""
-    return name in _ALWAYS_SECRET or bool(_SECRET_NAME_RE.search(name))
+    return name in ALWAYS_SECRET or bool(_SECRET_NAME_RE.search(name))
 
 
 def _secret_forms(value: str) -> Iterator[str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from bassi_ci.errors import BassiError, ExitCode
+from bassi_ci.errors import ExitCode
 
 SCHEMA_VERSION = 1
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
@@ -20,10 +20,6 @@ class ErrorInfo:
     type: str
     message: str
     retryable: bool = False
-
-    @classmethod
-    def from_error(cls, error: BassiError) -> ErrorInfo:
-        return cls(error.type_name, str(error), error.retryable)
 
     def as_dict(self) -> dict[str, Any]:
         return {"type": self.type, "message": self.message, "retryable": self.retryable}

@@ -8,14 +8,13 @@ brace is a TemplateError (exit 2) naming the problem.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bassi_ci.errors import TemplateError
+from bassi_ci.errors import TemplateError, UsageError
 
-BUILTIN_NAMES = ("date", "time", "timestamp", "weekday", "task_id", "run_id", "last_run")
 RESERVED_NAMES = ("task_id", "run_id")
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TOKEN_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|\{")
@@ -54,6 +53,20 @@ def check_variable_name(name: str) -> None:
         raise TemplateError(
             f"'{name}' is not a valid variable name: use letters, digits and underscores, e.g. team_name"
         )
+
+
+def parse_vars(pairs: Iterable[str], option: str = "--var", *, check_names: bool = False) -> dict[str, str]:
+    """KEY=VALUE pairs of a repeatable option as a dict; with `check_names`, each KEY must be
+    a valid variable name (checked pair by pair, in order)."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{option} {pair!r}: expected KEY=VALUE, e.g. {option} team=platform")
+        if check_names:
+            check_variable_name(key)
+        values[key] = value
+    return values
 
 
 def expand(template: str, variables: Mapping[str, str], *, where: str = "prompt") -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from bassi_ci.errors import UsageError
 from bassi_ci.tasks.loader import check_task_semantics, validate_task_data
-from bassi_ci.tasks.model import Task, slugify, task_from_dict
+from bassi_ci.tasks.model import Task, duration_option, slugify, task_from_dict
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def _apply(record: dict[str, Any], options: TaskOptions, now: datetime, source: 
     if options.vars is not None:
         record["vars"] = {**record.get("vars", {}), **options.vars}
     limit_values = {
-        "timeout": _timeout_value(options.timeout),
+        "timeout": duration_option(options.timeout),
         "max_turns": options.max_turns,
         "max_budget_usd": options.max_budget_usd,
     }
@@ -111,12 +111,6 @@ def _apply(record: dict[str, Any], options: TaskOptions, now: datetime, source: 
     task = task_from_dict(record, source=source)
     check_task_semantics(task, label)
     return task
-
-
-def _timeout_value(text: str | None) -> int | str | None:
-    if text is None:
-        return None
-    return int(text) if text.isdigit() else text
 
 
 def next_fire_times(task: Task, after: datetime, count: int) -> list[datetime]:

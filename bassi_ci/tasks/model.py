@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bassi_ci.errors import UsageError
+
 DEFAULT_MODEL = "claude-sonnet-5-5"
 ALL_TOOLS = ("bash", "str_replace_based_edit_tool", "ask_user")
 DEFAULT_TIMEOUT_S = 1800
@@ -113,6 +115,31 @@ def parse_duration(value: int | str) -> int:
     if not match:
         raise ValueError(f"not a duration: {value!r}")
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def parse_tools(text: str | None, *, check: bool = True) -> tuple[str, ...] | None:
+    """The names in a comma-separated --tools value (None when not given).
+
+    With `check`, a repeated name counts once and an unknown one is a UsageError; without,
+    the names stay as given and the task schema judges them (`schedule add` and `edit`).
+    """
+    if text is None:
+        return None
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not check:
+        return names
+    names = tuple(dict.fromkeys(names))
+    unknown = [name for name in names if name not in ALL_TOOLS]
+    if unknown:
+        raise UsageError(f"--tools: unknown tool '{unknown[0]}'; choose from {', '.join(ALL_TOOLS)}")
+    return names
+
+
+def duration_option(text: str | None) -> int | str | None:
+    """A --timeout value as a task file holds it: all digits are seconds, anything else stays text."""
+    if text is None:
+        return None
+    return int(text) if text.isdigit() else text
 
 
 def slugify(name: str) -> str:

@@ -10,9 +10,9 @@ from typing import Any
 
 from bassi_ci.agent.loop import AgentOutcome, AgentRequest, NullObserver, run_agent
 from bassi_ci.agent.transport import AnthropicTransport, Transport
+from bassi_ci.tasks.model import ALL_TOOLS
 
 MODEL = "claude-sonnet-5-5"
-ALL_TOOLS = ("bash", "str_replace_based_edit_tool", "ask_user")
 
 
 def make_request(workdir: Path, prompt: str = "do the task", **overrides: Any) -> AgentRequest:

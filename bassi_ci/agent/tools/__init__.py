@@ -12,7 +12,6 @@ from typing import Any
 BASH = "bash"
 EDITOR = "str_replace_based_edit_tool"
 ASK_USER = "ask_user"
-KNOWN_TOOLS = (BASH, EDITOR, ASK_USER)
 
 BASH_TOOL_TYPE = "bash_20250124"
 EDITOR_TOOL_TYPE = "text_editor_20250728"
@@ -40,16 +39,13 @@ class ToolResult:
     is_error: bool = False
 
 
-def tool_definitions(allowed: tuple[str, ...], *, max_characters: int | None = None) -> list[dict[str, Any]]:
+def tool_definitions(allowed: tuple[str, ...]) -> list[dict[str, Any]]:
     """The `tools` parameter for the allowed tools, in a stable order (it is part of the cache key)."""
     definitions: list[dict[str, Any]] = []
     if BASH in allowed:
         definitions.append({"type": BASH_TOOL_TYPE, "name": BASH})
     if EDITOR in allowed:
-        editor: dict[str, Any] = {"type": EDITOR_TOOL_TYPE, "name": EDITOR}
-        if max_characters is not None:
-            editor["max_characters"] = max_characters
-        definitions.append(editor)
+        definitions.append({"type": EDITOR_TOOL_TYPE, "name": EDITOR})
     if ASK_USER in allowed:
         definitions.append(dict(ASK_USER_DEFINITION))
     return definitions

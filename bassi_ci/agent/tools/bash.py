@@ -28,8 +28,8 @@ from typing import IO
 
 from bassi_ci.agent.tools import ToolResult, cut_output
 from bassi_ci.errors import RunTimeout
+from bassi_ci.runs.redact import ALWAYS_SECRET
 
-_SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 _READ_LIMIT_BYTES = 8 * 1024 * 1024
 _GRACE_S = 0.3
 _REAP_S = 2.0
@@ -64,7 +64,7 @@ class BashTool:
                 raise RunTimeout("the run's time limit was reached before a bash command could start")
             if remaining < limit:
                 limit, cut_by_deadline = remaining, True
-        env = {name: value for name, value in os.environ.items() if name not in _SECRET_ENV}
+        env = {name: value for name, value in os.environ.items() if name not in ALWAYS_SECRET}
         env[MARKER_ENV] = self._marker
         with tempfile.TemporaryFile() as output:
             try:

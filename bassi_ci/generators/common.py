@@ -1,0 +1,43 @@
+"""What the GitLab and Jenkins jobs (and, for the time limit, the GitHub workflows) share.
+
+The job runs `bassi execute … --ci --junit` into two fixed files, then, for a task with
+`commit:`, `bassi ci commit` with the task file and the result. Pure text; no git here.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+
+from bassi_ci.generators.files import GenerateError
+from bassi_ci.tasks.model import Task
+
+RESULT_FILE = "bassi-result.json"
+JUNIT_FILE = "bassi-junit.xml"
+DEFAULT_INSTALL = "pip install bassi-ci"
+# Room for checkout and installing bassi on top of the task's own wall-clock limit.
+TIMEOUT_MARGIN_MIN = 5
+
+
+def job_timeout_minutes(task: Task) -> int:
+    """The CI job's time limit: the task's own, rounded up to whole minutes, plus the margin."""
+    return math.ceil(task.limits.timeout_s / 60) + TIMEOUT_MARGIN_MIN
+
+
+def execute_command(task_file: str) -> str:
+    """The run: the task file by path, the JSON result and the JUnit report into their files."""
+    return f"bassi execute {shlex.quote(task_file)} --ci --junit {JUNIT_FILE} > {RESULT_FILE}"
+
+
+def commit_command(task_file: str) -> str:
+    """Commit-back after a run: paths, message, branch and vars come from the task file at run time."""
+    return f"bassi ci commit --task {shlex.quote(task_file)} --result {RESULT_FILE}"
+
+
+def check_commit_supported(task: Task, target: str) -> None:
+    """Only GitHub can open pull requests; saying so beats pushing straight to the branch instead."""
+    if task.commit is not None and task.commit.pull_request:
+        raise GenerateError(
+            f"task '{task.id}': commit.pull_request is only supported with --target github; {target} jobs "
+            "push to the branch: remove pull_request (and set commit.branch to push elsewhere)"
+        )
