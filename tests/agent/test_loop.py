@@ -373,7 +373,8 @@ def test_sigint_during_a_bash_command_stops_the_run_quickly(fake_api: FakeMessag
             sender.join()
 
             assert outcome.exit_code is ExitCode.INTERRUPTED, outcome.error
-            assert time.monotonic() - started < 5
+            # The guarded failure is a hang (the sleep lasts 30 s); leave room for a loaded CI machine.
+            assert time.monotonic() - started < 15
             assert wait_gone(int(pid_file.read_text()))
     finally:
         signal.signal(signal.SIGINT, previous)
