@@ -113,7 +113,7 @@ def test_slow_api_hits_the_deadline(fake_api: FakeMessagesAPI, workspace: Path) 
     outcome = run(make_request(workspace, deadline=time.monotonic() + 1.0))
 
     assert outcome.exit_code is ExitCode.TIMEOUT, outcome.error
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # the server would answer after 10 s
     assert outcome.num_turns == 0
     assert len(fake_api.requests) == 1, "a timeout at the deadline is not retried"
 
