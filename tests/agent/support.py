@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 from bassi_ci.agent.loop import AgentOutcome, AgentRequest, NullObserver, run_agent
 from bassi_ci.agent.transport import AnthropicTransport, Transport
+from bassi_ci.runs.history import process_alive
 from bassi_ci.tasks.model import ALL_TOOLS
 
 MODEL = "claude-sonnet-5-5"
@@ -75,17 +75,7 @@ def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def alive(pid: int) -> bool:
     """Whether `pid` is a running (not zombie) process."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
+    return process_alive(pid, None)
 
 
 def wait_gone(pid: int, seconds: float = 3.0) -> bool:
