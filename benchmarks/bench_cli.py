@@ -65,10 +65,14 @@ def main() -> None:
         rows = [
             ("python -c pass", bare),
             ("bassi --help", timed([*bassi, "--help"], env)),
-            ("bassi schedule preview 'monday 09:00' --count 10",
-             timed([*bassi, "schedule", "preview", "monday 09:00", "--tz", "Europe/Berlin", "--count", "10"], env)),
-            ("bassi schedule list (1,000 tasks, cold: no validation cache)",
-             timed([*bassi, "schedule", "list"], env, before=lambda: drop_cache(Path(home)))),
+            (
+                "bassi schedule preview 'monday 09:00' --count 10",
+                timed([*bassi, "schedule", "preview", "monday 09:00", "--tz", "Europe/Berlin", "--count", "10"], env),
+            ),
+            (
+                "bassi schedule list (1,000 tasks, cold: no validation cache)",
+                timed([*bassi, "schedule", "list"], env, before=lambda: drop_cache(Path(home))),
+            ),
             ("bassi schedule list (1,000 tasks)", timed([*bassi, "schedule", "list"], env)),
             ("bassi schedule list --json (1,000 tasks)", timed([*bassi, "schedule", "list", "--json"], env)),
         ]

@@ -83,13 +83,19 @@ def main() -> None:
     (work / "script.json").write_text(json.dumps(script))
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER.format(root=str(ROOT), stats=str(stats)), "--script", str(work / "script.json")],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert server.stdout is not None
         base_url = server.stdout.readline().strip()
-        env = {**os.environ, "ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_API_KEY": "sk-ant-bench",
-               "BASSI_HOME": str(work / "home"), "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "ANTHROPIC_BASE_URL": base_url,
+            "ANTHROPIC_API_KEY": "sk-ant-bench",
+            "BASSI_HOME": str(work / "home"),
+            "PYTHONPATH": str(ROOT),
+        }
         run_processes(args.repeat, env, work)
         run_loop(args.turns, env, work, stats)
     finally:
@@ -102,8 +108,11 @@ def run_processes(repeat: int, env: dict[str, str], work: Path) -> None:
     importing = [sys.executable, "-c", "import anthropic"]
     helping = [sys.executable, "-m", "bassi_ci", "--help"]
     rows = []
-    for label, command in (("python -c 'import anthropic'", importing), ("bassi --help", helping),
-                           ("bassi execute --ci (1 turn)", execute)):
+    for label, command in (
+        ("python -c 'import anthropic'", importing),
+        ("bassi --help", helping),
+        ("bassi execute --ci (1 turn)", execute),
+    ):
         samples = [measure(command, env, work) for _ in range(repeat)]
         rows.append((label, statistics.median(s[0] for s in samples), max(s[1] for s in samples)))
     print(f"whole process, median of {repeat} runs (fake API as a separate process):")

@@ -33,8 +33,13 @@ def make_tasks(root: Path, count: int) -> Path:
     tasks.mkdir(parents=True)
     schedules = ["daily 09:00", "monday 08:30", "every 30m", "monthly 1st 07:00", "0 */2 * * 1-5", "hourly"]
     for index in range(count):
-        record = {"id": f"task-{index:04d}", "name": f"Task {index}", "prompt": f"Do thing {index}",
-                  "schedule": schedules[index % len(schedules)], "timezone": "Europe/Berlin"}
+        record = {
+            "id": f"task-{index:04d}",
+            "name": f"Task {index}",
+            "prompt": f"Do thing {index}",
+            "schedule": schedules[index % len(schedules)],
+            "timezone": "Europe/Berlin",
+        }
         if index % 7 == 0:
             record["commit"] = {"paths": ["reports/*.md"]}
         (tasks / f"task-{index:04d}.yaml").write_text(yaml.safe_dump(record))
@@ -43,8 +48,9 @@ def make_tasks(root: Path, count: int) -> Path:
 
 def timed(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, int]:
     start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                          check=False)
+    proc = subprocess.run(
+        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0,):
         print(f"    ! {' '.join(argv[:4])}… exit {proc.returncode}: {proc.stderr.strip()[-300:]}")
@@ -65,20 +71,38 @@ def bench_generate(tmp: Path) -> None:
     for target in ("github", "gitlab", "jenkins"):
         repo = tmp / f"repo-{target}"
         make_tasks(repo, TASKS)
-        argv = [sys.executable, "-m", "bassi_ci", "ci", "generate", "--target", target, "--out", str(repo),
-                "--tasks-dir", str(repo / ".bassi" / "tasks")]
+        argv = [
+            sys.executable,
+            "-m",
+            "bassi_ci",
+            "ci",
+            "generate",
+            "--target",
+            target,
+            "--out",
+            str(repo),
+            "--tasks-dir",
+            str(repo / ".bassi" / "tasks"),
+        ]
         first, _ = timed(argv, env=env)
         checks = [timed([*argv, "--check"], env=env)[0] for _ in range(RUNS)]
         files = [p for p in repo.rglob("*") if p.is_file() and ".bassi" not in p.parts]
-        print(f"  {target:8} write {first:6.2f} s   --check {statistics.median(checks):6.2f} s   "
-              f"{len(files)} file(s), {mib(sum(p.stat().st_size for p in files))}")
+        print(
+            f"  {target:8} write {first:6.2f} s   --check {statistics.median(checks):6.2f} s   "
+            f"{len(files)} file(s), {mib(sum(p.stat().st_size for p in files))}"
+        )
 
 
 def bench_install(tmp: Path) -> None:
     print("== installing bassi-ci (this checkout) into a fresh venv")
     source = tmp / "src"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "*_cache", "__pycache__", ".hypothesis",
-                                                                  ".benchmarks", "node_modules", ".gitlab-ci-local"))
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", "*_cache", "__pycache__", ".hypothesis", ".benchmarks", "node_modules", ".gitlab-ci-local"
+        ),
+    )
     if not (source / "README.md").exists():
         (source / "README.md").write_text("# bassi-ci\n")
     for tool in ("pip", "uv"):
@@ -91,11 +115,29 @@ def bench_install(tmp: Path) -> None:
             start = time.perf_counter()
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
             if tool == "pip":
-                argv = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--cache-dir", str(cache), str(source)]
+                argv = [
+                    str(venv / "bin" / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--cache-dir",
+                    str(cache),
+                    str(source),
+                ]
             else:
-                argv = ["uv", "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
-                        "--cache-dir", str(cache), str(source)]
+                argv = [
+                    "uv",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--python",
+                    str(venv / "bin" / "python"),
+                    "--cache-dir",
+                    str(cache),
+                    str(source),
+                ]
             _, code = timed(argv)
             elapsed = time.perf_counter() - start
             status = "" if code == 0 else "  (FAILED)"
@@ -109,8 +151,10 @@ def bench_npm(tmp: Path) -> None:
         return
     folder = tmp / "npm"
     folder.mkdir()
-    elapsed, code = timed(["npm", "install", "--no-audit", "--no-fund", "--cache", str(tmp / "npm-cache"),
-                           "@anthropic-ai/claude-code"], cwd=folder)
+    elapsed, code = timed(
+        ["npm", "install", "--no-audit", "--no-fund", "--cache", str(tmp / "npm-cache"), "@anthropic-ai/claude-code"],
+        cwd=folder,
+    )
     if code != 0:
         print("  npm install failed, skipped")
         return

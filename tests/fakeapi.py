@@ -95,9 +95,7 @@ def tool_use(
     """An assistant message that calls tools, e.g. tool_use(("bash", {"command": "ls"}))."""
     blocks: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
     for name, tool_input in calls:
-        blocks.append(
-            {"type": "tool_use", "id": f"toolu_fake{next(_ids):06d}", "name": name, "input": tool_input}
-        )
+        blocks.append({"type": "tool_use", "id": f"toolu_fake{next(_ids):06d}", "name": name, "input": tool_input})
     return FakeResponse("message", tuple(blocks), "tool_use", usage)
 
 
@@ -109,9 +107,7 @@ def error(
     retry_after_ms: int | None = 1,
 ) -> FakeResponse:
     """An HTTP error with the API's error body; retry-after-ms keeps client retries fast."""
-    return FakeResponse(
-        "error", status=status, error_type=error_type, message=message, retry_after_ms=retry_after_ms
-    )
+    return FakeResponse("error", status=status, error_type=error_type, message=message, retry_after_ms=retry_after_ms)
 
 
 def cut_stream(after_events: int = 3) -> FakeResponse:
@@ -425,9 +421,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve_trickle(self, body: dict[str, Any], then: FakeResponse, seconds: float) -> None:
         message = {**_empty_message(body), "content": [dict(b) for b in then.content], "stop_reason": "end_turn"}
-        stream = b"".join(
-            f"event: {event}\ndata: {json.dumps(data)}\n\n".encode() for event, data in _events(message)
-        )
+        stream = b"".join(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode() for event, data in _events(message))
         try:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
@@ -489,35 +483,50 @@ def _events(message: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "ping", {"type": "ping"}
     for index, block in enumerate(message["content"]):
         if block["type"] == "text":
-            yield "content_block_start", {
-                "type": "content_block_start",
-                "index": index,
-                "content_block": {"type": "text", "text": ""},
-            }
+            yield (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": index,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            )
             for piece in _pieces(block["text"], 12):
-                yield "content_block_delta", {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {"type": "text_delta", "text": piece},
-                }
+                yield (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "text_delta", "text": piece},
+                    },
+                )
         else:
-            yield "content_block_start", {
-                "type": "content_block_start",
-                "index": index,
-                "content_block": {**block, "input": {}},
-            }
-            for piece in _pieces(json.dumps(block["input"]), 20):
-                yield "content_block_delta", {
-                    "type": "content_block_delta",
+            yield (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
                     "index": index,
-                    "delta": {"type": "input_json_delta", "partial_json": piece},
-                }
+                    "content_block": {**block, "input": {}},
+                },
+            )
+            for piece in _pieces(json.dumps(block["input"]), 20):
+                yield (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "input_json_delta", "partial_json": piece},
+                    },
+                )
         yield "content_block_stop", {"type": "content_block_stop", "index": index}
-    yield "message_delta", {
-        "type": "message_delta",
-        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-        "usage": usage,
-    }
+    yield (
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+            "usage": usage,
+        },
+    )
     yield "message_stop", {"type": "message_stop"}
 
 

@@ -21,9 +21,23 @@ def test_a_real_command_writes_only_under_the_test_home(isolated_home: Path) -> 
     real_bassi = REAL_HOME / ".bassi"
     existed = real_bassi.exists()
     result = subprocess.run(
-        [sys.executable, "-m", "bassi_ci", "schedule", "add", "iso", "--when", "daily 09:00", "--prompt", "p",
-         "--tz", "UTC"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bassi_ci",
+            "schedule",
+            "add",
+            "iso",
+            "--when",
+            "daily 09:00",
+            "--prompt",
+            "p",
+            "--tz",
+            "UTC",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert (isolated_home / "tasks" / "iso.yaml").exists()

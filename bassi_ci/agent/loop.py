@@ -236,9 +236,7 @@ class _Run:
         if request.max_turns is not None and self.num_turns >= request.max_turns:
             raise LimitReached(f"max_turns reached: {self.num_turns} API round trips were made")
         if request.max_budget_usd is not None and self.cost >= request.max_budget_usd:
-            raise LimitReached(
-                f"max_budget_usd reached: ${self.cost:.4f} spent of ${request.max_budget_usd:.4f}"
-            )
+            raise LimitReached(f"max_budget_usd reached: ${self.cost:.4f} spent of ${request.max_budget_usd:.4f}")
 
     def _call_api(self) -> dict[str, object]:
         request = self.request
@@ -279,9 +277,7 @@ class _Run:
                 raise RunFailed(self.final_text.strip()[:500])
             return
         if stop_reason == "max_tokens":
-            raise RunFailed(
-                f"the model's reply was cut at max_tokens ({self.request.max_tokens}) before it finished"
-            )
+            raise RunFailed(f"the model's reply was cut at max_tokens ({self.request.max_tokens}) before it finished")
         if stop_reason == "refusal":
             raise RunFailed("the model declined to continue (stop_reason: refusal)")
         raise RunFailed(f"the model stopped without finishing (stop_reason: {stop_reason})")

@@ -37,10 +37,7 @@ RECORDING_VERSION = 1
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
 _RETRYABLE_ERROR_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
-_NO_KEY = (
-    "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the environment, "
-    "or pass it as a secret in CI"
-)
+_NO_KEY = "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the environment, or pass it as a secret in CI"
 
 
 class Transport(Protocol):
@@ -106,9 +103,7 @@ class AnthropicTransport:
         import anthropic
 
         try:
-            client = anthropic.Anthropic(
-                max_retries=self.sdk_max_retries, middleware=[self._deadline_middleware]
-            )
+            client = anthropic.Anthropic(max_retries=self.sdk_max_retries, middleware=[self._deadline_middleware])
         except anthropic.CredentialsError as problem:
             raise AuthError(f"{_NO_KEY} ({problem})") from problem
         if client.api_key is None and client.auth_token is None and client.credentials is None:

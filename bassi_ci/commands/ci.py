@@ -21,21 +21,52 @@ def ci() -> None:
 
 
 @ci.command(name="generate")
-@click.option("--tasks-dir", default=".bassi/tasks", show_default=True, type=click.Path(path_type=Path),
-              help="Folder of task files.")
-@click.option("--target", type=click.Choice(["github", "gitlab", "jenkins"]), default="github", show_default=True,
-              help="CI system to generate for.")
-@click.option("--out", default=".", show_default=True, type=click.Path(path_type=Path),
-              help="Repository root the files are written under.")
+@click.option(
+    "--tasks-dir",
+    default=".bassi/tasks",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder of task files.",
+)
+@click.option(
+    "--target",
+    type=click.Choice(["github", "gitlab", "jenkins"]),
+    default="github",
+    show_default=True,
+    help="CI system to generate for.",
+)
+@click.option(
+    "--out",
+    default=".",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Repository root the files are written under.",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if regenerating would change any file.")
 @click.option("--action", default="bassi/run@v1", show_default=True, help="GitHub: the action the workflows use.")
-@click.option("--install-command", default="pip install bassi-ci", show_default=True,
-              help="GitLab/Jenkins: the command that installs bassi in the job.")
-@click.option("--gitlab-image", default="python:3.12-slim", show_default=True,
-              help="GitLab: job image ('' for the runner's default).")
+@click.option(
+    "--install-command",
+    default="pip install bassi-ci",
+    show_default=True,
+    help="GitLab/Jenkins: the command that installs bassi in the job.",
+)
+@click.option(
+    "--gitlab-image",
+    default="python:3.12-slim",
+    show_default=True,
+    help="GitLab: job image ('' for the runner's default).",
+)
 @click.option("--gitlab-ref", default="main", show_default=True, help="GitLab: branch of the printed schedules.")
-def ci_generate(tasks_dir: Path, target: str, out: Path, check: bool, action: str, install_command: str,
-                gitlab_image: str, gitlab_ref: str) -> int:
+def ci_generate(
+    tasks_dir: Path,
+    target: str,
+    out: Path,
+    check: bool,
+    action: str,
+    install_command: str,
+    gitlab_image: str,
+    gitlab_ref: str,
+) -> int:
     """Generate one CI pipeline per task (GitHub workflows, a GitLab include, Jenkinsfiles).
 
     Only files that bassi generated are ever overwritten or removed; files of
@@ -43,8 +74,13 @@ def ci_generate(tasks_dir: Path, target: str, out: Path, check: bool, action: st
     """
     from bassi_ci.generators.generate import GenerateOptions, generate
 
-    options = GenerateOptions(target=target, action=action, install_command=install_command,
-                              gitlab_image=gitlab_image or None, gitlab_ref=gitlab_ref)
+    options = GenerateOptions(
+        target=target,
+        action=action,
+        install_command=install_command,
+        gitlab_image=gitlab_image or None,
+        gitlab_ref=gitlab_ref,
+    )
     result = generate(tasks_dir, out, options, check=check)
     plan = result.plan
     if check:
@@ -69,30 +105,69 @@ def ci_generate(tasks_dir: Path, target: str, out: Path, check: bool, action: st
 
 
 @ci.command(name="commit")
-@click.option("--paths", "paths", multiple=True, metavar="GLOB",
-              help="Path or glob that may be committed (repeatable; newline- or comma-separated lists work too; "
-                   "template variables are expanded). Default: the --task's commit.paths.")
-@click.option("--message", default=None,
-              help="Commit message; template variables such as {date} {task_id} {run_id} are expanded. "
-                   "Default: the --task's commit.message, else 'bassi: {task_id} results of {date}'.")
-@click.option("--branch", help="Branch to push to (default: the --task's commit.branch, else the current one); "
-                               "with a pull request: its new branch.")
+@click.option(
+    "--paths",
+    "paths",
+    multiple=True,
+    metavar="GLOB",
+    help="Path or glob that may be committed (repeatable; newline- or comma-separated lists work too; "
+    "template variables are expanded). Default: the --task's commit.paths.",
+)
+@click.option(
+    "--message",
+    default=None,
+    help="Commit message; template variables such as {date} {task_id} {run_id} are expanded. "
+    "Default: the --task's commit.message, else 'bassi: {task_id} results of {date}'.",
+)
+@click.option(
+    "--branch",
+    help="Branch to push to (default: the --task's commit.branch, else the current one); "
+    "with a pull request: its new branch.",
+)
 @click.option("--create-pull-request", is_flag=True, help="Push to a new branch and open a pull request with gh.")
-@click.option("--task", "task_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Task file whose commit settings and vars are used (options given here override them).")
-@click.option("--result", "result_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="JSON result of the run: gives {run_id}; nothing is committed unless its status is success.")
+@click.option(
+    "--task",
+    "task_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Task file whose commit settings and vars are used (options given here override them).",
+)
+@click.option(
+    "--result",
+    "result_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON result of the run: gives {run_id}; nothing is committed unless its status is success.",
+)
 @click.option("--task-id", default=None, help="Value of {task_id} (default: the --task's id, else 'adhoc').")
 @click.option("--run-id", default=None, help="Value of {run_id} (default: the --result's run_id, else 'manual').")
 @click.option("--var", "vars_", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
-@click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Repository to commit in.")
+@click.option(
+    "--repo",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Repository to commit in.",
+)
 @click.option("--author-name", default="bassi[bot]", show_default=True, help="Commit author and committer name.")
-@click.option("--author-email", default="bassi-bot@users.noreply.github.com", show_default=True,
-              help="Commit author and committer e-mail.")
-def ci_commit(paths: tuple[str, ...], message: str | None, branch: str | None, create_pull_request: bool,
-              task_file: Path | None, result_file: Path | None, task_id: str | None, run_id: str | None,
-              vars_: tuple[str, ...], repo: Path, author_name: str, author_email: str) -> None:
+@click.option(
+    "--author-email",
+    default="bassi-bot@users.noreply.github.com",
+    show_default=True,
+    help="Commit author and committer e-mail.",
+)
+def ci_commit(
+    paths: tuple[str, ...],
+    message: str | None,
+    branch: str | None,
+    create_pull_request: bool,
+    task_file: Path | None,
+    result_file: Path | None,
+    task_id: str | None,
+    run_id: str | None,
+    vars_: tuple[str, ...],
+    repo: Path,
+    author_name: str,
+    author_email: str,
+) -> None:
     """Commit the changed files under PATHS and push them (rebasing and retrying, never forcing).
 
     Files outside PATHS are never staged; nothing changed means no commit. A file that
@@ -110,11 +185,21 @@ def ci_commit(paths: tuple[str, ...], message: str | None, branch: str | None, c
     globs = commit_paths(task, globs, missing="give --paths (or a --task with commit.paths)")
     the_task_id = task_id or (task.id if task else "adhoc")
     the_run_id = run_id or "manual"
-    outcome = commit_back(build_commit_request(
-        task, repo=repo, paths=globs, message=message, branch=branch, pull_request=create_pull_request,
-        task_id=the_task_id, run_id=the_run_id, cli_vars=parse_vars(vars_),
-        author_name=author_name, author_email=author_email,
-    ))
+    outcome = commit_back(
+        build_commit_request(
+            task,
+            repo=repo,
+            paths=globs,
+            message=message,
+            branch=branch,
+            pull_request=create_pull_request,
+            task_id=the_task_id,
+            run_id=the_run_id,
+            cli_vars=parse_vars(vars_),
+            author_name=author_name,
+            author_email=author_email,
+        )
+    )
     output.note(outcome.note)
     output.echo(f"commit-sha={outcome.sha}")
     if outcome.pull_request_url:
@@ -175,6 +260,7 @@ def ci_action_run() -> int:
     if summary and (outcome.commit_sha or outcome.pull_request_url):
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(f"\n**Commit-back:** {outcome.commit_sha or ''} {outcome.pull_request_url}\n")
-    output.note(f"bassi: status {outcome.outputs()['status']}, exit code {outcome.exit_code}; "
-                f"result in {outcome.result_file}")
+    output.note(
+        f"bassi: status {outcome.outputs()['status']}, exit code {outcome.exit_code}; result in {outcome.result_file}"
+    )
     return outcome.exit_code

@@ -54,8 +54,12 @@ class ExecuteCommand(click.Command):
             if _EXIT_CODE in ctx.meta:
                 return ctx.meta[_EXIT_CODE]
             params = ctx.params
-            _end_early(Interrupted("interrupted before the run started"),
-                       ci=params["ci"], as_json=params["as_json"], junit=params["junit"])
+            _end_early(
+                Interrupted("interrupted before the run started"),
+                ci=params["ci"],
+                as_json=params["as_json"],
+                junit=params["junit"],
+            )
 
 
 def _end_early(problem: BassiError, *, ci: bool, as_json: bool, junit: Path | None) -> NoReturn:
@@ -92,24 +96,45 @@ def _options_part(args: Sequence[str]) -> Sequence[str]:
 @click.command(cls=ExecuteCommand)
 @click.argument("task", required=False)
 @click.option("--prompt", help="What the agent should do (alone: an ad-hoc task; with TASK: replaces its prompt).")
-@click.option("--ci", is_flag=True,
-              help="Unattended: no colour, no questions, progress on stderr, one JSON result on stdout.")
+@click.option(
+    "--ci", is_flag=True, help="Unattended: no colour, no questions, progress on stderr, one JSON result on stdout."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON result at the end (progress goes to stderr).")
 @click.option("--var", "vars_", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
 @click.option("--wait", is_flag=True, help="If the task is already running, wait for it instead of exiting 8.")
 @click.option("--record", type=click.Path(dir_okay=False, path_type=Path), help="Save the API responses to FILE.")
-@click.option("--replay", type=click.Path(dir_okay=False, path_type=Path),
-              help="Answer from a recording instead of the API (no key, no network; tools really run).")
+@click.option(
+    "--replay",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Answer from a recording instead of the API (no key, no network; tools really run).",
+)
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write a JUnit XML report.")
 @click.option("--model", help="Claude model (overrides the task's).")
 @click.option("--max-turns", type=click.IntRange(min=1), help="API round trips at most.")
 @click.option("--timeout", help="Wall-clock limit: seconds or e.g. 30m, 2h.")
-@click.option("--max-budget", "max_budget_usd", type=click.FloatRange(min=0, min_open=True),
-              help="Spend at most this many US dollars.")
+@click.option(
+    "--max-budget",
+    "max_budget_usd",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Spend at most this many US dollars.",
+)
 @click.option("--tools", help=f"Comma-separated allow-list (overrides the task's): {', '.join(ALL_TOOLS)}.")
-def execute(task: str | None, prompt: str | None, ci: bool, as_json: bool, vars_: tuple[str, ...], wait: bool,
-            record: Path | None, replay: Path | None, junit: Path | None, model: str | None,
-            max_turns: int | None, timeout: str | None, max_budget_usd: float | None, tools: str | None) -> int:
+def execute(
+    task: str | None,
+    prompt: str | None,
+    ci: bool,
+    as_json: bool,
+    vars_: tuple[str, ...],
+    wait: bool,
+    record: Path | None,
+    replay: Path | None,
+    junit: Path | None,
+    model: str | None,
+    max_turns: int | None,
+    timeout: str | None,
+    max_budget_usd: float | None,
+    tools: str | None,
+) -> int:
     """Run TASK now: a task id, a task file, or .bassi/tasks/<TASK>.yaml of this repository.
 
     \b
@@ -131,9 +156,19 @@ def execute(task: str | None, prompt: str | None, ci: bool, as_json: bool, vars_
 
         resolved = resolve_task(task, prompt, cwd)
         plan = RunPlan(
-            task=resolved, workdir=task_workdir(resolved, cwd), cli_vars=parse_vars(vars_, check_names=True),
-            model=model, max_turns=max_turns, timeout_s=_seconds(timeout), max_budget_usd=max_budget_usd, wait=wait,
-            tools=parse_tools(tools), record=record, replay=replay, interactive=interactive, adhoc=task is None,
+            task=resolved,
+            workdir=task_workdir(resolved, cwd),
+            cli_vars=parse_vars(vars_, check_names=True),
+            model=model,
+            max_turns=max_turns,
+            timeout_s=_seconds(timeout),
+            max_budget_usd=max_budget_usd,
+            wait=wait,
+            tools=parse_tools(tools),
+            record=record,
+            replay=replay,
+            interactive=interactive,
+            adhoc=task is None,
         )
     except BassiError as problem:
         report = record_failure(resolved, model, problem, redactor)

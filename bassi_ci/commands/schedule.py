@@ -36,8 +36,12 @@ def task_options(func: Any) -> Any:
         click.option("--model", help="Claude model to use."),
         click.option("--timeout", help="Wall-clock limit: seconds or e.g. 30m, 2h."),
         click.option("--max-turns", type=click.IntRange(min=1), help="API round trips at most."),
-        click.option("--max-budget", "max_budget_usd", type=click.FloatRange(min=0, min_open=True),
-                     help="Spend at most this many US dollars."),
+        click.option(
+            "--max-budget",
+            "max_budget_usd",
+            type=click.FloatRange(min=0, min_open=True),
+            help="Spend at most this many US dollars.",
+        ),
         click.option("--tools", help=f"Comma-separated allow-list from: {', '.join(ALL_TOOLS)}."),
         click.option("--workdir", help="Workspace folder of the run."),
         click.option("--retries", type=click.IntRange(0, 10), help="Extra attempts on API failures."),
@@ -89,8 +93,14 @@ def schedule_list(as_json: bool) -> None:
     stats = _stats()
     now = clock.now()
     if as_json:
-        output.print_json([task_summary(e.task, stats.get(e.task_id), now) if e.task
-                           else {"id": e.task_id, "status": "error", "error": e.error} for e in entries])
+        output.print_json(
+            [
+                task_summary(e.task, stats.get(e.task_id), now)
+                if e.task
+                else {"id": e.task_id, "status": "error", "error": e.error}
+                for e in entries
+            ]
+        )
         return
     if not entries:
         output.echo("No tasks yet. Add one with: bassi schedule add NAME --when 'daily 09:00' --prompt '...'")

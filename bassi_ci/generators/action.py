@@ -61,14 +61,23 @@ class ActionInputs:
             return environ.get(INPUT_PREFIX + name, "").strip() or default
 
         return cls(
-            prompt=environ.get(INPUT_PREFIX + "PROMPT", ""), task=get("TASK"),
-            tasks_dir=get("TASKS_DIR", ".bassi/tasks"), api_key=get("ANTHROPIC_API_KEY"), model=get("MODEL"),
-            max_turns=get("MAX_TURNS"), timeout_minutes=get("TIMEOUT_MINUTES"), max_budget_usd=get("MAX_BUDGET_USD"),
-            allowed_tools=get("ALLOWED_TOOLS"), vars=parse_var_lines(environ.get(INPUT_PREFIX + "VARS", "")),
-            working_directory=get("WORKING_DIRECTORY", "."), commit=_flag(get("COMMIT"), "commit"),
+            prompt=environ.get(INPUT_PREFIX + "PROMPT", ""),
+            task=get("TASK"),
+            tasks_dir=get("TASKS_DIR", ".bassi/tasks"),
+            api_key=get("ANTHROPIC_API_KEY"),
+            model=get("MODEL"),
+            max_turns=get("MAX_TURNS"),
+            timeout_minutes=get("TIMEOUT_MINUTES"),
+            max_budget_usd=get("MAX_BUDGET_USD"),
+            allowed_tools=get("ALLOWED_TOOLS"),
+            vars=parse_var_lines(environ.get(INPUT_PREFIX + "VARS", "")),
+            working_directory=get("WORKING_DIRECTORY", "."),
+            commit=_flag(get("COMMIT"), "commit"),
             commit_paths=tuple(_lines(environ.get(INPUT_PREFIX + "COMMIT_PATHS", ""))),
-            commit_message=get("COMMIT_MESSAGE"), branch=get("BRANCH"),
-            create_pull_request=_flag(get("CREATE_PULL_REQUEST"), "create-pull-request"), replay=get("REPLAY"),
+            commit_message=get("COMMIT_MESSAGE"),
+            branch=get("BRANCH"),
+            create_pull_request=_flag(get("CREATE_PULL_REQUEST"), "create-pull-request"),
+            replay=get("REPLAY"),
         )
 
 
@@ -127,9 +136,14 @@ def execute_argv(inputs: ActionInputs, task_file: Path | None) -> list[str]:
     argv.append("--ci")
     for key, value in inputs.vars.items():
         argv += ["--var", f"{key}={value}"]
-    options = {"--model": inputs.model, "--max-turns": inputs.max_turns, "--max-budget": inputs.max_budget_usd,
-               "--timeout": f"{inputs.timeout_minutes}m" if inputs.timeout_minutes else "", "--replay": inputs.replay,
-               "--tools": inputs.allowed_tools}
+    options = {
+        "--model": inputs.model,
+        "--max-turns": inputs.max_turns,
+        "--max-budget": inputs.max_budget_usd,
+        "--timeout": f"{inputs.timeout_minutes}m" if inputs.timeout_minutes else "",
+        "--replay": inputs.replay,
+        "--tools": inputs.allowed_tools,
+    }
     for flag, value in options.items():
         if value:
             argv += [flag, value]
@@ -155,8 +169,9 @@ def run_action(environ: Mapping[str, str]) -> ActionOutcome:
     if outcome.exit_code != ExitCode.SUCCESS and not already_said:
         error = outcome.result.get("error") or {}
         message = error.get("message") if isinstance(error, dict) else None
-        outcome.notes.append(annotation("error", "bassi", f"status {outcome.result.get('status')}: "
-                                        f"{message or 'the run failed'}"))
+        outcome.notes.append(
+            annotation("error", "bassi", f"status {outcome.result.get('status')}: {message or 'the run failed'}")
+        )
     return outcome
 
 
@@ -187,8 +202,7 @@ def agent_env(environ: Mapping[str, str], inputs: ActionInputs) -> dict[str, str
     The API key reaches it only as ANTHROPIC_API_KEY. A token the user put on the step's
     `env:` (GH_TOKEN, …) is theirs to hand to the agent and is left alone.
     """
-    env = {key: value for key, value in environ.items()
-           if not key.startswith(INPUT_PREFIX) and key != GITHUB_TOKEN_VAR}
+    env = {key: value for key, value in environ.items() if not key.startswith(INPUT_PREFIX) and key != GITHUB_TOKEN_VAR}
     if inputs.api_key:
         env["ANTHROPIC_API_KEY"] = inputs.api_key
     return env
@@ -207,21 +221,32 @@ def failure_outcome(problem: BassiError, result_file: Path, environ: Mapping[str
     return ActionOutcome(exit_code=int(problem.exit_code), result=result, result_file=result_file, notes=[note])
 
 
-def _commit(inputs: ActionInputs, task: Task | None, workdir: Path, outcome: ActionOutcome,
-            environ: Mapping[str, str]) -> None:
+def _commit(
+    inputs: ActionInputs, task: Task | None, workdir: Path, outcome: ActionOutcome, environ: Mapping[str, str]
+) -> None:
     if outcome.exit_code != ExitCode.SUCCESS:
         outcome.notes.append(f"not committing: the run ended with status {outcome.result.get('status')}")
         return
     from bassi_ci.generators.commit import DEFAULT_SERVER_URL, commit_back
 
     try:
-        paths = commit_paths(task, inputs.commit_paths, missing="commit is true but no commit-paths are given "
-                             "(and the task has no 'commit.paths')")
+        paths = commit_paths(
+            task,
+            inputs.commit_paths,
+            missing="commit is true but no commit-paths are given (and the task has no 'commit.paths')",
+        )
         run_id = str(outcome.result.get("run_id") or "run")
         task_id = task.id if task else str(outcome.result.get("task_id") or "prompt")
         request = build_commit_request(
-            task, repo=workdir, paths=paths, message=inputs.commit_message, branch=inputs.branch,
-            pull_request=inputs.create_pull_request, task_id=task_id, run_id=run_id, cli_vars=inputs.vars,
+            task,
+            repo=workdir,
+            paths=paths,
+            message=inputs.commit_message,
+            branch=inputs.branch,
+            pull_request=inputs.create_pull_request,
+            task_id=task_id,
+            run_id=run_id,
+            cli_vars=inputs.vars,
             github_token=environ.get(GITHUB_TOKEN_VAR, ""),
             server_url=environ.get("GITHUB_SERVER_URL", "").strip() or DEFAULT_SERVER_URL,
         )
@@ -244,8 +269,9 @@ def commit_variables(task: Task | None, task_id: str, run_id: str, cli_vars: Map
     from bassi_ci import clock
     from bassi_ci.runs.templating import builtin_variables, merge_variables
 
-    builtins = builtin_variables(task_id=task_id, run_id=run_id, now=clock.now(),
-                                 zone=task.timezone if task else None, last_run=None)
+    builtins = builtin_variables(
+        task_id=task_id, run_id=run_id, now=clock.now(), zone=task.timezone if task else None, last_run=None
+    )
     return merge_variables(builtins, task.vars if task else {}, cli_vars)
 
 
@@ -257,9 +283,19 @@ def commit_paths(task: Task | None, given: Sequence[str], *, missing: str) -> tu
     return paths
 
 
-def build_commit_request(task: Task | None, *, repo: Path, paths: tuple[str, ...], message: str | None,
-                         branch: str | None, pull_request: bool, task_id: str, run_id: str,
-                         cli_vars: Mapping[str, str], **extra: Any) -> CommitRequest:
+def build_commit_request(
+    task: Task | None,
+    *,
+    repo: Path,
+    paths: tuple[str, ...],
+    message: str | None,
+    branch: str | None,
+    pull_request: bool,
+    task_id: str,
+    run_id: str,
+    cli_vars: Mapping[str, str],
+    **extra: Any,
+) -> CommitRequest:
     """Commit-back of one run (`bassi ci commit` and the action): the given settings, each falling
     back to the task's `commit:`; message and branch are expanded with the commit variables.
     `extra` holds the caller's own CommitRequest fields (author, token, server)."""
@@ -267,13 +303,19 @@ def build_commit_request(task: Task | None, *, repo: Path, paths: tuple[str, ...
 
     settings = task.commit if task else None
     variables = commit_variables(task, task_id, run_id, cli_vars)
-    text = expand(message or (settings.message if settings else DEFAULT_COMMIT_MESSAGE), variables,
-                  where="commit message")
+    text = expand(
+        message or (settings.message if settings else DEFAULT_COMMIT_MESSAGE), variables, where="commit message"
+    )
     target = branch or (settings.branch if settings else None)
     return CommitRequest(
-        repo=repo, paths=paths, message=text, branch=expand(target, variables, where="branch") if target else None,
+        repo=repo,
+        paths=paths,
+        message=text,
+        branch=expand(target, variables, where="branch") if target else None,
         pull_request=pull_request or bool(settings and settings.pull_request),
-        pr_branch_suffix=f"{task_id}-{run_id}", variables=variables, **extra,
+        pr_branch_suffix=f"{task_id}-{run_id}",
+        variables=variables,
+        **extra,
     )
 
 

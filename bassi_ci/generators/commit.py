@@ -79,8 +79,9 @@ def commit_back(request: CommitRequest) -> CommitOutcome:
     base = _current_branch(repo)
     target = _target_branch(request, base)
     if not files:
-        return CommitOutcome(sha="", branch=target, files=(), note="nothing to commit: no changes under "
-                             + ", ".join(paths))
+        return CommitOutcome(
+            sha="", branch=target, files=(), note="nothing to commit: no changes under " + ", ".join(paths)
+        )
     _refuse_secrets(root, files)
     with _bot_identity(repo, request):
         repo.git.add("--all", "--", *files)
@@ -145,8 +146,10 @@ def _push_with_retry(repo: git.Repo, request: CommitRequest, target: str) -> Non
         if attempt == request.attempts:
             break
         if not _rebase_onto_remote(repo, request.remote, target, env):
-            raise PushFailed(f"push to {request.remote}/{target} was rejected and rebasing onto it failed "
-                             f"(conflict?); the commit stays local. git said: {last_error}")
+            raise PushFailed(
+                f"push to {request.remote}/{target} was rejected and rebasing onto it failed "
+                f"(conflict?); the commit stays local. git said: {last_error}"
+            )
     raise PushFailed(f"push to {request.remote}/{target} failed {request.attempts} times; last error: {last_error}")
 
 
@@ -229,7 +232,11 @@ def _open_pull_request(root: Path, request: CommitRequest, head: str, base: str)
         env["GH_TOKEN"] = request.github_token  # this process only; a GH_TOKEN the user set wins
     proc = subprocess.run(
         ["gh", "pr", "create", "--head", head, "--base", base, "--title", title, "--body", body],
-        cwd=root, capture_output=True, text=True, check=False, env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
     if proc.returncode != 0:
         raise RunFailed(f"pushed branch {head}, but 'gh pr create' failed: {proc.stderr.strip() or proc.stdout}")
@@ -271,8 +278,12 @@ def _target_branch(request: CommitRequest, base: str) -> str:
 @contextmanager
 def _bot_identity(repo: git.Repo, request: CommitRequest) -> Iterator[None]:
     """Author and committer for this commit only; the repository's config is left alone."""
-    env = {"GIT_AUTHOR_NAME": request.author_name, "GIT_AUTHOR_EMAIL": request.author_email,
-           "GIT_COMMITTER_NAME": request.author_name, "GIT_COMMITTER_EMAIL": request.author_email}
+    env = {
+        "GIT_AUTHOR_NAME": request.author_name,
+        "GIT_AUTHOR_EMAIL": request.author_email,
+        "GIT_COMMITTER_NAME": request.author_name,
+        "GIT_COMMITTER_EMAIL": request.author_email,
+    }
     with repo.git.custom_environment(**env):
         yield
 
@@ -285,5 +296,3 @@ def _git_message(exc: git.GitCommandError, secrets: Sequence[str] = ()) -> str:
     # git usually hides both, this makes sure (the token, its base64 form and every secret variable).
     redactor = Redactor([*secret_values(os.environ), *secrets])
     return redactor.text(" ".join(line.strip() for line in text.splitlines() if line.strip()))[:500]
-
-

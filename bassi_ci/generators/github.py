@@ -37,7 +37,8 @@ def render_github(tasks: list[Task], options: GithubOptions, sources: dict[str, 
     files = tuple(render_workflow(task, options, sources.get(task.id, task.id)) for task in tasks)
     notes = tuple(
         f"{workflow_path(task.id)}: task '{task.id}' is paused; the workflow only runs by hand (workflow_dispatch)"
-        for task in tasks if not task.enabled and task.schedule is not None
+        for task in tasks
+        if not task.enabled and task.schedule is not None
     )
     return Rendering(files=files, owned_globs=(f"{WORKFLOWS_DIR}/bassi-*.yml",), notes=notes)
 
@@ -73,8 +74,11 @@ def workflow_data(task: Task, options: GithubOptions, cron: CronSpec | None) -> 
 def job_data(task: Task, options: GithubOptions) -> dict[str, Any]:
     # The token never stays in .git/config, where the agent's bash could read it: commit-back
     # pushes with the action's own copy (BASSI_GITHUB_TOKEN), given to `git push` alone.
-    checkout: dict[str, Any] = {"name": "Check out the repository", "uses": CHECKOUT,
-                                "with": {"persist-credentials": False}}
+    checkout: dict[str, Any] = {
+        "name": "Check out the repository",
+        "uses": CHECKOUT,
+        "with": {"persist-credentials": False},
+    }
     inputs: dict[str, Any] = {
         "task": task.id,
         "tasks-dir": expression_literal(options.tasks_dir),

@@ -33,9 +33,14 @@ from bassi_ci.tasks.model import Task
 GITLAB_FILE = ".gitlab/bassi.gitlab-ci.yml"
 DEFAULT_IMAGE = "python:3.12-slim"
 PUSH_TOKEN_VAR = "BASSI_PUSH_TOKEN"
-PUSH_URL = ("${CI_SERVER_PROTOCOL}://oauth2:${" + PUSH_TOKEN_VAR + ":?set the masked CI/CD variable " + PUSH_TOKEN_VAR
-            + " to a project access token with write_repository}@${CI_SERVER_HOST}:${CI_SERVER_PORT}"
-            "/${CI_PROJECT_PATH}.git")
+PUSH_URL = (
+    "${CI_SERVER_PROTOCOL}://oauth2:${"
+    + PUSH_TOKEN_VAR
+    + ":?set the masked CI/CD variable "
+    + PUSH_TOKEN_VAR
+    + " to a project access token with write_repository}@${CI_SERVER_HOST}:${CI_SERVER_PORT}"
+    "/${CI_PROJECT_PATH}.git"
+)
 
 
 @dataclass(frozen=True)
@@ -53,16 +58,23 @@ def render_gitlab(tasks: list[Task], options: GitlabOptions, source: str, source
     """`sources` maps each task id to its task file, relative to the repository root."""
     jobs = {job_name(task.id): job_data(task, options, sources.get(task.id, task.id)) for task in tasks}
     commands = schedule_commands(tasks, options)
-    header = [marker_line("#", source), "#", f"# Include it from .gitlab-ci.yml:  include: {{local: {GITLAB_FILE}}}",
-              "# Each job runs only in a scheduled pipeline whose BASSI_TASK variable names its task.",
-              "# Store the API key as a masked CI/CD variable ANTHROPIC_API_KEY. Create the schedules with:", "#"]
+    header = [
+        marker_line("#", source),
+        "#",
+        f"# Include it from .gitlab-ci.yml:  include: {{local: {GITLAB_FILE}}}",
+        "# Each job runs only in a scheduled pipeline whose BASSI_TASK variable names its task.",
+        "# Store the API key as a masked CI/CD variable ANTHROPIC_API_KEY. Create the schedules with:",
+        "#",
+    ]
     header += [f"#   {one_line(command)}" for command in commands] or ["#   (no task has an active schedule)"]
     committing = [task.id for task in tasks if task.commit is not None]
     notes: tuple[str, ...] = ("Create the GitLab pipeline schedules with:", *commands) if commands else ()
     if committing:
-        push_note = (f"Tasks with commit: ({', '.join(committing)}) push back with a project access token "
-                     f"(role Developer or higher, scope write_repository) stored as the masked CI/CD variable "
-                     f"{PUSH_TOKEN_VAR}.")
+        push_note = (
+            f"Tasks with commit: ({', '.join(committing)}) push back with a project access token "
+            f"(role Developer or higher, scope write_repository) stored as the masked CI/CD variable "
+            f"{PUSH_TOKEN_VAR}."
+        )
         header += ["#", f"# {one_line(push_note)}"]
         notes += (push_note,)
     text = "\n".join(header) + "\n" + (dump_yaml(jobs) if jobs else "{}\n")
@@ -79,24 +91,28 @@ def job_data(task: Task, options: GitlabOptions, task_file: str) -> dict[str, An
         script[1] = f"env -u {PUSH_TOKEN_VAR} {run}"
         # The checkout is a detached HEAD: push to the branch the schedule runs on, unless the task names one.
         branch = ' --branch "$CI_COMMIT_BRANCH"' if task.commit.branch is None else ""
-        script.append(f'GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.pushurl GIT_CONFIG_VALUE_0="{PUSH_URL}" '
-                      f"{commit_command(task_file)}{branch}")
+        script.append(
+            f'GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.pushurl GIT_CONFIG_VALUE_0="{PUSH_URL}" '
+            f"{commit_command(task_file)}{branch}"
+        )
     job: dict[str, Any] = {}
     if options.image:
         job["image"] = options.image
-    job.update({
-        "rules": [{"if": f'$CI_PIPELINE_SOURCE == "schedule" && $BASSI_TASK == "{task.id}"'}],
-        "resource_group": f"bassi-{task.id}",
-        "interruptible": False,
-        "timeout": f"{job_timeout_minutes(task)} minutes",
-        "script": script,
-        "artifacts": {
-            "when": "always",
-            "paths": [RESULT_FILE, JUNIT_FILE],
-            "reports": {"junit": JUNIT_FILE},
-            "expire_in": "30 days",
-        },
-    })
+    job.update(
+        {
+            "rules": [{"if": f'$CI_PIPELINE_SOURCE == "schedule" && $BASSI_TASK == "{task.id}"'}],
+            "resource_group": f"bassi-{task.id}",
+            "interruptible": False,
+            "timeout": f"{job_timeout_minutes(task)} minutes",
+            "script": script,
+            "artifacts": {
+                "when": "always",
+                "paths": [RESULT_FILE, JUNIT_FILE],
+                "reports": {"junit": JUNIT_FILE},
+                "expire_in": "30 days",
+            },
+        }
+    )
     return job
 
 
@@ -107,8 +123,20 @@ def schedule_commands(tasks: list[Task], options: GitlabOptions) -> list[str]:
         cron = task_cron(task)
         if cron is None:
             continue
-        args = ["glab", "schedule", "create", "--description", f"bassi: {task.id}", "--ref", options.ref,
-                "--cron", cron.expression, "--cronTimeZone", cron.timezone, "--variable", f"BASSI_TASK:{task.id}"]
+        args = [
+            "glab",
+            "schedule",
+            "create",
+            "--description",
+            f"bassi: {task.id}",
+            "--ref",
+            options.ref,
+            "--cron",
+            cron.expression,
+            "--cronTimeZone",
+            cron.timezone,
+            "--variable",
+            f"BASSI_TASK:{task.id}",
+        ]
         commands.append(shlex.join(args))
     return commands
-

@@ -96,8 +96,11 @@ def step_summary(report: RunReport) -> str:
     rows = [
         ("Status", f"{icon} `{report.status}` (exit {int(report.exit_code)})"),
         ("Turns", str(report.num_turns)),
-        ("Tokens", f"{report.total_tokens:,} ({report.usage.get('input_tokens', 0):,} in, "
-                   f"{report.usage.get('output_tokens', 0):,} out)"),
+        (
+            "Tokens",
+            f"{report.total_tokens:,} ({report.usage.get('input_tokens', 0):,} in, "
+            f"{report.usage.get('output_tokens', 0):,} out)",
+        ),
         ("Cost", f"${report.total_cost_usd:.4f}"),
         ("Duration", format_duration(report.duration_ms)),
         ("Model", f"`{report.model or '-'}`"),
@@ -132,4 +135,3 @@ def append_step_summary(path: str, report: RunReport) -> None:
     """Append (GitHub concatenates the summaries of all steps) the run's Markdown block."""
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(step_summary(report))
-

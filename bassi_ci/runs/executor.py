@@ -100,8 +100,14 @@ def execute_run(
         transport = transport_factory(plan) if transport_factory else build_transport(plan, redactor)
         with _lock(plan):
             ident.started, ident.started_mono = clock.now(), time.monotonic()
-            history.start_run(db, run_id=ident.run_id, task_id=ident.task_id, started_at=clock.utc_iso(ident.started),
-                              model=plan.effective_model, log_path=str(ident.log_path))
+            history.start_run(
+                db,
+                run_id=ident.run_id,
+                task_id=ident.task_id,
+                started_at=clock.utc_iso(ident.started),
+                model=plan.effective_model,
+                log_path=str(ident.log_path),
+            )
             row_started = True
             if on_started is not None:
                 on_started(ident)
@@ -111,12 +117,23 @@ def execute_run(
     except BassiError as problem:
         report = failure_report(ident, plan.effective_model, problem, redactor, log_path=row_started)
     except KeyboardInterrupt:
-        report = failure_report(ident, plan.effective_model, Interrupted("interrupted before the run finished"),
-                                redactor, log_path=row_started)
+        report = failure_report(
+            ident,
+            plan.effective_model,
+            Interrupted("interrupted before the run finished"),
+            redactor,
+            log_path=row_started,
+        )
     with interrupts_deferred(), contextlib.suppress(history.HistoryError):  # the report tells what went wrong
         if not row_started:
-            history.start_run(db, run_id=ident.run_id, task_id=ident.task_id, started_at=clock.utc_iso(ident.started),
-                              model=plan.effective_model, log_path=None)
+            history.start_run(
+                db,
+                run_id=ident.run_id,
+                task_id=ident.task_id,
+                started_at=clock.utc_iso(ident.started),
+                model=plan.effective_model,
+                log_path=None,
+            )
         history.finish_run(db, ident.run_id, _run_end(report))
     return report
 
@@ -139,8 +156,14 @@ def record_failure(task: Task | None, model: str | None, problem: BassiError, re
         return dataclasses.replace(report, task_id=None)
     with interrupts_deferred(), contextlib.suppress(history.HistoryError):  # the report tells what went wrong
         db = state_db_path()
-        history.start_run(db, run_id=ident.run_id, task_id=task.id, started_at=report.started_at,
-                          model=model or task.model, log_path=None)
+        history.start_run(
+            db,
+            run_id=ident.run_id,
+            task_id=task.id,
+            started_at=report.started_at,
+            model=model or task.model,
+            log_path=None,
+        )
         history.finish_run(db, ident.run_id, _run_end(report))
     return report
 
@@ -148,8 +171,9 @@ def record_failure(task: Task | None, model: str | None, problem: BassiError, re
 def expand_prompt(plan: RunPlan, ident: RunIdentity) -> str:
     task = plan.task
     last = history.last_success_started(state_db_path(), task.id)
-    builtins = builtin_variables(task_id=task.id, run_id=ident.run_id, now=ident.started,
-                                 zone=task.timezone, last_run=last)
+    builtins = builtin_variables(
+        task_id=task.id, run_id=ident.run_id, now=ident.started, zone=task.timezone, last_run=last
+    )
     variables = merge_variables(builtins, task.vars, plan.cli_vars)
     return expand(task.prompt, variables)
 
@@ -176,7 +200,11 @@ def _lock(plan: RunPlan) -> Iterator[None]:
 
 
 def _run_agent(
-    plan: RunPlan, ident: RunIdentity, prompt: str, transport: Transport, console: AgentObserver | None,
+    plan: RunPlan,
+    ident: RunIdentity,
+    prompt: str,
+    transport: Transport,
+    console: AgentObserver | None,
     redactor: Redactor,
 ) -> RunReport:
     from bassi_ci.agent.loop import AgentRequest, run_agent
@@ -198,18 +226,31 @@ def _run_agent(
     transcript = TranscriptObserver(ident.log_path, redactor)
     counter = TurnCounter()
     try:
-        transcript.event("run_start", run_id=ident.run_id, task_id=task.id, model=request.model,
-                         workdir=str(plan.workdir), prompt=prompt, tools=list(request.allowed_tools),
-                         max_turns=request.max_turns, max_budget_usd=request.max_budget_usd, timeout_s=timeout_s,
-                         replay=str(plan.replay) if plan.replay else None)
+        transcript.event(
+            "run_start",
+            run_id=ident.run_id,
+            task_id=task.id,
+            model=request.model,
+            workdir=str(plan.workdir),
+            prompt=prompt,
+            tools=list(request.allowed_tools),
+            max_turns=request.max_turns,
+            max_budget_usd=request.max_budget_usd,
+            timeout_s=timeout_s,
+            replay=str(plan.replay) if plan.replay else None,
+        )
         observers: list[AgentObserver] = [counter, transcript] + ([console] if console is not None else [])
         try:
             outcome = run_agent(request, transport, FanOut(observers, asker=console))
         except Exception as bug:  # a defect in the loop must still end with a result and a row
             transcript.event("crash", traceback="".join(traceback.format_exception(bug)))
             report = failure_report(ident, request.model, InternalError.of(bug), redactor, log_path=True)
-            report = dataclasses.replace(report, num_turns=counter.num_turns, usage=counter.usage.as_dict(),
-                                         total_cost_usd=cost_usd(request.model, counter.usage))
+            report = dataclasses.replace(
+                report,
+                num_turns=counter.num_turns,
+                usage=counter.usage.as_dict(),
+                total_cost_usd=cost_usd(request.model, counter.usage),
+            )
         else:
             report = outcome_report(ident, request.model, outcome, redactor)
             report = dataclasses.replace(report, files_changed=_own_files_removed(report.files_changed, plan))

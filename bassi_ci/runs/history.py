@@ -180,8 +180,17 @@ def start_run(db_path: Path, *, run_id: str, task_id: str, started_at: str, mode
         db.execute(
             "INSERT INTO runs (run_id, task_id, started_at, status, model, log_path, pid, pid_started, host)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, task_id, started_at, RUNNING, model, log_path, pid, process_start_marker(pid),
-             socket.gethostname()),
+            (
+                run_id,
+                task_id,
+                started_at,
+                RUNNING,
+                model,
+                log_path,
+                pid,
+                process_start_marker(pid),
+                socket.gethostname(),
+            ),
         )
 
 
@@ -192,10 +201,23 @@ def finish_run(db_path: Path, run_id: str, end: RunEnd) -> None:
                input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?,
                cache_read_input_tokens = ?, total_cost_usd = ?, duration_ms = ?, result = ?,
                error_type = ?, error_message = ? WHERE run_id = ?""",
-            (end.finished_at, end.status, end.exit_code, end.model, end.num_turns,
-             end.usage.get("input_tokens", 0), end.usage.get("output_tokens", 0),
-             end.usage.get("cache_creation_input_tokens", 0), end.usage.get("cache_read_input_tokens", 0),
-             end.total_cost_usd, end.duration_ms, end.result, end.error_type, end.error_message, run_id),
+            (
+                end.finished_at,
+                end.status,
+                end.exit_code,
+                end.model,
+                end.num_turns,
+                end.usage.get("input_tokens", 0),
+                end.usage.get("output_tokens", 0),
+                end.usage.get("cache_creation_input_tokens", 0),
+                end.usage.get("cache_read_input_tokens", 0),
+                end.total_cost_usd,
+                end.duration_ms,
+                end.result,
+                end.error_type,
+                end.error_message,
+                run_id,
+            ),
         )
 
 
@@ -214,8 +236,15 @@ def recover_lost_runs(db: sqlite3.Connection) -> int:
             db.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, error_type = ?, error_message = ?"
                 " WHERE run_id = ? AND status = ?",
-                (LOST, finished, _duration_ms(row["started_at"], finished), "Lost",
-                 f"the process (pid {row['pid']}) ended without recording a result", row["run_id"], RUNNING),
+                (
+                    LOST,
+                    finished,
+                    _duration_ms(row["started_at"], finished),
+                    "Lost",
+                    f"the process (pid {row['pid']}) ended without recording a result",
+                    row["run_id"],
+                    RUNNING,
+                ),
             )
     return len(lost)
 

@@ -19,10 +19,17 @@ def junit_xml(result: dict[str, Any]) -> str:
     status = str(result.get("status", "failed"))
     seconds = f"{(result.get('duration_ms') or 0) / 1000:.3f}"
     failed = status != "success"
-    suite = ET.Element("testsuite", {
-        "name": "bassi", "tests": "1", "failures": "1" if failed else "0", "errors": "0", "skipped": "0",
-        "time": seconds,
-    })
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": "bassi",
+            "tests": "1",
+            "failures": "1" if failed else "0",
+            "errors": "0",
+            "skipped": "0",
+            "time": seconds,
+        },
+    )
     if result.get("started_at"):
         suite.set("timestamp", str(result["started_at"]))
     case = ET.SubElement(suite, "testcase", {"classname": "bassi", "name": _xml_text(task_id), "time": seconds})

@@ -30,8 +30,7 @@ def task_lock(task_id: str, *, wait: bool) -> Iterator[None]:
         lock.acquire(poll_interval=0.1)
     except Timeout:
         raise Locked(
-            f"another run of task '{task_id}' is still in progress; nothing was done "
-            "(use --wait to wait for it)"
+            f"another run of task '{task_id}' is still in progress; nothing was done (use --wait to wait for it)"
         ) from None
     except OSError as problem:
         raise StoreError(f"cannot take the lock {path}: {problem.strerror or problem}") from None

@@ -67,7 +67,7 @@ class Redactor:
             pieces, position = [], start
             for first, last in spans:
                 if first < end and last > start:
-                    pieces += [whole[position:max(first, start)], REDACTED]
+                    pieces += [whole[position : max(first, start)], REDACTED]
                     position = min(last, end)
             redacted.append("".join([*pieces, whole[position:end]]))
             start = end

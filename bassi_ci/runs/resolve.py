@@ -52,8 +52,7 @@ def _find(spec: str, cwd: Path) -> Task:
     if found is not None:
         return load_task_file(found)
     raise TaskNotFound(
-        f"no task named '{spec}' in {store.root} or in .bassi/tasks/ of this repository; "
-        "see 'bassi schedule list'"
+        f"no task named '{spec}' in {store.root} or in .bassi/tasks/ of this repository; see 'bassi schedule list'"
     )
 
 

@@ -47,8 +47,15 @@ def log_rows(records: list[RunRecord]) -> list[list[str]]:
 
 def history_rows(records: list[RunRecord]) -> list[list[str]]:
     return [
-        [_time(r.started_at), r.task_id, r.status, _duration(r.duration_ms), str(r.num_turns),
-         f"${r.total_cost_usd:.4f}", run_summary(r)]
+        [
+            _time(r.started_at),
+            r.task_id,
+            r.status,
+            _duration(r.duration_ms),
+            str(r.num_turns),
+            f"${r.total_cost_usd:.4f}",
+            run_summary(r),
+        ]
         for r in records
     ]
 

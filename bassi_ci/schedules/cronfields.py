@@ -70,18 +70,14 @@ def _check_term(term: str, index: int, shown: str) -> None:
     name, high = FIELD_NAMES[index], _BOUNDS[index][1]
     base, slash, step = term.partition("/")
     if slash and not (_NUMBER.fullmatch(step) and 1 <= int(step) <= high):
-        raise ScheduleError(
-            f"step '/{step}' in the {name} field of '{shown}' must be a number from 1 to {high}"
-        )
+        raise ScheduleError(f"step '/{step}' in the {name} field of '{shown}' must be a number from 1 to {high}")
     if base == "*":
         return
     ends = [_value(atom, index, shown) for atom in base.split("-")]
     if len(ends) > 2:
         raise ScheduleError(f"'{base}' in the {name} field of '{shown}' is not a range; write a-b")
     if len(ends) == 2 and ends[0] > ends[1]:
-        raise ScheduleError(
-            f"range {base} in the {name} field of '{shown}' goes backwards; write it low-high"
-        )
+        raise ScheduleError(f"range {base} in the {name} field of '{shown}' goes backwards; write it low-high")
 
 
 def _value(atom: str, index: int, shown: str) -> int:

@@ -41,9 +41,7 @@ _MAX_INTERVAL_MINUTES = 7 * 24 * 60
 _RELATIVE_DAYS = {"today": 0, "tomorrow": 1}
 
 _WEEKDAYS: dict[str, int] = {}
-for _number, _name in enumerate(
-    ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
-):
+for _number, _name in enumerate(("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")):
     _WEEKDAYS.update({_name: _number, _name[:3]: _number, _name + "s": _number})
 
 EXAMPLES = (
@@ -91,9 +89,7 @@ def _parse_alias(words: list[str], shown: str) -> Cron:
     _expect_words(words, 1, words[0], shown)
     if words[0] not in ALIASES:
         hint = _suggest(words[0], list(ALIASES))
-        raise ScheduleError(
-            f"unknown cron alias '{words[0]}' in '{shown}'{hint}; use one of {', '.join(ALIASES)}"
-        )
+        raise ScheduleError(f"unknown cron alias '{words[0]}' in '{shown}'{hint}; use one of {', '.join(ALIASES)}")
     return Cron(text=words[0], expression=ALIASES[words[0]])
 
 
@@ -139,9 +135,7 @@ def _parse_monthly(words: list[str], shown: str) -> Calendar:
     _expect_words(words, 3, "monthly 1st HH:MM", shown)
     match = _DAY.fullmatch(words[1])
     if match is None:
-        raise ScheduleError(
-            f"'{words[1]}' is not a day of the month in '{shown}'; write e.g. monthly 1st 08:00"
-        )
+        raise ScheduleError(f"'{words[1]}' is not a day of the month in '{shown}'; write e.g. monthly 1st 08:00")
     day = int(match.group(1))
     if not 1 <= day <= 31:
         raise ScheduleError(f"day {day} is out of range 1-31 in '{shown}'")
@@ -217,9 +211,7 @@ def _parse_date(word: str, shown: str) -> date:
 def _parse_time(word: str, shown: str) -> tuple[int, int]:
     match = _TIME.fullmatch(word)
     if match is None:
-        raise ScheduleError(
-            f"'{word}' is not a time in '{shown}'; write 24-hour HH:MM, e.g. 09:00 or 14:30"
-        )
+        raise ScheduleError(f"'{word}' is not a time in '{shown}'; write 24-hour HH:MM, e.g. 09:00 or 14:30")
     hour, minute = int(match.group(1)), int(match.group(2))
     if hour > 23:
         raise ScheduleError(f"hour {hour} is out of range 0-23 in '{shown}'")
@@ -232,9 +224,7 @@ def _expect_words(words: list[str], count: int, usage: str, shown: str) -> None:
     if len(words) < count:
         raise ScheduleError(f"'{shown}' is incomplete; write {usage}")
     if len(words) > count:
-        raise ScheduleError(
-            f"unexpected '{' '.join(words[count:])}' at the end of '{shown}'; write {usage}"
-        )
+        raise ScheduleError(f"unexpected '{' '.join(words[count:])}' at the end of '{shown}'; write {usage}")
 
 
 def _ordinal(day: int) -> str:

@@ -66,9 +66,7 @@ def _expression(schedule: Schedule, target: str) -> str:
     if expression is not None:
         return expression
     if isinstance(schedule, Once):
-        raise ScheduleError(
-            f"'{schedule.text}' runs once and cannot be written as {target}, which repeats"
-        )
+        raise ScheduleError(f"'{schedule.text}' runs once and cannot be written as {target}, which repeats")
     assert isinstance(schedule, Interval)
     raise ScheduleError(_interval_hint(schedule, target))
 

@@ -81,9 +81,7 @@ def check_task_semantics(task: Task, path: Path) -> None:
 
     if task.schedule is not None:
         if task.timezone is None:
-            raise TaskFileError(
-                f"{path}: field 'timezone': required with a schedule; add e.g. 'timezone: UTC'"
-            )
+            raise TaskFileError(f"{path}: field 'timezone': required with a schedule; add e.g. 'timezone: UTC'")
         try:
             parse_schedule(task.schedule)
         except ScheduleError as exc:

@@ -34,9 +34,7 @@ class TaskOptions:
     vars: dict[str, str] | None = None
 
 
-def new_task(
-    name: str, options: TaskOptions, now: datetime, default_zone: str, task_id: str | None = None
-) -> Task:
+def new_task(name: str, options: TaskOptions, now: datetime, default_zone: str, task_id: str | None = None) -> Task:
     """A validated Task for `schedule add`: the id comes from the name, the zone is explicit."""
     task_id = task_id or slugify(name)
     if not task_id:

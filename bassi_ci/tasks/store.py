@@ -70,8 +70,7 @@ class TaskStore:
             path = self.path_for(task.id)
             if _present(path):
                 raise UsageError(
-                    f"a task named '{task.id}' exists already; "
-                    f"use 'bassi schedule edit {task.id}' or pick another name"
+                    f"a task named '{task.id}' exists already; use 'bassi schedule edit {task.id}' or pick another name"
                 )
             self._write(path, task)
         return path

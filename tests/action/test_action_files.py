@@ -15,8 +15,18 @@ from tests.generators.oracles import actionlint, check_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
-OUTPUTS = ("status", "exit-code", "result", "result-file", "cost-usd", "input-tokens", "output-tokens",
-           "num-turns", "commit-sha", "pull-request-url")
+OUTPUTS = (
+    "status",
+    "exit-code",
+    "result",
+    "result-file",
+    "cost-usd",
+    "input-tokens",
+    "output-tokens",
+    "num-turns",
+    "commit-sha",
+    "pull-request-url",
+)
 
 
 def action() -> dict[str, Any]:
@@ -59,12 +69,21 @@ def test_a_workflow_using_the_action_is_clean(tmp_path: Path) -> None:
         "name": "uses the local action",
         "on": {"workflow_dispatch": {}},
         "permissions": {"contents": "read"},
-        "jobs": {"run": {"runs-on": "ubuntu-latest", "steps": [
-            {"uses": "actions/checkout@v5"},
-            {"id": "bassi", "uses": "./", "with": inputs},
-            {"env": {name.upper().replace("-", "_"): f"${{{{ steps.bassi.outputs.{name} }}}}" for name in OUTPUTS},
-             "run": "echo \"$STATUS\""},
-        ]}},
+        "jobs": {
+            "run": {
+                "runs-on": "ubuntu-latest",
+                "steps": [
+                    {"uses": "actions/checkout@v5"},
+                    {"id": "bassi", "uses": "./", "with": inputs},
+                    {
+                        "env": {
+                            name.upper().replace("-", "_"): f"${{{{ steps.bassi.outputs.{name} }}}}" for name in OUTPUTS
+                        },
+                        "run": 'echo "$STATUS"',
+                    },
+                ],
+            }
+        },
     }
     path = tmp_path / ".github" / "workflows" / "use.yml"
     path.parent.mkdir(parents=True)
@@ -75,8 +94,13 @@ def test_a_workflow_using_the_action_is_clean(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(workflow, sort_keys=False))
     if shutil.which("actionlint") is None:
         pytest.skip("actionlint is not installed")
-    proc = subprocess.run(["actionlint", "-shellcheck=", "-pyflakes=", "-oneline", str(path)], cwd=tmp_path,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["actionlint", "-shellcheck=", "-pyflakes=", "-oneline", str(path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1 and "no-such-input" in proc.stdout
 
 

@@ -29,8 +29,10 @@ from tests.generators.test_commit import (  # noqa: F401
     remote_log,
 )
 
-WRITE_REPORT = {"type": "tool_use", "calls": [["bash", {
-    "command": "mkdir -p reports && echo 'weekly' > reports/week.md && echo x > stray.txt"}]]}
+WRITE_REPORT = {
+    "type": "tool_use",
+    "calls": [["bash", {"command": "mkdir -p reports && echo 'weekly' > reports/week.md && echo x > stray.txt"}]],
+}
 
 
 def parse_outputs(text: str) -> dict[str, str]:
@@ -40,17 +42,30 @@ def parse_outputs(text: str) -> dict[str, str]:
     return outputs
 
 
-def action_run(work: Path, tmp_path: Path, extra_env: dict[str, str] | None = None,
-               **inputs: str) -> tuple[int, dict[str, str], str]:
+def action_run(
+    work: Path, tmp_path: Path, extra_env: dict[str, str] | None = None, **inputs: str
+) -> tuple[int, dict[str, str], str]:
     out = tmp_path / "github_output"
     env = {key: value for key, value in os.environ.items() if not key.startswith("BASSI_INPUT_")}
     env.update({f"BASSI_INPUT_{k.upper()}": v for k, v in inputs.items()})
     env.update(extra_env or {})
-    env.update({"GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(tmp_path / "runner-temp"),
-                "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    env.update(
+        {
+            "GITHUB_OUTPUT": str(out),
+            "RUNNER_TEMP": str(tmp_path / "runner-temp"),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        }
+    )
     env.pop("ANTHROPIC_API_KEY", None)
-    proc = subprocess.run([sys.executable, "-m", "bassi_ci", "ci", "action-run"], cwd=work, env=env,
-                          capture_output=True, text=True, check=False, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bassi_ci", "ci", "action-run"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     text = out.read_text() if out.exists() else ""
     return proc.returncode, parse_outputs(text), proc.stdout + proc.stderr
 
@@ -62,18 +77,24 @@ def work(remote: Path, tmp_path: Path) -> Path:  # noqa: F811
     tasks.mkdir(parents=True)
     (tasks / "weekly.yaml").write_text(
         "id: weekly\nprompt: Write the weekly report\n"
-        "commit:\n  paths: ['reports/*.md']\n  message: '{task_id}: report for {team}'\nvars:\n  team: core\n")
+        "commit:\n  paths: ['reports/*.md']\n  message: '{task_id}: report for {team}'\nvars:\n  team: core\n"
+    )
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "add task")
     git(repo, "push", "-q", "origin", "main")
     return repo
 
 
-def test_task_run_commits_back_and_sets_outputs(work: Path, tmp_path: Path, remote: Path,  # noqa: F811
-                                                fake_api: FakeMessagesAPI) -> None:
+def test_task_run_commits_back_and_sets_outputs(
+    work: Path,
+    tmp_path: Path,
+    remote: Path,  # noqa: F811
+    fake_api: FakeMessagesAPI,
+) -> None:
     fake_api.enqueue(from_script(WRITE_REPORT), from_script({"type": "text", "text": "Report written.\nBye"}))
-    code, outputs, log = action_run(work, tmp_path, task="weekly", anthropic_api_key="sk-test-key-0123456789",
-                                    commit="true")
+    code, outputs, log = action_run(
+        work, tmp_path, task="weekly", anthropic_api_key="sk-test-key-0123456789", commit="true"
+    )
     assert code == 0, log
     assert "::add-mask::sk-test-key-0123456789" in log
     assert outputs["status"] == "success" and outputs["exit-code"] == "0"
@@ -88,11 +109,18 @@ def test_task_run_commits_back_and_sets_outputs(work: Path, tmp_path: Path, remo
     assert "sk-test-key-0123456789" in (headers.get("x-api-key", "") + headers.get("authorization", ""))
 
 
-def test_failed_run_commits_nothing_and_fails_the_step(work: Path, tmp_path: Path, remote: Path,  # noqa: F811
-                                                       fake_api: FakeMessagesAPI) -> None:
-    fake_api.enqueue(from_script(WRITE_REPORT),
-                     from_script({"type": "error", "status": 401, "error_type": "authentication_error",
-                                  "message": "invalid x-api-key"}))
+def test_failed_run_commits_nothing_and_fails_the_step(
+    work: Path,
+    tmp_path: Path,
+    remote: Path,  # noqa: F811
+    fake_api: FakeMessagesAPI,
+) -> None:
+    fake_api.enqueue(
+        from_script(WRITE_REPORT),
+        from_script(
+            {"type": "error", "status": 401, "error_type": "authentication_error", "message": "invalid x-api-key"}
+        ),
+    )
     code, outputs, log = action_run(work, tmp_path, task="weekly", anthropic_api_key="bad", commit="true")
     assert code == 7, log
     assert outputs["status"] == "auth_error" and outputs["exit-code"] == "7"
@@ -102,24 +130,42 @@ def test_failed_run_commits_nothing_and_fails_the_step(work: Path, tmp_path: Pat
     assert len(remote_log(remote)) == 2
 
 
-def test_a_failed_run_on_github_is_annotated_once(work: Path, tmp_path: Path,
-                                                  fake_api: FakeMessagesAPI) -> None:
-    fake_api.enqueue(from_script({"type": "error", "status": 401, "error_type": "authentication_error",
-                                  "message": "invalid x-api-key"}))
+def test_a_failed_run_on_github_is_annotated_once(work: Path, tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
+    fake_api.enqueue(
+        from_script(
+            {"type": "error", "status": 401, "error_type": "authentication_error", "message": "invalid x-api-key"}
+        )
+    )
     summary = tmp_path / "summary.md"
-    code, _, log = action_run(work, tmp_path, {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
-                              prompt="p", anthropic_api_key="bad")
+    code, _, log = action_run(
+        work,
+        tmp_path,
+        {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+        prompt="p",
+        anthropic_api_key="bad",
+    )
     assert code == 7, log
     errors = [line for line in log.splitlines() if line.startswith("::error")]
     assert len(errors) == 1 and "auth_error" in errors[0], log
 
 
-def test_prompt_with_vars_and_explicit_commit_paths(work: Path, tmp_path: Path, remote: Path,  # noqa: F811
-                                                    fake_api: FakeMessagesAPI) -> None:
+def test_prompt_with_vars_and_explicit_commit_paths(
+    work: Path,
+    tmp_path: Path,
+    remote: Path,  # noqa: F811
+    fake_api: FakeMessagesAPI,
+) -> None:
     fake_api.enqueue(from_script(WRITE_REPORT), from_script({"type": "text", "text": "ok"}))
-    code, _outputs, log = action_run(work, tmp_path, prompt="Report for {team}", vars="team=a b\n\nx=1",
-                                    anthropic_api_key="k" * 20, commit="true", commit_paths="stray.txt",
-                                    commit_message="adhoc {x}")
+    code, _outputs, log = action_run(
+        work,
+        tmp_path,
+        prompt="Report for {team}",
+        vars="team=a b\n\nx=1",
+        anthropic_api_key="k" * 20,
+        commit="true",
+        commit_paths="stray.txt",
+        commit_message="adhoc {x}",
+    )
     assert code == 0, log
     assert "Report for a b" in str(fake_api.requests[0].body["messages"])
     assert remote_log(remote)[0].startswith("adhoc 1|")
@@ -131,14 +177,17 @@ def test_unknown_task_is_a_usage_error(work: Path, tmp_path: Path) -> None:
     assert code == 2 and "nope" in log
 
 
-@pytest.mark.parametrize(("inputs", "hint"), [
-    ({}, "'task' or a 'prompt'"),
-    ({"task": "nope"}, "nope"),
-    ({"prompt": "p", "vars": "team=core\nnot a pair"}, "not a pair"),
-    ({"task": "weekly", "tasks_dir": "no/such/dir"}, "no/such/dir"),
-    ({"prompt": "p", "working_directory": "no-such-folder"}, "no-such-folder"),
-    ({"prompt": "p", "commit": "maybe"}, "maybe"),
-])
+@pytest.mark.parametrize(
+    ("inputs", "hint"),
+    [
+        ({}, "'task' or a 'prompt'"),
+        ({"task": "nope"}, "nope"),
+        ({"prompt": "p", "vars": "team=core\nnot a pair"}, "not a pair"),
+        ({"task": "weekly", "tasks_dir": "no/such/dir"}, "no/such/dir"),
+        ({"prompt": "p", "working_directory": "no-such-folder"}, "no-such-folder"),
+        ({"prompt": "p", "commit": "maybe"}, "maybe"),
+    ],
+)
 def test_bad_inputs_still_set_every_output(work: Path, tmp_path: Path, inputs: dict[str, str], hint: str) -> None:
     code, outputs, log = action_run(work, tmp_path, **inputs)
     assert code == 2, log
@@ -153,12 +202,26 @@ def test_bad_inputs_still_set_every_output(work: Path, tmp_path: Path, inputs: d
 
 def test_agent_never_sees_the_workflow_token(work: Path, tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
     fake_api.enqueue(
-        from_script({"type": "tool_use", "calls": [["bash", {
-            "command": "env > ../agent-env.txt; echo \"${#GH_TOKEN} ${#GITHUB_TOKEN}\" > ../token-lengths.txt"}]]}),
-        from_script({"type": "text", "text": "looked around"}))
+        from_script(
+            {
+                "type": "tool_use",
+                "calls": [
+                    [
+                        "bash",
+                        {
+                            "command": "env > ../agent-env.txt; "
+                            'echo "${#GH_TOKEN} ${#GITHUB_TOKEN}" > ../token-lengths.txt'
+                        },
+                    ]
+                ],
+            }
+        ),
+        from_script({"type": "text", "text": "looked around"}),
+    )
     token = "ghs_" + "T0kenFromTheWorkflow" * 2
-    code, _, log = action_run(work, tmp_path, {"BASSI_GITHUB_TOKEN": token},
-                              prompt="look around", anthropic_api_key="sk-test-key-0123456789")
+    code, _, log = action_run(
+        work, tmp_path, {"BASSI_GITHUB_TOKEN": token}, prompt="look around", anthropic_api_key="sk-test-key-0123456789"
+    )
     assert code == 0, log
     assert (tmp_path / "token-lengths.txt").read_text().split() == ["0", "0"]
     agent_env = (tmp_path / "agent-env.txt").read_text()
@@ -166,21 +229,42 @@ def test_agent_never_sees_the_workflow_token(work: Path, tmp_path: Path, fake_ap
     assert "BASSI_INPUT_" not in agent_env and "BASSI_GITHUB_TOKEN" not in agent_env
 
 
-def test_commit_back_pushes_with_the_workflow_token_without_storing_it(work: Path, tmp_path: Path,
-                                                                     remote: Path,  # noqa: F811
-                                                                     fake_api: FakeMessagesAPI) -> None:
-    fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {
-        "command": "mkdir -p reports && echo w > reports/week.md && cat .git/config > ../agent-git-config.txt"}]]}),
-        from_script({"type": "text", "text": "ok"}))
+def test_commit_back_pushes_with_the_workflow_token_without_storing_it(
+    work: Path,
+    tmp_path: Path,
+    remote: Path,  # noqa: F811
+    fake_api: FakeMessagesAPI,
+) -> None:
+    fake_api.enqueue(
+        from_script(
+            {
+                "type": "tool_use",
+                "calls": [
+                    [
+                        "bash",
+                        {
+                            "command": "mkdir -p reports && echo w > reports/week.md && "
+                            "cat .git/config > ../agent-git-config.txt"
+                        },
+                    ]
+                ],
+            }
+        ),
+        from_script({"type": "text", "text": "ok"}),
+    )
     bin_dir, calls_log = git_recorder(tmp_path)
-    env = {"BASSI_GITHUB_TOKEN": TOKEN, "GITHUB_SERVER_URL": "https://github.com",
-           "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = {
+        "BASSI_GITHUB_TOKEN": TOKEN,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
     code, outputs, log = action_run(work, tmp_path, env, task="weekly", anthropic_api_key="k" * 20, commit="true")
     assert code == 0, log
     assert outputs["commit-sha"] == git(remote, "rev-parse", "main")
     pushes = [lines for sub, lines in recorded_calls(calls_log) if sub == "push"]
-    assert pushes and all(f"GIT_CONFIG_VALUE_0={HEADER}" in lines and f"git reads: {HEADER}" in lines
-                          for lines in pushes)
+    assert pushes and all(
+        f"GIT_CONFIG_VALUE_0={HEADER}" in lines and f"git reads: {HEADER}" in lines for lines in pushes
+    )
     assert TOKEN not in (tmp_path / "agent-git-config.txt").read_text()
     assert_no_credential_in_config(work)
     encoded = HEADER.removeprefix("AUTHORIZATION: basic ")
@@ -188,51 +272,89 @@ def test_commit_back_pushes_with_the_workflow_token_without_storing_it(work: Pat
     assert [line for line in log.splitlines() if encoded in line] == [f"::add-mask::{encoded}"]
 
 
-def test_git_filters_the_agent_planted_never_see_the_workflow_token(work: Path, tmp_path: Path,
-                                                                   remote: Path,  # noqa: F811
-                                                                   fake_api: FakeMessagesAPI) -> None:
-    spy = ("printf '*.md filter=spy\\n' > .gitattributes"
-           " && git config filter.spy.clean 'sh -c \"env > ../filter-env.txt; cat\"'")
-    fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {
-        "command": f"mkdir -p reports && echo w > reports/week.md && {spy}"}]]}),
-        from_script({"type": "text", "text": "ok"}))
-    code, outputs, log = action_run(work, tmp_path, {"BASSI_GITHUB_TOKEN": TOKEN}, task="weekly",
-                                    anthropic_api_key="k" * 20, commit="true")
+def test_git_filters_the_agent_planted_never_see_the_workflow_token(
+    work: Path,
+    tmp_path: Path,
+    remote: Path,  # noqa: F811
+    fake_api: FakeMessagesAPI,
+) -> None:
+    spy = (
+        "printf '*.md filter=spy\\n' > .gitattributes"
+        " && git config filter.spy.clean 'sh -c \"env > ../filter-env.txt; cat\"'"
+    )
+    fake_api.enqueue(
+        from_script(
+            {
+                "type": "tool_use",
+                "calls": [["bash", {"command": f"mkdir -p reports && echo w > reports/week.md && {spy}"}]],
+            }
+        ),
+        from_script({"type": "text", "text": "ok"}),
+    )
+    code, outputs, log = action_run(
+        work, tmp_path, {"BASSI_GITHUB_TOKEN": TOKEN}, task="weekly", anthropic_api_key="k" * 20, commit="true"
+    )
     assert code == 0, log
     assert outputs["commit-sha"] == git(remote, "rev-parse", "main")
     filter_env = (tmp_path / "filter-env.txt").read_text()  # the filter did run during commit-back
     assert TOKEN not in filter_env and "BASSI_GITHUB_TOKEN" not in filter_env
 
 
-def test_a_token_the_user_sets_on_the_step_reaches_the_agent(work: Path, tmp_path: Path,
-                                                             fake_api: FakeMessagesAPI) -> None:
-    fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {
-        "command": "echo \"${#GH_TOKEN}\" > ../gh-token-length.txt"}]]}),
-        from_script({"type": "text", "text": "ok"}))
+def test_a_token_the_user_sets_on_the_step_reaches_the_agent(
+    work: Path, tmp_path: Path, fake_api: FakeMessagesAPI
+) -> None:
+    fake_api.enqueue(
+        from_script(
+            {"type": "tool_use", "calls": [["bash", {"command": 'echo "${#GH_TOKEN}" > ../gh-token-length.txt'}]]}
+        ),
+        from_script({"type": "text", "text": "ok"}),
+    )
     code, _, log = action_run(work, tmp_path, {"GH_TOKEN": "x" * 12}, prompt="p", anthropic_api_key="k" * 20)
     assert code == 0, log
     assert (tmp_path / "gh-token-length.txt").read_text().strip() == "12"
 
 
-def test_commit_paths_of_the_action_expand_template_variables(work: Path, tmp_path: Path, remote: Path,  # noqa: F811
-                                                              fake_api: FakeMessagesAPI) -> None:
-    fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {
-        "command": "mkdir -p out && echo a > out/core.md && echo b > out/other.md"}]]}),
-        from_script({"type": "text", "text": "ok"}))
-    code, _, log = action_run(work, tmp_path, task="weekly", anthropic_api_key="k" * 20, commit="true",
-                              commit_paths="out/{team}.md")
+def test_commit_paths_of_the_action_expand_template_variables(
+    work: Path,
+    tmp_path: Path,
+    remote: Path,  # noqa: F811
+    fake_api: FakeMessagesAPI,
+) -> None:
+    fake_api.enqueue(
+        from_script(
+            {
+                "type": "tool_use",
+                "calls": [["bash", {"command": "mkdir -p out && echo a > out/core.md && echo b > out/other.md"}]],
+            }
+        ),
+        from_script({"type": "text", "text": "ok"}),
+    )
+    code, _, log = action_run(
+        work, tmp_path, task="weekly", anthropic_api_key="k" * 20, commit="true", commit_paths="out/{team}.md"
+    )
     assert code == 0, log
     assert "out/core.md" in remote_files(remote) and "out/other.md" not in remote_files(remote)
 
 
-def test_commit_back_refuses_a_secret_from_the_environment(work: Path, tmp_path: Path, remote: Path,  # noqa: F811
-                                                           fake_api: FakeMessagesAPI) -> None:
-    fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {
-        "command": "mkdir -p reports && echo \"$MY_SERVICE_TOKEN\" > reports/week.md"}]]}),
-        from_script({"type": "text", "text": "ok"}))
+def test_commit_back_refuses_a_secret_from_the_environment(
+    work: Path,
+    tmp_path: Path,
+    remote: Path,  # noqa: F811
+    fake_api: FakeMessagesAPI,
+) -> None:
+    fake_api.enqueue(
+        from_script(
+            {
+                "type": "tool_use",
+                "calls": [["bash", {"command": 'mkdir -p reports && echo "$MY_SERVICE_TOKEN" > reports/week.md'}]],
+            }
+        ),
+        from_script({"type": "text", "text": "ok"}),
+    )
     secret = "just-some-words-4-the-service"
-    code, outputs, log = action_run(work, tmp_path, {"MY_SERVICE_TOKEN": secret}, task="weekly",
-                                    anthropic_api_key="k" * 20, commit="true")
+    code, outputs, log = action_run(
+        work, tmp_path, {"MY_SERVICE_TOKEN": secret}, task="weekly", anthropic_api_key="k" * 20, commit="true"
+    )
     assert code == 1, log
     assert outputs["status"] == "failed" and outputs["commit-sha"] == ""
     assert "reports/week.md" in log and "MY_SERVICE_TOKEN" in log and secret not in log
@@ -250,8 +372,16 @@ def test_junit_report() -> None:
     ok = ET.fromstring(junit_xml({"task_id": "weekly", "status": "success", "result": "done <b>", "duration_ms": 1500}))
     assert ok.get("failures") == "0" and ok.find("testcase").get("name") == "weekly"  # type: ignore[union-attr]
     assert ok.findtext("testcase/system-out") == "done <b>"
-    bad = ET.fromstring(junit_xml({"task_id": "weekly", "status": "timeout", "exit_code": 4,
-                                   "error": {"type": "RunTimeout", "message": "limit \x1b 30m"}}))
+    bad = ET.fromstring(
+        junit_xml(
+            {
+                "task_id": "weekly",
+                "status": "timeout",
+                "exit_code": 4,
+                "error": {"type": "RunTimeout", "message": "limit \x1b 30m"},
+            }
+        )
+    )
     failure = bad.find("testcase/failure")
     assert bad.get("failures") == "1" and failure is not None
     assert failure.get("type") == "RunTimeout" and "limit" in (failure.get("message") or "")

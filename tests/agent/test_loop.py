@@ -177,9 +177,7 @@ def test_large_bash_output_is_cut_with_a_note(fake_api: FakeMessagesAPI, workspa
     assert len(content) < 2_200
 
 
-def test_paths_outside_the_workspace_are_refused(
-    fake_api: FakeMessagesAPI, workspace: Path, tmp_path: Path
-) -> None:
+def test_paths_outside_the_workspace_are_refused(fake_api: FakeMessagesAPI, workspace: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("secret\n")
@@ -274,12 +272,7 @@ def test_cache_breakpoints_cover_tools_system_and_history(fake_api: FakeMessages
         assert all("cache_control" not in t for t in body["tools"][:-1])
         assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
         assert body["system"][0]["text"].endswith("Be brief.")
-        marked = [
-            block
-            for message in body["messages"]
-            for block in message["content"]
-            if "cache_control" in block
-        ]
+        marked = [block for message in body["messages"] for block in message["content"] if "cache_control" in block]
         assert marked == [body["messages"][-1]["content"][-1]]
         assert json.dumps(body).count("cache_control") <= 4
     # turn 3 re-reads what turn 2 cached
@@ -319,9 +312,7 @@ def test_usage_and_cost_are_summed_over_turns(fake_api: FakeMessagesAPI, workspa
     assert outcome.total_cost_usd == pytest.approx(by_hand)
 
 
-def test_interrupt_returns_partial_stats_and_kills_children(
-    fake_api: FakeMessagesAPI, workspace: Path
-) -> None:
+def test_interrupt_returns_partial_stats_and_kills_children(fake_api: FakeMessagesAPI, workspace: Path) -> None:
     fake_api.enqueue(tool_use(("bash", {"command": "sleep 30 & echo $! > bg.pid"})), text("never"))
 
     class InterruptOnSecondRequest(RecordingObserver):

@@ -21,9 +21,7 @@ from tests.fakeapi import FakeMessagesAPI, cut_stream, error, stream_error, text
 EDIT = "str_replace_based_edit_tool"
 
 
-def test_overloaded_rate_limited_and_server_errors_are_retried(
-    fake_api: FakeMessagesAPI, workspace: Path
-) -> None:
+def test_overloaded_rate_limited_and_server_errors_are_retried(fake_api: FakeMessagesAPI, workspace: Path) -> None:
     fake_api.enqueue(
         error(529),
         error(429, error_type="rate_limit_error"),
@@ -104,9 +102,7 @@ def test_invalid_request_is_permanent(fake_api: FakeMessagesAPI, workspace: Path
     assert "model: not found" in str(outcome.error)
 
 
-def test_no_key_names_the_variable(
-    fake_api: FakeMessagesAPI, workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_no_key_names_the_variable(fake_api: FakeMessagesAPI, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     fake_api.enqueue(text("never"))
 
@@ -255,14 +251,10 @@ def test_deadline_caps_sdk_retries(fake_api: FakeMessagesAPI, workspace: Path) -
     assert len(fake_api.requests) == 1
 
 
-def test_recording_is_redacted_and_the_run_is_not(
-    fake_api: FakeMessagesAPI, workspace: Path, tmp_path: Path
-) -> None:
+def test_recording_is_redacted_and_the_run_is_not(fake_api: FakeMessagesAPI, workspace: Path, tmp_path: Path) -> None:
     secret = "hunter2-very-secret"
     recording = tmp_path / "run.json"
-    fake_api.enqueue(
-        tool_use(("bash", {"command": f"echo {secret} > token.txt"})), text(f"Stored {secret}.")
-    )
+    fake_api.enqueue(tool_use(("bash", {"command": f"echo {secret} > token.txt"})), text(f"Stored {secret}."))
 
     outcome = run(
         make_request(workspace), via=RecordingTransport(transport(), recording, redact=Redactor([secret]).data)

@@ -153,9 +153,7 @@ def test_max_turns_exits_5(fake_api: FakeMessagesAPI, task_file: Path, isolated_
     assert history_row(isolated_home, result["run_id"])["status"] == "limit_reached"
 
 
-def test_overloaded_api_exits_6_after_retries(
-    fake_api: FakeMessagesAPI, task_file: Path, isolated_home: Path
-) -> None:
+def test_overloaded_api_exits_6_after_retries(fake_api: FakeMessagesAPI, task_file: Path, isolated_home: Path) -> None:
     fake_api.enqueue(*[error(529, error_type="overloaded_error") for _ in range(9)])
     code, result, _ = execute_ci(str(task_file))
     assert (code, result["status"], result["error"]["retryable"]) == (6, "api_error", True)
@@ -205,9 +203,7 @@ def test_wait_runs_after_the_other_run(fake_api: FakeMessagesAPI, task_file: Pat
 # --------------------------------------------------------------------------- finding tasks
 
 
-def test_task_from_store_and_from_repo(
-    fake_api: FakeMessagesAPI, workspace: Path, isolated_home: Path
-) -> None:
+def test_task_from_store_and_from_repo(fake_api: FakeMessagesAPI, workspace: Path, isolated_home: Path) -> None:
     (isolated_home / "tasks").mkdir(parents=True)
     (isolated_home / "tasks" / "weekly.yaml").write_text(TASK_YAML.replace("{team}", "store-{team}"))
     repo = workspace / "repo"
@@ -281,8 +277,7 @@ def test_secrets_never_leave_the_process(
     assert secret in json.dumps(fake_api.requests[1].body)
     stored = [p.read_bytes() for p in isolated_home.rglob("*") if p.is_file()]
     assert stored and any(p.name.startswith("state.db") for p in isolated_home.rglob("*"))
-    for blob in [out.encode(), err.encode(), out_ci.encode(), err_ci.encode(), Path("junit.xml").read_bytes(),
-                 *stored]:
+    for blob in [out.encode(), err.encode(), out_ci.encode(), err_ci.encode(), Path("junit.xml").read_bytes(), *stored]:
         assert secret.encode() not in blob
         assert b"sk-ant-" not in blob
 
@@ -303,8 +298,14 @@ def test_github_actions_summary_annotations_and_groups(
     assert "::group::→ bash: echo 50%25 done" in err and "::endgroup::" in err
     text_md = summary.read_text()
     assert text_md.startswith("earlier step\n")
-    for part in ("### bassi: weekly", "`failed` (exit 1)", "| Turns | 2 |", "| Cost | $", "| Duration |",
-                 "FAILED: 100% broken"):
+    for part in (
+        "### bassi: weekly",
+        "`failed` (exit 1)",
+        "| Turns | 2 |",
+        "| Cost | $",
+        "| Duration |",
+        "FAILED: 100% broken",
+    ):
         assert part in text_md
 
 
@@ -482,11 +483,16 @@ def test_multi_line_secrets_and_trailing_newlines_never_leave_the_process(
 def test_tool_output_and_model_text_cannot_forge_github_workflow_commands(
     fake_api: FakeMessagesAPI, task_file: Path
 ) -> None:
-    forged = ["::add-mask::bassi", "::set-output name=status::success", "::error::forged", "::stop-commands::x",
-              "::x::", "::warning::after the forged resume"]
+    forged = [
+        "::add-mask::bassi",
+        "::set-output name=status::success",
+        "::error::forged",
+        "::stop-commands::x",
+        "::x::",
+        "::warning::after the forged resume",
+    ]
     fake_api.enqueue(
-        tool_use(("bash", {"command": "printf '%s\\n' " + " ".join(map(shlex.quote, forged))}),
-                 text="\n".join(forged)),
+        tool_use(("bash", {"command": "printf '%s\\n' " + " ".join(map(shlex.quote, forged))}), text="\n".join(forged)),
         text("FAILED: broken\n::set-output name=result::forged"),
     )
     code, _, err = execute_ci(str(task_file), env={"GITHUB_ACTIONS": "true", "CI": "true"})
@@ -565,7 +571,11 @@ main(sys.argv[1:])
 def test_sigterm_while_execute_starts_up_still_gives_a_result(workspace: Path) -> None:
     child = subprocess.run(
         [sys.executable, "-c", EARLY_SIGTERM, "execute", "--prompt", "hi", "--ci"],
-        cwd=workspace, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60,
+        cwd=workspace,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert child.returncode == 130, child.stderr
     assert check_result(child.stdout)["status"] == "interrupted"

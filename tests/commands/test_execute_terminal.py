@@ -17,13 +17,33 @@ USAGE = {"input_tokens": 10, "output_tokens": 5, "cache_creation_input_tokens": 
 def recording(path: Path) -> Path:
     """Two recorded turns: a question through ask_user, then a final answer."""
     messages = [
-        {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-5-5",
-         "content": [{"type": "tool_use", "id": "toolu_ask1", "name": "ask_user",
-                      "input": {"question": "Which team is this report for?"}}],
-         "stop_reason": "tool_use", "stop_sequence": None, "usage": USAGE},
-        {"id": "msg_2", "type": "message", "role": "assistant", "model": "claude-sonnet-5-5",
-         "content": [{"type": "text", "text": "Thanks, noted."}],
-         "stop_reason": "end_turn", "stop_sequence": None, "usage": USAGE},
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-5-5",
+            "content": [
+                {
+                    "type": "tool_use",
+                    "id": "toolu_ask1",
+                    "name": "ask_user",
+                    "input": {"question": "Which team is this report for?"},
+                }
+            ],
+            "stop_reason": "tool_use",
+            "stop_sequence": None,
+            "usage": USAGE,
+        },
+        {
+            "id": "msg_2",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-5-5",
+            "content": [{"type": "text", "text": "Thanks, noted."}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": USAGE,
+        },
     ]
     path.write_text(json.dumps({"format": "bassi-recording", "version": 1, "messages": messages}))
     return path
@@ -45,15 +65,26 @@ def read_until(fd: int, marker: bytes, seen: bytearray, timeout: float = 20.0) -
             seen.extend(chunk)
 
 
-def test_ask_user_asks_on_the_terminal_and_the_answer_reaches_the_model(
-    isolated_home: Path, tmp_path: Path
-) -> None:
+def test_ask_user_asks_on_the_terminal_and_the_answer_reaches_the_model(isolated_home: Path, tmp_path: Path) -> None:
     replay = recording(tmp_path / "ask.json")
     pid, fd = pty.fork()
     if pid == 0:  # the child: bassi on a real terminal
         os.chdir(tmp_path)
-        os.execv(sys.executable, [sys.executable, "-m", "bassi_ci", "execute", "--prompt", "report",
-                                  "--tools", "ask_user", "--replay", str(replay)])
+        os.execv(
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "bassi_ci",
+                "execute",
+                "--prompt",
+                "report",
+                "--tools",
+                "ask_user",
+                "--replay",
+                str(replay),
+            ],
+        )
     seen = bytearray()
     read_until(fd, b"Which team is this report for?", seen)
     read_until(fd, b"> ", seen)

@@ -19,7 +19,10 @@ def bassi(*args: str, now: str = AFTER) -> subprocess.CompletedProcess[str]:
     """Run the real command in a child process, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "bassi_ci", *args],
-        capture_output=True, text=True, env={**os.environ, "BASSI_NOW": now, "TZ": "UTC"}, check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BASSI_NOW": now, "TZ": "UTC"},
+        check=False,
     )
 
 
@@ -28,8 +31,19 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_add_list_show_json(isolated_home: Path) -> None:
-    code, out, err = run("schedule", "add", "Weekly Report", "--when", "Monday 9:00",
-                         "--prompt", "Summarise", "--tz", "Europe/Berlin", "--max-turns", "7")
+    code, out, err = run(
+        "schedule",
+        "add",
+        "Weekly Report",
+        "--when",
+        "Monday 9:00",
+        "--prompt",
+        "Summarise",
+        "--tz",
+        "Europe/Berlin",
+        "--max-turns",
+        "7",
+    )
     assert code == 0, err
     assert "Added task 'weekly-report'" in out
     assert "Next run: 2027-03-15T09:00:00+01:00" in out
@@ -48,7 +62,9 @@ def test_add_list_show_json(isolated_home: Path) -> None:
     shown = json.loads(out)
     assert shown["limits"]["max_turns"] == 7
     assert shown["next_runs"] == [
-        "2027-03-15T09:00:00+01:00", "2027-03-22T09:00:00+01:00", "2027-03-29T09:00:00+02:00",
+        "2027-03-15T09:00:00+01:00",
+        "2027-03-22T09:00:00+01:00",
+        "2027-03-29T09:00:00+02:00",
     ]
 
 
@@ -109,11 +125,23 @@ def test_duplicate_add_keeps_the_first(isolated_home: Path) -> None:
 
 
 def test_preview_json_and_text() -> None:
-    result = bassi("schedule", "preview", "weekdays 09:00", "--tz", "America/New_York",
-                   "--after", "2027-03-12T00:00:00-05:00", "--count", "3", "--json")
+    result = bassi(
+        "schedule",
+        "preview",
+        "weekdays 09:00",
+        "--tz",
+        "America/New_York",
+        "--after",
+        "2027-03-12T00:00:00-05:00",
+        "--count",
+        "3",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [
-        "2027-03-12T09:00:00-05:00", "2027-03-15T09:00:00-04:00", "2027-03-16T09:00:00-04:00",
+        "2027-03-12T09:00:00-05:00",
+        "2027-03-15T09:00:00-04:00",
+        "2027-03-16T09:00:00-04:00",
     ]
     text = bassi("schedule", "preview", "daily 14:30", "--tz", "UTC", "--count", "2")
     assert text.returncode == 0 and "2027-03-10 14:30" in text.stdout
@@ -139,12 +167,18 @@ def test_version_and_help() -> None:
         (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--tz", ""], "--tz is empty"),
         (["schedule", "add", "x", "--when", "once 2020-01-01 10:00", "--prompt", "p", "--tz", "UTC"], "in the past"),
         (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--tz", "localtime"], "not an IANA zone"),
-        (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--tz", "UTC", "--max-budget", "nan"],
-         "max_budget_usd"),
-        (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--tz", "UTC", "--timeout", "169h"],
-         "at most 7 days"),
-        (["schedule", "add", "x", "--id", "Bad Id", "--when", "daily 09:00", "--prompt", "p", "--tz", "UTC"],
-         "field 'id'"),
+        (
+            ["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--tz", "UTC", "--max-budget", "nan"],
+            "max_budget_usd",
+        ),
+        (
+            ["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--tz", "UTC", "--timeout", "169h"],
+            "at most 7 days",
+        ),
+        (
+            ["schedule", "add", "x", "--id", "Bad Id", "--when", "daily 09:00", "--prompt", "p", "--tz", "UTC"],
+            "field 'id'",
+        ),
     ],
 )
 def test_more_bad_input_is_refused_before_anything_is_stored(
@@ -157,8 +191,19 @@ def test_more_bad_input_is_refused_before_anything_is_stored(
 
 
 def test_non_latin_name_with_explicit_id(isolated_home: Path) -> None:
-    code, _, err = run("schedule", "add", "日本語レポート", "--id", "jp-report", "--when", "daily 09:00",
-                         "--prompt", "p", "--tz", "Asia/Tokyo")
+    code, _, err = run(
+        "schedule",
+        "add",
+        "日本語レポート",
+        "--id",
+        "jp-report",
+        "--when",
+        "daily 09:00",
+        "--prompt",
+        "p",
+        "--tz",
+        "Asia/Tokyo",
+    )
     assert code == 0, err
     shown = json.loads(run("schedule", "show", "jp-report", "--json")[1])
     assert shown["name"] == "日本語レポート" and shown["timezone"] == "Asia/Tokyo"
@@ -179,12 +224,18 @@ def test_store_problems_are_one_line_errors_not_crashes(isolated_home: Path, tmp
     blocker.write_text("", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "bassi_ci", "schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p"],
-        capture_output=True, text=True, check=False, env={**os.environ, "BASSI_HOME": str(blocker)},
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "BASSI_HOME": str(blocker)},
     )
     assert result.returncode == 1
     assert result.stderr.startswith("bassi: error: cannot use the task store") and "unexpected" not in result.stderr
     garbage = subprocess.run(
         [sys.executable, "-m", "bassi_ci", "schedule", "list"],
-        capture_output=True, text=True, check=False, env={**os.environ, "BASSI_NOW": "garbage"},
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "BASSI_NOW": "garbage"},
     )
     assert garbage.returncode == 2 and "BASSI_NOW" in garbage.stderr

@@ -18,13 +18,22 @@ def _tool(name: str) -> str:
 
 def actionlint(*files: Path, cwd: Path | None = None) -> None:
     """Fail with actionlint's findings unless every file is clean."""
-    proc = subprocess.run([_tool("actionlint"), "-shellcheck=", "-pyflakes=", "-oneline", *map(str, files)],
-                          capture_output=True, text=True, cwd=cwd, check=False)
+    proc = subprocess.run(
+        [_tool("actionlint"), "-shellcheck=", "-pyflakes=", "-oneline", *map(str, files)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
     assert proc.returncode == 0, f"actionlint: {proc.stdout}{proc.stderr}"
 
 
 def check_schema(schema: str, *files: Path) -> None:
     """Validate against one of check-jsonschema's bundled (offline) schemas, e.g. vendor.github-workflows."""
-    proc = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", schema, *map(str, files)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", schema, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, f"check-jsonschema {schema}: {proc.stdout}{proc.stderr}"

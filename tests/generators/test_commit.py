@@ -135,16 +135,20 @@ def test_gives_up_after_three_rejected_pushes(remote: Path, tmp_path: Path, monk
     assert remote_log(remote)[0].startswith("race 1|")  # their history is intact
 
 
-@pytest.mark.parametrize(("name", "content"), [
-    ("out/config.py", 'api_key = "Zx8vQ2mL9pR4tY7wK3nB6cF1"\n'),
-    ("out/key.txt", "ANTHROPIC=sk-ant-api03-" + "a1B2c3D4" * 6 + "\n"),
-    ("out/aws.ini", "aws_access_key_id=AKIAIOSFODNN7EXAMPLE\n"),
-    ("out/id", "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"),
-    ("out/.env", "HARMLESS=1\n"),
-    ("out/env-value.txt", "the key is my-very-own-test-key-123\n"),
-])
-def test_refuses_files_that_look_like_secrets(remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              name: str, content: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("out/config.py", 'api_key = "Zx8vQ2mL9pR4tY7wK3nB6cF1"\n'),
+        ("out/key.txt", "ANTHROPIC=sk-ant-api03-" + "a1B2c3D4" * 6 + "\n"),
+        ("out/aws.ini", "aws_access_key_id=AKIAIOSFODNN7EXAMPLE\n"),
+        ("out/id", "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"),
+        ("out/.env", "HARMLESS=1\n"),
+        ("out/env-value.txt", "the key is my-very-own-test-key-123\n"),
+    ],
+)
+def test_refuses_files_that_look_like_secrets(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, content: str
+) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "my-very-own-test-key-123")
     work = clone(remote, tmp_path / "work")
     (work / "out").mkdir()
@@ -178,8 +182,20 @@ def test_pull_request_branch_without_gh(remote: Path, tmp_path: Path, monkeypatc
 def test_ci_commit_command(remote: Path, tmp_path: Path) -> None:
     work = clone(remote, tmp_path / "work")
     (work / "r.md").write_text("x\n")
-    code, out, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "r.md,other/*",
-                             "--message", "{task_id}: {team} on {date}", "--task-id", "weekly", "--var", "team=core")
+    code, out, err = run_cli(
+        "ci",
+        "commit",
+        "--repo",
+        str(work),
+        "--paths",
+        "r.md,other/*",
+        "--message",
+        "{task_id}: {team} on {date}",
+        "--task-id",
+        "weekly",
+        "--var",
+        "team=core",
+    )
     assert code == 0, err
     sha = out.strip().split("commit-sha=")[1]
     assert git(remote, "rev-parse", "main") == sha
@@ -205,8 +221,9 @@ def test_unknown_template_variable_is_a_usage_error(remote: Path, tmp_path: Path
 
 
 @pytest.mark.parametrize("name", ["MY_API_KEY", "CI_JOB_TOKEN", "GITHUB_TOKEN", "DB_PASSWORD", "ANTHROPIC_API_KEY"])
-def test_refuses_the_value_of_any_secret_environment_variable(remote: Path, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+def test_refuses_the_value_of_any_secret_environment_variable(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
     value = "plain-words-no-shape-42"  # matches no pattern: only knowing the variable can catch it
     monkeypatch.setenv(name, value)
     work = clone(remote, tmp_path / "work")
@@ -221,8 +238,9 @@ def test_refuses_the_value_of_any_secret_environment_variable(remote: Path, tmp_
     assert git(work, "log", "--format=%s") == "initial"
 
 
-def test_ordinary_environment_values_do_not_block(remote: Path, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ordinary_environment_values_do_not_block(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TEAM_NAME", "core-platform-team")  # not a secret-looking name
     work = clone(remote, tmp_path / "work")
     (work / "r.md").write_text("report of core-platform-team\n")
@@ -234,8 +252,20 @@ def test_commit_paths_expand_template_variables(remote: Path, tmp_path: Path) ->
     (work / "reports").mkdir()
     (work / "reports" / "weekly-core.md").write_text("mine\n")
     (work / "reports" / "weekly-other.md").write_text("not this one\n")
-    code, _, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "reports/{task_id}-{team}.md",
-                           "--task-id", "weekly", "--var", "team=core", "--message", "{task_id} {team}")
+    code, _, err = run_cli(
+        "ci",
+        "commit",
+        "--repo",
+        str(work),
+        "--paths",
+        "reports/{task_id}-{team}.md",
+        "--task-id",
+        "weekly",
+        "--var",
+        "team=core",
+        "--message",
+        "{task_id} {team}",
+    )
     assert code == 0, err
     assert sorted(remote_files(remote)) == ["README.md", "reports/weekly-core.md"]
     assert remote_log(remote)[0].startswith("weekly core|")
@@ -253,8 +283,10 @@ def test_bad_commit_path_templates_are_usage_errors(remote: Path, tmp_path: Path
 def test_commit_back_uses_a_task_file_and_a_successful_result(remote: Path, tmp_path: Path) -> None:
     work = clone(remote, tmp_path / "work")
     task = tmp_path / "weekly.yaml"
-    task.write_text("id: weekly\nprompt: p\nvars:\n  team: core\n"
-                    "commit:\n  paths: ['reports/{team}-*.md']\n  message: '{task_id} {team} {run_id}'\n")
+    task.write_text(
+        "id: weekly\nprompt: p\nvars:\n  team: core\n"
+        "commit:\n  paths: ['reports/{team}-*.md']\n  message: '{task_id} {team} {run_id}'\n"
+    )
     (work / "reports").mkdir()
     (work / "reports" / "core-1.md").write_text("x\n")
     (work / "reports" / "other-1.md").write_text("x\n")
@@ -293,8 +325,9 @@ def fake_gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return seen
 
 
-def test_gh_gets_the_token_for_its_own_process_only(remote: Path, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gh_gets_the_token_for_its_own_process_only(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("GH_TOKEN", raising=False)
     seen = fake_gh(tmp_path, monkeypatch)
     work = clone(remote, tmp_path / "work")
@@ -324,9 +357,9 @@ def git_recorder(tmp_path: Path) -> tuple[Path, Path]:
         "#!/bin/sh\n"
         "sub=''\n"
         "skip=''\n"
-        "for a in \"$@\"; do\n"
+        'for a in "$@"; do\n'
         "  if [ -n \"$skip\" ]; then skip=''; continue; fi\n"
-        "  case \"$a\" in -c) skip=1;; -*) ;; *) sub=$a; break;; esac\n"
+        '  case "$a" in -c) skip=1;; -*) ;; *) sub=$a; break;; esac\n'
         "done\n"
         f"{{ echo \"== $sub\"; env | grep '^GIT_CONFIG_' | sort; "
         f"echo \"git reads: $('{real}' config --get-all http.https://github.com/.extraheader)\"; }} >> '{log}'\n"
@@ -354,14 +387,20 @@ def assert_no_credential_in_config(repo: Path) -> None:
     for needle in (TOKEN, encoded, "extraheader", "AUTHORIZATION"):
         assert needle not in config, needle
     # Nor anywhere git looks (global, system): the credential lived in the push's environment only.
-    listing = subprocess.run(["git", "config", "--list", "--show-origin"], cwd=repo, capture_output=True,
-                             text=True, check=True, env={k: v for k, v in os.environ.items()
-                                                         if not k.startswith("GIT_CONFIG_")}).stdout
+    listing = subprocess.run(
+        ["git", "config", "--list", "--show-origin"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("GIT_CONFIG_")},
+    ).stdout
     assert TOKEN not in listing and encoded not in listing and "extraheader" not in listing
 
 
-def test_push_and_fetch_get_the_token_as_an_environment_only_header(remote: Path, tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_push_and_fetch_get_the_token_as_an_environment_only_header(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     work = clone(remote, tmp_path / "work")
     other = clone(remote, tmp_path / "other")
     (other / "theirs.txt").write_text("theirs\n")
@@ -380,8 +419,12 @@ def test_push_and_fetch_get_the_token_as_an_environment_only_header(remote: Path
     networked = [(sub, lines) for sub, lines in calls if sub in ("push", "fetch")]
     assert [sub for sub, _ in networked] == ["push", "fetch", "push"]
     for _, lines in networked:
-        assert lines == ["GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.https://github.com/.extraheader",
-                         f"GIT_CONFIG_VALUE_0={HEADER}", f"git reads: {HEADER}"]
+        assert lines == [
+            "GIT_CONFIG_COUNT=1",
+            "GIT_CONFIG_KEY_0=http.https://github.com/.extraheader",
+            f"GIT_CONFIG_VALUE_0={HEADER}",
+            f"git reads: {HEADER}",
+        ]
     others = [sub for sub, lines in calls if sub not in ("push", "fetch")]
     assert {"add", "commit", "rebase"} <= set(others)
     for sub, lines in calls:
@@ -405,7 +448,8 @@ def test_without_a_token_git_pushes_as_before(remote: Path, tmp_path: Path, monk
 
 
 def test_the_header_goes_to_the_server_url_and_follows_existing_git_config_env(
-        remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GitLab's job passes its pushurl the same way; entries already there are kept and ours follow."""
     bin_dir, log = git_recorder(tmp_path)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
@@ -417,9 +461,13 @@ def test_the_header_goes_to_the_server_url_and_follows_existing_git_config_env(
     outcome = commit_back(request(work, "r.md", github_token=TOKEN, server_url="https://ghe.example.com/"))
     assert git(remote, "rev-parse", "main") == outcome.sha
     (push,) = [lines for sub, lines in recorded_calls(log) if sub == "push"]
-    assert push[:-1] == ["GIT_CONFIG_COUNT=2", "GIT_CONFIG_KEY_0=remote.origin.pushurl",
-                         "GIT_CONFIG_KEY_1=http.https://ghe.example.com/.extraheader",
-                         f"GIT_CONFIG_VALUE_0={remote}", f"GIT_CONFIG_VALUE_1={HEADER}"]
+    assert push[:-1] == [
+        "GIT_CONFIG_COUNT=2",
+        "GIT_CONFIG_KEY_0=remote.origin.pushurl",
+        "GIT_CONFIG_KEY_1=http.https://ghe.example.com/.extraheader",
+        f"GIT_CONFIG_VALUE_0={remote}",
+        f"GIT_CONFIG_VALUE_1={HEADER}",
+    ]
     assert_no_credential_in_config(work)
 
 
@@ -473,8 +521,9 @@ def test_multi_line_and_padded_secrets_neither_crash_nor_slip_through(
 
 
 @pytest.mark.parametrize("leak", [TOKEN, HEADER.removeprefix("AUTHORIZATION: basic ")])
-def test_push_errors_never_show_the_token(remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          leak: str) -> None:
+def test_push_errors_never_show_the_token(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leak: str
+) -> None:
     monkeypatch.delenv("GIT_CONFIG_COUNT", raising=False)
     work = clone(remote, tmp_path / "work")
     git(work, "remote", "set-url", "origin", str(tmp_path / f"gone-{leak}"))  # git names this path in its error

@@ -92,7 +92,22 @@ def test_generate_does_not_import_git_or_anthropic(tmp_path: Path) -> None:
         "bad = [m for m in ('git', 'anthropic') if m in sys.modules]\nassert not bad, bad\n"
     )
     for target in ("github", "gitlab", "jenkins"):
-        proc = subprocess.run([sys.executable, "-c", code, "ci", "generate", "--target", target,
-                               "--tasks-dir", str(tmp_path / ".bassi/tasks"), "--out", str(tmp_path)],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                "ci",
+                "generate",
+                "--target",
+                target,
+                "--tasks-dir",
+                str(tmp_path / ".bassi/tasks"),
+                "--out",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr

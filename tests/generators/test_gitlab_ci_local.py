@@ -19,8 +19,9 @@ pytestmark = pytest.mark.slow
 
 
 def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo,
-                   capture_output=True, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo, capture_output=True, check=True
+    )
 
 
 def test_generated_job_runs_in_a_scheduled_pipeline(tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
@@ -31,14 +32,22 @@ def test_generated_job_runs_in_a_scheduled_pipeline(tmp_path: Path, fake_api: Fa
         pytest.skip("gitlab-ci-local needs rsync (apt-get install rsync)")
     repo = tmp_path / "repo"
     repo.mkdir()
-    write_task(repo, "nightly.yaml", id="nightly", prompt="Write the nightly note", schedule="daily 02:30",
-               timezone="Europe/Berlin")
+    write_task(
+        repo,
+        "nightly.yaml",
+        id="nightly",
+        prompt="Write the nightly note",
+        schedule="daily 02:30",
+        timezone="Europe/Berlin",
+    )
     # The job's install step puts this checkout's `bassi` on PATH (no build, no download); the
     # default install command is `pip install bassi-ci`.
     bin_dir = tmp_path / "bin"
-    shim = f"#!/bin/sh\\nexec {sys.executable} -m bassi_ci \"$@\"\\n"
-    install = (f"mkdir -p {bin_dir} && printf '{shim}' > {bin_dir}/bassi"
-               f" && chmod +x {bin_dir}/bassi && export PATH={bin_dir}:$PATH PYTHONPATH={ROOT}")
+    shim = f'#!/bin/sh\\nexec {sys.executable} -m bassi_ci "$@"\\n'
+    install = (
+        f"mkdir -p {bin_dir} && printf '{shim}' > {bin_dir}/bassi"
+        f" && chmod +x {bin_dir}/bassi && export PATH={bin_dir}:$PATH PYTHONPATH={ROOT}"
+    )
     code, _, err = generate(repo, "--target", "gitlab", "--gitlab-image", "", "--install-command", install)
     assert code == 0, err
     (repo / ".gitlab-ci.yml").write_text("include:\n  - local: .gitlab/bassi.gitlab-ci.yml\n")
@@ -47,15 +56,21 @@ def test_generated_job_runs_in_a_scheduled_pipeline(tmp_path: Path, fake_api: Fa
     git(repo, "commit", "-q", "-m", "ci")
     assert "bassi-nightly" in load_yaml(repo / ".gitlab/bassi.gitlab-ci.yml")
 
-    fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {"command": "echo note > note.txt"}]]}),
-                     from_script({"type": "text", "text": "nightly done"}))
-    variables = {"CI_PIPELINE_SOURCE": "schedule", "BASSI_TASK": "nightly", "ANTHROPIC_BASE_URL": fake_api.base_url,
-                 "ANTHROPIC_API_KEY": "fake-key-gitlab", "BASSI_HOME": str(tmp_path / "bassi-home")}
+    fake_api.enqueue(
+        from_script({"type": "tool_use", "calls": [["bash", {"command": "echo note > note.txt"}]]}),
+        from_script({"type": "text", "text": "nightly done"}),
+    )
+    variables = {
+        "CI_PIPELINE_SOURCE": "schedule",
+        "BASSI_TASK": "nightly",
+        "ANTHROPIC_BASE_URL": fake_api.base_url,
+        "ANTHROPIC_API_KEY": "fake-key-gitlab",
+        "BASSI_HOME": str(tmp_path / "bassi-home"),
+    }
     args = [tool]
     for key, value in variables.items():
         args += ["--variable", f"{key}={value}"]
-    proc = subprocess.run([*args, "bassi-nightly"], cwd=repo, capture_output=True, text=True, check=False,
-                          timeout=240)
+    proc = subprocess.run([*args, "bassi-nightly"], cwd=repo, capture_output=True, text=True, check=False, timeout=240)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert "nightly done" in log

@@ -19,8 +19,17 @@ GITLAB = Path(".gitlab/bassi.gitlab-ci.yml")
 
 
 def test_gitlab_jobs_run_only_in_their_schedule(tmp_path: Path) -> None:
-    write_task(tmp_path, "a.yaml", id="weekly", prompt=NASTY, name=NASTY, schedule="monday 09:00",
-               timezone="Europe/Berlin", limits={"timeout": 600}, vars={"v": NASTY})
+    write_task(
+        tmp_path,
+        "a.yaml",
+        id="weekly",
+        prompt=NASTY,
+        name=NASTY,
+        schedule="monday 09:00",
+        timezone="Europe/Berlin",
+        limits={"timeout": 600},
+        vars={"v": NASTY},
+    )
     write_task(tmp_path, "b.yaml", id="paused", prompt="p", schedule="hourly", timezone="UTC", enabled=False)
     code, _out, err = generate(tmp_path, "--target", "gitlab")
     assert code == 0, err
@@ -28,8 +37,10 @@ def test_gitlab_jobs_run_only_in_their_schedule(tmp_path: Path) -> None:
     jobs = load_yaml(path)
     job = jobs["bassi-weekly"]
     assert job["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule" && $BASSI_TASK == "weekly"'}]
-    assert job["script"] == ["pip install bassi-ci",
-                             "bassi execute .bassi/tasks/a.yaml --ci --junit bassi-junit.xml > bassi-result.json"]
+    assert job["script"] == [
+        "pip install bassi-ci",
+        "bassi execute .bassi/tasks/a.yaml --ci --junit bassi-junit.xml > bassi-result.json",
+    ]
     assert job["artifacts"]["reports"] == {"junit": "bassi-junit.xml"}
     assert job["artifacts"]["when"] == "always"
     assert job["timeout"] == "15 minutes"
@@ -38,8 +49,10 @@ def test_gitlab_jobs_run_only_in_their_schedule(tmp_path: Path) -> None:
     check_schema("vendor.gitlab-ci", path)
     # The schedule commands: printed, and kept in the file's header; paused tasks get none.
     commands = [line for line in err.splitlines() if line.startswith("glab ")]
-    assert commands == ["glab schedule create --description 'bassi: weekly' --ref main --cron '0 9 * * 1' "
-                        "--cronTimeZone Europe/Berlin --variable BASSI_TASK:weekly"]
+    assert commands == [
+        "glab schedule create --description 'bassi: weekly' --ref main --cron '0 9 * * 1' "
+        "--cronTimeZone Europe/Berlin --variable BASSI_TASK:weekly"
+    ]
     assert shlex.split(commands[0])[-1] == "BASSI_TASK:weekly"
     assert f"#   {commands[0]}" in path.read_text()
 
@@ -61,25 +74,31 @@ def test_gitlab_file_is_removed_when_no_task_is_left(tmp_path: Path) -> None:
     assert not (tmp_path / GITLAB).exists()
 
 
-@pytest.mark.parametrize(("text", "groovy"), [
-    ("plain", "'plain'"),
-    ("it's", "'it\\'s'"),
-    ("back\\slash", "'back\\\\slash'"),
-    ("${env.X} $HOME", "'${env.X} $HOME'"),  # single-quoted Groovy strings do not interpolate
-    ("two\nlines", "'two\\nlines'"),
-])
+@pytest.mark.parametrize(
+    ("text", "groovy"),
+    [
+        ("plain", "'plain'"),
+        ("it's", "'it\\'s'"),
+        ("back\\slash", "'back\\\\slash'"),
+        ("${env.X} $HOME", "'${env.X} $HOME'"),  # single-quoted Groovy strings do not interpolate
+        ("two\nlines", "'two\\nlines'"),
+    ],
+)
 def test_groovy_strings(text: str, groovy: str) -> None:
     assert groovy_string(text) == groovy
 
 
-@pytest.mark.parametrize(("expression", "kind", "spec"), [
-    ("0 9 * * 1", "weekly", "TZ=Europe/Berlin\n0 9 * * 1"),  # an exact minute stays exact
-    ("*/15 * * * *", "interval", "TZ=Europe/Berlin\nH/15 * * * *"),
-    ("0 * * * *", "hourly", "TZ=Europe/Berlin\nH * * * *"),
-    ("0 */2 * * *", "interval", "TZ=Europe/Berlin\nH */2 * * *"),
-    ("* * * * *", "interval", "TZ=Europe/Berlin\n* * * * *"),
-    ("0 * * * *", "cron", "TZ=Europe/Berlin\n0 * * * *"),  # a cron expression is taken literally
-])
+@pytest.mark.parametrize(
+    ("expression", "kind", "spec"),
+    [
+        ("0 9 * * 1", "weekly", "TZ=Europe/Berlin\n0 9 * * 1"),  # an exact minute stays exact
+        ("*/15 * * * *", "interval", "TZ=Europe/Berlin\nH/15 * * * *"),
+        ("0 * * * *", "hourly", "TZ=Europe/Berlin\nH * * * *"),
+        ("0 */2 * * *", "interval", "TZ=Europe/Berlin\nH */2 * * *"),
+        ("* * * * *", "interval", "TZ=Europe/Berlin\n* * * * *"),
+        ("0 * * * *", "cron", "TZ=Europe/Berlin\n0 * * * *"),  # a cron expression is taken literally
+    ],
+)
 def test_jenkins_cron_uses_h_only_for_intervals(expression: str, kind: str, spec: str) -> None:
     assert jenkins_cron(CronSpec(expression, "Europe/Berlin", kind)) == spec
 
@@ -117,12 +136,27 @@ def test_gitlab_runs_the_task_file_from_a_custom_folder_and_commits_back(tmp_pat
     assert code == 0, err
     path = tmp_path / GITLAB
     script = load_yaml(path)["bassi-weekly"]["script"]
-    assert shlex.split(script[1])[:6] == ["env", "-u", "BASSI_PUSH_TOKEN", "bassi", "execute",
-                                          "ops/agent tasks/weekly.yaml"]
+    assert shlex.split(script[1])[:6] == [
+        "env",
+        "-u",
+        "BASSI_PUSH_TOKEN",
+        "bassi",
+        "execute",
+        "ops/agent tasks/weekly.yaml",
+    ]
     assert len(script) == 3
     words = shlex.split(script[2])
-    assert words[words.index("bassi"):] == ["bassi", "ci", "commit", "--task", "ops/agent tasks/weekly.yaml",
-                                            "--result", "bassi-result.json", "--branch", "$CI_COMMIT_BRANCH"]
+    assert words[words.index("bassi") :] == [
+        "bassi",
+        "ci",
+        "commit",
+        "--task",
+        "ops/agent tasks/weekly.yaml",
+        "--result",
+        "bassi-result.json",
+        "--branch",
+        "$CI_COMMIT_BRANCH",
+    ]
     assert "GIT_CONFIG_KEY_0=remote.origin.pushurl" in words
     assert "BASSI_PUSH_TOKEN" in script[2] and "BASSI_PUSH_TOKEN" in path.read_text().split("bassi-weekly:")[0]
     assert "BASSI_PUSH_TOKEN" in err  # the credential note is printed too
@@ -143,7 +177,7 @@ def test_jenkins_runs_the_task_file_and_commits_back_with_credentials(tmp_path: 
     text = (tmp_path / "jenkins/bassi-weekly.Jenkinsfile").read_text()
     assert "sh 'bassi execute \\'ops/agent tasks/weekly.yaml\\' --ci" in text
     assert "withCredentials([gitUsernamePassword(credentialsId: 'bassi-git-push')])" in text
-    assert ("sh 'bassi ci commit --task \\'ops/agent tasks/weekly.yaml\\' --result bassi-result.json'" in text)
+    assert "sh 'bassi ci commit --task \\'ops/agent tasks/weekly.yaml\\' --result bassi-result.json'" in text
     assert text.index("stage('commit back')") > text.index("bassi execute")
     assert text.count("{") == text.count("}")
 

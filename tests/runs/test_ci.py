@@ -15,14 +15,29 @@ def test_escaping_follows_the_workflow_command_rules() -> None:
 
 def test_step_summary_has_the_numbers() -> None:
     report = RunReport(
-        run_id="r", task_id="weekly", exit_code=ExitCode.TIMEOUT, started_at="2027-03-10T09:00:00.000+00:00",
-        finished_at="2027-03-10T09:00:02.000+00:00", duration_ms=2_000, num_turns=3,
-        usage={"input_tokens": 1200, "output_tokens": 34}, total_cost_usd=0.0123, final_text="half done | ok",
+        run_id="r",
+        task_id="weekly",
+        exit_code=ExitCode.TIMEOUT,
+        started_at="2027-03-10T09:00:00.000+00:00",
+        finished_at="2027-03-10T09:00:02.000+00:00",
+        duration_ms=2_000,
+        num_turns=3,
+        usage={"input_tokens": 1200, "output_tokens": 34},
+        total_cost_usd=0.0123,
+        final_text="half done | ok",
         error=ErrorInfo("RunTimeout", "time limit"),
     )
     text = step_summary(report)
-    for part in ("weekly", "`timeout` (exit 4)", "| Turns | 3 |", "1,234", "$0.0123", "2.0s", "half done | ok",
-                 "time limit"):
+    for part in (
+        "weekly",
+        "`timeout` (exit 4)",
+        "| Turns | 3 |",
+        "1,234",
+        "$0.0123",
+        "2.0s",
+        "half done | ok",
+        "time limit",
+    ):
         assert part in text
 
 

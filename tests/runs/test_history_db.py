@@ -16,10 +16,23 @@ USAGE = {"input_tokens": 10, "output_tokens": 5, "cache_creation_input_tokens": 
 
 
 def finish(db: Path, run_id: str, status: str, code: int, started: str, finished: str) -> None:
-    history.finish_run(db, run_id, RunEnd(
-        finished_at=finished, status=status, exit_code=code, model="m", num_turns=2, usage=USAGE,
-        total_cost_usd=0.01, duration_ms=1500, result=f"{status} text\nmore", error_type=None, error_message=None,
-    ))
+    history.finish_run(
+        db,
+        run_id,
+        RunEnd(
+            finished_at=finished,
+            status=status,
+            exit_code=code,
+            model="m",
+            num_turns=2,
+            usage=USAGE,
+            total_cost_usd=0.01,
+            duration_ms=1500,
+            result=f"{status} text\nmore",
+            error_type=None,
+            error_message=None,
+        ),
+    )
 
 
 def test_migrations_run_once_and_wal_is_on(tmp_path: Path) -> None:
@@ -39,8 +52,7 @@ def test_stats_and_recent_runs(tmp_path: Path) -> None:
         started = f"2027-03-1{number}T09:00:00.000+00:00"
         start_run(db, run_id=f"r{number}", task_id="weekly", started_at=started, model="m", log_path=None)
         finish(db, f"r{number}", status, code, started, started.replace("09:00:00", "09:00:01"))
-    start_run(db, run_id="other", task_id="daily", started_at="2027-03-01T09:00:00.000+00:00", model="m",
-              log_path=None)
+    start_run(db, run_id="other", task_id="daily", started_at="2027-03-01T09:00:00.000+00:00", model="m", log_path=None)
     stats = read_task_stats(db)
     weekly = stats["weekly"]
     assert (weekly.runs, weekly.successes, weekly.failures) == (4, 2, 2)

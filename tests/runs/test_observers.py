@@ -23,12 +23,21 @@ from tests.runs.helpers import github_commands
         ("bash", {"command": "ls -la"}, "→ bash: ls -la"),
         ("bash", {"command": "cat <<EOF\nx\nEOF"}, "→ bash: cat <<EOF …"),
         ("bash", {"restart": True}, "→ bash: (restart)"),
-        ("str_replace_based_edit_tool", {"command": "create", "path": "reports/x.md", "file_text": "x"},
-         "→ edit create reports/x.md"),
-        ("str_replace_based_edit_tool", {"command": "view", "path": "a.py", "view_range": [1, 20]},
-         "→ edit view a.py lines 1-20"),
-        ("str_replace_based_edit_tool", {"command": "insert", "path": "a.py", "insert_line": 3, "new_str": "y"},
-         "→ edit insert a.py at line 3"),
+        (
+            "str_replace_based_edit_tool",
+            {"command": "create", "path": "reports/x.md", "file_text": "x"},
+            "→ edit create reports/x.md",
+        ),
+        (
+            "str_replace_based_edit_tool",
+            {"command": "view", "path": "a.py", "view_range": [1, 20]},
+            "→ edit view a.py lines 1-20",
+        ),
+        (
+            "str_replace_based_edit_tool",
+            {"command": "insert", "path": "a.py", "insert_line": 3, "new_str": "y"},
+            "→ edit insert a.py at line 3",
+        ),
         ("ask_user", {"question": "Which team?"}, "→ ask_user: Which team?"),
         ("web_search", {"q": "x"}, '→ web_search {"q": "x"}'),
     ],
@@ -60,8 +69,14 @@ def test_question_is_answered_from_the_terminal() -> None:
         ConsoleObserver(out, Redactor([]), color=False).ask("Which team?")
 
 
-FORGED = ["::add-mask::bassi", "::set-output name=status::success", "::error::forged", "::stop-commands::x", "::x::",
-          "  ::warning::indented"]
+FORGED = [
+    "::add-mask::bassi",
+    "::set-output name=status::success",
+    "::error::forged",
+    "::stop-commands::x",
+    "::x::",
+    "  ::warning::indented",
+]
 
 
 def test_on_github_model_text_and_tool_output_cannot_issue_workflow_commands() -> None:

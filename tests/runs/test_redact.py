@@ -7,12 +7,22 @@ from bassi_ci.runs.redact import REDACTED, Redactor, secret_values
 
 def test_secret_names() -> None:
     env = {
-        "MY_API_KEY": "value-one-1", "GH_TOKEN": "value-two-2", "DB_PASSWORD": "value-three",
-        "AWS_SECRET_ACCESS_KEY": "value-four", "GOOGLE_CREDENTIALS": "value-five", "HOME": "/root/home",
-        "SHORT_TOKEN": "abc", "ANTHROPIC_API_KEY": "sk-ant-whatever",
+        "MY_API_KEY": "value-one-1",
+        "GH_TOKEN": "value-two-2",
+        "DB_PASSWORD": "value-three",
+        "AWS_SECRET_ACCESS_KEY": "value-four",
+        "GOOGLE_CREDENTIALS": "value-five",
+        "HOME": "/root/home",
+        "SHORT_TOKEN": "abc",
+        "ANTHROPIC_API_KEY": "sk-ant-whatever",
     }
     assert set(secret_values(env)) == {
-        "value-one-1", "value-two-2", "value-three", "value-four", "value-five", "sk-ant-whatever"
+        "value-one-1",
+        "value-two-2",
+        "value-three",
+        "value-four",
+        "value-five",
+        "sk-ant-whatever",
     }
 
 
@@ -44,7 +54,8 @@ def test_multi_line_and_trailing_newline_values_are_redacted_line_by_line() -> N
 def test_a_secret_split_between_parts_is_redacted_in_both() -> None:
     redactor = Redactor(["tok-9f8e7d6c5b4a"])
     assert redactor.texts(["the token is tok-9f8e", "7d6c5b4a, bye"]) == [
-        f"the token is {REDACTED}", f"{REDACTED}, bye"
+        f"the token is {REDACTED}",
+        f"{REDACTED}, bye",
     ]
     assert redactor.texts(["sk-ant-", "api03-abcdef ok"]) == [REDACTED, f"{REDACTED} ok"]
     assert redactor.texts(["plain", " text"]) == ["plain", " text"]

@@ -14,8 +14,9 @@ NOW = datetime(2027, 3, 10, 8, 30, 5, tzinfo=UTC)  # a Wednesday
 
 
 def variables(**extra: str) -> dict[str, str]:
-    builtins = builtin_variables(task_id="weekly", run_id="20270310T083005Z-abcdef", now=NOW,
-                                 zone="Europe/Berlin", last_run=None)
+    builtins = builtin_variables(
+        task_id="weekly", run_id="20270310T083005Z-abcdef", now=NOW, zone="Europe/Berlin", last_run=None
+    )
     return merge_variables(builtins, extra)
 
 
@@ -28,7 +29,7 @@ def variables(**extra: str) -> dict[str, str]:
         ("{task_id}/{run_id}", "weekly/20270310T083005Z-abcdef"),
         ("since {last_run}", "since never"),
         ("team {team}", "team platform"),
-        ("json {{\"a\": 1}}", 'json {"a": 1}'),
+        ('json {{"a": 1}}', 'json {"a": 1}'),
         ("{{date}}", "{date}"),
         ("a } b", "a } b"),
         ("no variables", "no variables"),
@@ -61,8 +62,9 @@ def test_values_are_not_expanded_again() -> None:
 
 
 def test_last_run_in_task_zone() -> None:
-    values = builtin_variables(task_id="t", run_id="r", now=NOW, zone="America/New_York",
-                               last_run=datetime(2027, 3, 3, 14, 0, tzinfo=UTC))
+    values = builtin_variables(
+        task_id="t", run_id="r", now=NOW, zone="America/New_York", last_run=datetime(2027, 3, 3, 14, 0, tzinfo=UTC)
+    )
     assert values["last_run"] == "2027-03-03T09:00:00-05:00"
     assert values["date"] == "2027-03-10"
 

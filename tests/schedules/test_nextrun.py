@@ -125,9 +125,7 @@ def test_results_are_in_the_task_zone() -> None:
 
 def test_once_runs_once_and_not_in_the_past() -> None:
     once = parse_schedule("once 2027-01-31 10:00")
-    assert runs("once 2027-01-31 10:00", "Europe/Berlin", "2027-01-01T00:00:00+00:00") == [
-        "2027-01-31T10:00:00+01:00"
-    ]
+    assert runs("once 2027-01-31 10:00", "Europe/Berlin", "2027-01-01T00:00:00+00:00") == ["2027-01-31T10:00:00+01:00"]
     assert next_runs(once, "Europe/Berlin", datetime(2027, 1, 31, 9, 0, tzinfo=UTC), 5) == []
     assert next_run(once, "Europe/Berlin", datetime(2028, 1, 1, tzinfo=UTC)) is None
 

@@ -57,16 +57,10 @@ def test_good_schedules_parse_to_their_canonical_text(text: str, canonical: str,
 
 
 def test_parsed_forms_carry_the_values() -> None:
-    assert parse_schedule("weekdays 9:00") == Calendar(
-        "weekdays 09:00", "weekly", 9, 0, weekdays=(1, 2, 3, 4, 5)
-    )
-    assert parse_schedule("monthly 31st 08:00") == Calendar(
-        "monthly 31st 08:00", "monthly", 8, 0, day_of_month=31
-    )
+    assert parse_schedule("weekdays 9:00") == Calendar("weekdays 09:00", "weekly", 9, 0, weekdays=(1, 2, 3, 4, 5))
+    assert parse_schedule("monthly 31st 08:00") == Calendar("monthly 31st 08:00", "monthly", 8, 0, day_of_month=31)
     assert parse_schedule("every 90m") == Interval("every 90m", 90)
-    assert parse_schedule("once 2027-01-31 10:00") == Once(
-        "once 2027-01-31 10:00", datetime(2027, 1, 31, 10, 0)
-    )
+    assert parse_schedule("once 2027-01-31 10:00") == Once("once 2027-01-31 10:00", datetime(2027, 1, 31, 10, 0))
     assert parse_schedule("@weekly") == Cron("@weekly", "0 0 * * 0")
 
 
@@ -149,9 +143,7 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
         ("0 9 * * mon-fri", "Europe/Berlin", NOW, "0 9 * * MON-FRI"),
     ],
 )  # fmt: skip
-def test_normalize_resolves_relative_days_in_the_task_zone(
-    text: str, zone: str, now: datetime, stored: str
-) -> None:
+def test_normalize_resolves_relative_days_in_the_task_zone(text: str, zone: str, now: datetime, stored: str) -> None:
     assert normalize_schedule(text, zone, now) == stored
 
 

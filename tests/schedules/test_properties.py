@@ -48,9 +48,7 @@ def time_of_day(draw: st.DrawFn) -> str:
 @st.composite
 def cron_field(draw: st.DrawFn, low: int, high: int) -> str:
     a, b = sorted(draw(st.lists(st.integers(low, high), min_size=2, max_size=2)))
-    return draw(
-        st.sampled_from(["*", f"{a}", f"{a}-{b}", f"{a},{b}", f"*/{max(1, b - a)}", f"{a}-{b}/2"])
-    )
+    return draw(st.sampled_from(["*", f"{a}", f"{a}-{b}", f"{a},{b}", f"*/{max(1, b - a)}", f"{a}-{b}/2"]))
 
 
 @st.composite
@@ -74,9 +72,7 @@ valid_texts = st.one_of(
     st.sampled_from(["@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly"]),
 )
 
-starts = st.datetimes(
-    min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
-)
+starts = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
 
 
 def _shuffle_case(text: str, flips: list[bool]) -> str:
@@ -151,9 +147,7 @@ def _exists(wall: datetime, zone: ZoneInfo) -> bool:
 
 @given(valid_texts, st.sampled_from(ZONES), starts, st.integers(1, 6))
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_resuming_from_any_run_continues_the_same_sequence(
-    text: str, zone: str, after: datetime, split: int
-) -> None:
+def test_resuming_from_any_run_continues_the_same_sequence(text: str, zone: str, after: datetime, split: int) -> None:
     schedule = _schedule(text, after)
     if schedule is None:
         return

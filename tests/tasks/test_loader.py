@@ -118,8 +118,22 @@ yaml_values = st.recursive(
     max_leaves=10,
 )
 field_names = st.sampled_from(
-    ["id", "name", "prompt", "schedule", "timezone", "enabled", "model", "limits", "tools",
-     "workdir", "retries", "vars", "description", "other"]
+    [
+        "id",
+        "name",
+        "prompt",
+        "schedule",
+        "timezone",
+        "enabled",
+        "model",
+        "limits",
+        "tools",
+        "workdir",
+        "retries",
+        "vars",
+        "description",
+        "other",
+    ]
 )
 
 
@@ -139,7 +153,7 @@ def test_any_record_is_a_task_or_a_task_file_error(record: dict[str, object]) ->
         ("name: a\nprompt: x\nlimits: {timeout: 169h}\n", "expected at most 7 days"),
         ("name: a\nprompt: x\nlimits: {max_budget_usd: .nan}\n", "field 'limits.max_budget_usd'"),
         ("name: a\nprompt: x\nlimits: {max_budget_usd: .inf}\n", "field 'limits.max_budget_usd'"),
-        ("name: \"a\\x85b\"\nprompt: x\n", "field 'name': expected a single line"),
+        ('name: "a\\x85b"\nprompt: x\n', "field 'name': expected a single line"),
         ("name: a\nprompt: x\nschedule: daily 09:00\ntimezone: localtime\n", "not an IANA zone name"),
         ("name: a\nprompt: x\nschedule: daily 09:00\ntimezone: right/Europe/Berlin\n", "not an IANA zone name"),
     ],
@@ -150,9 +164,7 @@ def test_limits_and_names_that_would_not_round_trip_are_refused(tmp_path: Path, 
 
 
 def test_yaml_aliases_are_refused_before_they_can_expand(tmp_path: Path) -> None:
-    levels = ['a0: &a0 ["lol", "lol"]'] + [
-        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)
-    ]
+    levels = ['a0: &a0 ["lol", "lol"]'] + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
     path = write(tmp_path, "\n".join(levels) + "\nprompt: x\nname: n\n")
     with pytest.raises(TaskFileError, match=r"YAML aliases \(\*a0\) are not allowed"):
         load_task_file(path)

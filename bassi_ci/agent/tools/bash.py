@@ -88,8 +88,7 @@ class BashTool:
                 _reap(process)
                 if cut_by_deadline:
                     raise RunTimeout(
-                        "the run's time limit was reached while a bash command was running; "
-                        "its processes were stopped"
+                        "the run's time limit was reached while a bash command was running; its processes were stopped"
                     ) from None
                 text = _read(output)
                 note = f"\n[command timed out after {limit:g} s; its processes were stopped]"

@@ -73,9 +73,7 @@ class EditorTool:
             return self._insert(path, tool_input.get("insert_line"), new)
         if command == "undo_edit":
             raise EditorError("Error: undo_edit is not supported by this editor version.")
-        raise EditorError(
-            f"Error: unknown command {command!r}; use view, create, str_replace or insert."
-        )
+        raise EditorError(f"Error: unknown command {command!r}; use view, create, str_replace or insert.")
 
     def resolve(self, raw: str) -> Path:
         """The real path for `raw`, or EditorError when it is outside the workspace."""
@@ -107,9 +105,7 @@ class EditorTool:
             start, end = view_range
             end = len(lines) if end == -1 else end
             if not 1 <= start <= len(lines) or end < start or end > len(lines):
-                raise EditorError(
-                    f"Error: invalid view_range {view_range}; the file has {len(lines)} lines."
-                )
+                raise EditorError(f"Error: invalid view_range {view_range}; the file has {len(lines)} lines.")
         numbered = "\n".join(f"{number}: {lines[number - 1]}" for number in range(start, end + 1))
         return cut_output(numbered, self.max_output_chars)
 
@@ -136,8 +132,7 @@ class EditorTool:
         count = content.count(old) if old else 0
         if count == 0:
             raise EditorError(
-                f"Error: no match for old_str in {self.relative(path)}; it must match exactly, "
-                "whitespace included."
+                f"Error: no match for old_str in {self.relative(path)}; it must match exactly, whitespace included."
             )
         if count > 1:
             raise EditorError(
@@ -151,9 +146,7 @@ class EditorTool:
         content = self._read_text(path)
         lines = content.split("\n")
         if not isinstance(insert_line, int) or not 0 <= insert_line <= len(lines):
-            raise EditorError(
-                f"Error: insert_line must be an integer from 0 to {len(lines)} for this file."
-            )
+            raise EditorError(f"Error: insert_line must be an integer from 0 to {len(lines)} for this file.")
         lines[insert_line:insert_line] = new.split("\n")
         self._write(path, "\n".join(lines))
         return f"Inserted text after line {insert_line} of {self.relative(path)}."
@@ -162,9 +155,7 @@ class EditorTool:
         return path.relative_to(self.root).parts
 
     @contextlib.contextmanager
-    def _folder(
-        self, parts: tuple[str, ...], *, create: bool = False, start: int | None = None
-    ) -> Iterator[int]:
+    def _folder(self, parts: tuple[str, ...], *, create: bool = False, start: int | None = None) -> Iterator[int]:
         """A descriptor of the folder `parts` below `start` (the workspace root by default),
         opened one name at a time without following symlinks; `create` makes missing folders."""
         # The root itself went through realpath() in __init__: it may be reached via symlinks.
@@ -267,8 +258,7 @@ def _refuse_symlink(problem: OSError, name: str, folder: int) -> None:
     with contextlib.suppress(OSError):
         if stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode):
             raise EditorError(
-                f"Error: {name} is a symlink that appeared after the path was checked; "
-                "access was refused."
+                f"Error: {name} is a symlink that appeared after the path was checked; access was refused."
             ) from None
 
 
@@ -276,7 +266,5 @@ def _entries(folder: int) -> list[tuple[str, bool]]:
     """(name, is a real folder) for the visible entries of an open folder, sorted."""
     with os.scandir(folder) as scan:
         return sorted(
-            (entry.name, entry.is_dir(follow_symlinks=False))
-            for entry in scan
-            if not entry.name.startswith(".")
+            (entry.name, entry.is_dir(follow_symlinks=False)) for entry in scan if not entry.name.startswith(".")
         )
