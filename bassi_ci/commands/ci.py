@@ -174,8 +174,8 @@ def ci_commit(
     looks like a credential (or a name such as .env, or the value of a secret
     environment variable) stops the commit with exit 1.
     """
-    from bassi_ci.generators.action import build_commit_request, commit_paths
-    from bassi_ci.generators.commit import commit_back
+    from bassi_ci.ci.commit import commit_back
+    from bassi_ci.ci.request import build_commit_request, commit_paths
     from bassi_ci.runs.templating import parse_vars
 
     task = _load_task(task_file) if task_file is not None else None
@@ -230,14 +230,14 @@ def ci_action_run() -> int:
     """Run the `bassi run` GitHub Action from its BASSI_INPUT_* environment (used by action.yml)."""
     import os
 
-    from bassi_ci.generators.action import GITHUB_TOKEN_VAR, github_output_text, run_action
+    from bassi_ci.ci.action import GITHUB_TOKEN_VAR, github_output_text, run_action
 
     key = os.environ.get("BASSI_INPUT_ANTHROPIC_API_KEY", "").strip()
     if key:
         output.echo(f"::add-mask::{key}")
     token = os.environ.get(GITHUB_TOKEN_VAR, "").strip()
     if token:
-        from bassi_ci.generators.commit import basic_credential
+        from bassi_ci.ci.commit import basic_credential
 
         # GitHub masks the token (a secret) itself, not the base64 form commit-back sends as a header.
         output.echo(f"::add-mask::{basic_credential(token)}")

@@ -40,7 +40,7 @@ DEFAULT_COMMIT_MESSAGE = "bassi: {task_id} results of {date}"
 
 @dataclass(frozen=True)
 class CommitSettings:
-    """Which files a CI run may commit back, and how (see bassi_ci.generators.commit)."""
+    """Which files a CI run may commit back, and how (see bassi_ci.ci.commit)."""
 
     paths: tuple[str, ...]
     message: str = DEFAULT_COMMIT_MESSAGE

@@ -12,11 +12,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bassi_ci.generators.action import github_output_text
+from bassi_ci.ci.action import github_output_text
 from bassi_ci.runs.junit import junit_xml
 from bassi_ci.runs.result import result_schema
-from tests.fakeapi import FakeMessagesAPI, from_script
-from tests.generators.test_commit import (  # noqa: F401
+from tests.ci.helpers import (
     HEADER,
     TOKEN,
     assert_no_credential_in_config,
@@ -24,10 +23,10 @@ from tests.generators.test_commit import (  # noqa: F401
     git,
     git_recorder,
     recorded_calls,
-    remote,
     remote_files,
     remote_log,
 )
+from tests.fakeapi import FakeMessagesAPI, from_script
 
 WRITE_REPORT = {
     "type": "tool_use",
@@ -71,7 +70,7 @@ def action_run(
 
 
 @pytest.fixture
-def work(remote: Path, tmp_path: Path) -> Path:  # noqa: F811
+def work(remote: Path, tmp_path: Path) -> Path:
     repo = clone(remote, tmp_path / "work")
     tasks = repo / ".bassi" / "tasks"
     tasks.mkdir(parents=True)
@@ -88,7 +87,7 @@ def work(remote: Path, tmp_path: Path) -> Path:  # noqa: F811
 def test_task_run_commits_back_and_sets_outputs(
     work: Path,
     tmp_path: Path,
-    remote: Path,  # noqa: F811
+    remote: Path,
     fake_api: FakeMessagesAPI,
 ) -> None:
     fake_api.enqueue(from_script(WRITE_REPORT), from_script({"type": "text", "text": "Report written.\nBye"}))
@@ -112,7 +111,7 @@ def test_task_run_commits_back_and_sets_outputs(
 def test_failed_run_commits_nothing_and_fails_the_step(
     work: Path,
     tmp_path: Path,
-    remote: Path,  # noqa: F811
+    remote: Path,
     fake_api: FakeMessagesAPI,
 ) -> None:
     fake_api.enqueue(
@@ -152,7 +151,7 @@ def test_a_failed_run_on_github_is_annotated_once(work: Path, tmp_path: Path, fa
 def test_prompt_with_vars_and_explicit_commit_paths(
     work: Path,
     tmp_path: Path,
-    remote: Path,  # noqa: F811
+    remote: Path,
     fake_api: FakeMessagesAPI,
 ) -> None:
     fake_api.enqueue(from_script(WRITE_REPORT), from_script({"type": "text", "text": "ok"}))
@@ -232,7 +231,7 @@ def test_agent_never_sees_the_workflow_token(work: Path, tmp_path: Path, fake_ap
 def test_commit_back_pushes_with_the_workflow_token_without_storing_it(
     work: Path,
     tmp_path: Path,
-    remote: Path,  # noqa: F811
+    remote: Path,
     fake_api: FakeMessagesAPI,
 ) -> None:
     fake_api.enqueue(
@@ -275,7 +274,7 @@ def test_commit_back_pushes_with_the_workflow_token_without_storing_it(
 def test_git_filters_the_agent_planted_never_see_the_workflow_token(
     work: Path,
     tmp_path: Path,
-    remote: Path,  # noqa: F811
+    remote: Path,
     fake_api: FakeMessagesAPI,
 ) -> None:
     spy = (
@@ -317,7 +316,7 @@ def test_a_token_the_user_sets_on_the_step_reaches_the_agent(
 def test_commit_paths_of_the_action_expand_template_variables(
     work: Path,
     tmp_path: Path,
-    remote: Path,  # noqa: F811
+    remote: Path,
     fake_api: FakeMessagesAPI,
 ) -> None:
     fake_api.enqueue(
@@ -339,7 +338,7 @@ def test_commit_paths_of_the_action_expand_template_variables(
 def test_commit_back_refuses_a_secret_from_the_environment(
     work: Path,
     tmp_path: Path,
-    remote: Path,  # noqa: F811
+    remote: Path,
     fake_api: FakeMessagesAPI,
 ) -> None:
     fake_api.enqueue(

@@ -18,18 +18,15 @@ import secrets
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
 from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError
 from bassi_ci.runs.ci import annotation
-from bassi_ci.runs.templating import expand
-from bassi_ci.tasks.model import DEFAULT_COMMIT_MESSAGE, Task
-
-if TYPE_CHECKING:
-    from bassi_ci.generators.commit import CommitRequest
+from bassi_ci.tasks.model import Task
 
 INPUT_PREFIX = "BASSI_INPUT_"
 GITHUB_TOKEN_VAR = "BASSI_GITHUB_TOKEN"
@@ -227,7 +224,7 @@ def _commit(
     if outcome.exit_code != ExitCode.SUCCESS:
         outcome.notes.append(f"not committing: the run ended with status {outcome.result.get('status')}")
         return
-    from bassi_ci.generators.commit import DEFAULT_SERVER_URL, commit_back
+    from bassi_ci.ci.commit import commit_back
 
     try:
         paths = commit_paths(
@@ -262,61 +259,6 @@ def _commit(
         return
     outcome.commit_sha, outcome.pull_request_url = done.sha, done.pull_request_url
     outcome.notes.append(done.note)
-
-
-def commit_variables(task: Task | None, task_id: str, run_id: str, cli_vars: Mapping[str, str]) -> dict[str, str]:
-    """Template variables of commit-back: the built-ins, then the task's vars, then the given ones."""
-    from bassi_ci import clock
-    from bassi_ci.runs.templating import builtin_variables, merge_variables
-
-    builtins = builtin_variables(
-        task_id=task_id, run_id=run_id, now=clock.now(), zone=task.timezone if task else None, last_run=None
-    )
-    return merge_variables(builtins, task.vars if task else {}, cli_vars)
-
-
-def commit_paths(task: Task | None, given: Sequence[str], *, missing: str) -> tuple[str, ...]:
-    """The paths to commit: the given ones, else the task's commit.paths; none is a UsageError(`missing`)."""
-    paths = tuple(given) or (task.commit.paths if task and task.commit else ())
-    if not paths:
-        raise UsageError(missing)
-    return paths
-
-
-def build_commit_request(
-    task: Task | None,
-    *,
-    repo: Path,
-    paths: tuple[str, ...],
-    message: str | None,
-    branch: str | None,
-    pull_request: bool,
-    task_id: str,
-    run_id: str,
-    cli_vars: Mapping[str, str],
-    **extra: Any,
-) -> CommitRequest:
-    """Commit-back of one run (`bassi ci commit` and the action): the given settings, each falling
-    back to the task's `commit:`; message and branch are expanded with the commit variables.
-    `extra` holds the caller's own CommitRequest fields (author, token, server)."""
-    from bassi_ci.generators.commit import CommitRequest
-
-    settings = task.commit if task else None
-    variables = commit_variables(task, task_id, run_id, cli_vars)
-    text = expand(
-        message or (settings.message if settings else DEFAULT_COMMIT_MESSAGE), variables, where="commit message"
-    )
-    target = branch or (settings.branch if settings else None)
-    return CommitRequest(
-        repo=repo,
-        paths=paths,
-        message=text,
-        branch=expand(target, variables, where="branch") if target else None,
-        pull_request=pull_request or bool(settings and settings.pull_request),
-        pr_branch_suffix=f"{task_id}-{run_id}",
-        variables=variables,
-        **extra,
-    )
 
 
 def github_output_text(outputs: Mapping[str, str]) -> str:

@@ -2,50 +2,26 @@
 
 from __future__ import annotations
 
-import base64
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from bassi_ci.generators import commit as commit_module
-from bassi_ci.generators.commit import CommitRefused, CommitRequest, PushFailed, commit_back
+from bassi_ci.ci import commit as commit_module
+from bassi_ci.ci.commit import CommitRefused, CommitRequest, PushFailed, commit_back
+from tests.ci.helpers import (
+    HEADER,
+    TOKEN,
+    assert_no_credential_in_config,
+    clone,
+    git,
+    git_recorder,
+    recorded_calls,
+    remote_files,
+    remote_log,
+)
 from tests.cli import run_cli
-
-
-def git(repo: Path, *args: str) -> str:
-    env_args = ["-c", "user.name=Someone", "-c", "user.email=someone@example.com", "-c", "init.defaultBranch=main"]
-    proc = subprocess.run(["git", *env_args, *args], cwd=repo, capture_output=True, text=True, check=True)
-    return proc.stdout.strip()
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Path:
-    bare = tmp_path / "remote.git"
-    bare.mkdir()
-    git(bare, "init", "--bare", "-q", "-b", "main")
-    seed = tmp_path / "seed"
-    git(tmp_path, "clone", "-q", str(bare), str(seed))
-    (seed / "README.md").write_text("hello\n")
-    git(seed, "add", "README.md")
-    git(seed, "commit", "-q", "-m", "initial")
-    git(seed, "push", "-q", "origin", "HEAD:main")
-    return bare
-
-
-def clone(remote: Path, where: Path) -> Path:
-    git(remote.parent, "clone", "-q", str(remote), str(where))
-    return where
-
-
-def remote_log(remote: Path) -> list[str]:
-    return git(remote, "log", "--format=%s|%an|%ae", "main").splitlines()
-
-
-def remote_files(remote: Path) -> list[str]:
-    return git(remote, "ls-tree", "-r", "--name-only", "main").splitlines()
 
 
 def request(repo: Path, *paths: str, **kw: object) -> CommitRequest:
@@ -340,62 +316,6 @@ def test_gh_gets_the_token_for_its_own_process_only(
 
 
 # --- The workflow token reaches `git push`/`git fetch` through their environment only -------------
-
-TOKEN = "ghs_" + "PushT0kenOfTheWorkflow" * 2
-HEADER = "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
-
-
-def git_recorder(tmp_path: Path) -> tuple[Path, Path]:
-    """A `git` in front of the real one that logs, per call, its subcommand, the GIT_CONFIG_* variables
-    it was given and the extraheader git itself then reads; returns (its folder, the log)."""
-    real = shutil.which("git")
-    assert real is not None
-    bin_dir = tmp_path / "recorder-bin"
-    bin_dir.mkdir(exist_ok=True)
-    log = tmp_path / "git-calls.log"
-    script = (
-        "#!/bin/sh\n"
-        "sub=''\n"
-        "skip=''\n"
-        'for a in "$@"; do\n'
-        "  if [ -n \"$skip\" ]; then skip=''; continue; fi\n"
-        '  case "$a" in -c) skip=1;; -*) ;; *) sub=$a; break;; esac\n'
-        "done\n"
-        f"{{ echo \"== $sub\"; env | grep '^GIT_CONFIG_' | sort; "
-        f"echo \"git reads: $('{real}' config --get-all http.https://github.com/.extraheader)\"; }} >> '{log}'\n"
-        f"exec '{real}' \"$@\"\n"
-    )
-    (bin_dir / "git").write_text(script)
-    (bin_dir / "git").chmod(0o755)
-    return bin_dir, log
-
-
-def recorded_calls(log: Path) -> list[tuple[str, list[str]]]:
-    """(subcommand, its GIT_CONFIG_*/`git reads` lines) per recorded call."""
-    calls: list[tuple[str, list[str]]] = []
-    for line in log.read_text().splitlines():
-        if line.startswith("== "):
-            calls.append((line[3:], []))
-        elif calls:
-            calls[-1][1].append(line)
-    return calls
-
-
-def assert_no_credential_in_config(repo: Path) -> None:
-    config = (repo / ".git" / "config").read_text()
-    encoded = HEADER.removeprefix("AUTHORIZATION: basic ")
-    for needle in (TOKEN, encoded, "extraheader", "AUTHORIZATION"):
-        assert needle not in config, needle
-    # Nor anywhere git looks (global, system): the credential lived in the push's environment only.
-    listing = subprocess.run(
-        ["git", "config", "--list", "--show-origin"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("GIT_CONFIG_")},
-    ).stdout
-    assert TOKEN not in listing and encoded not in listing and "extraheader" not in listing
 
 
 def test_push_and_fetch_get_the_token_as_an_environment_only_header(

@@ -17,18 +17,14 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import git
 
+from bassi_ci.ci.request import DEFAULT_SERVER_URL, CommitRequest
+from bassi_ci.ci.secretscan import known_secret_values, secret_file_reason
 from bassi_ci.errors import RunFailed, UsageError
-from bassi_ci.generators.secretscan import known_secret_values, secret_file_reason
-
-BOT_NAME = "bassi[bot]"
-BOT_EMAIL = "bassi-bot@users.noreply.github.com"
-PUSH_ATTEMPTS = 3
-DEFAULT_SERVER_URL = "https://github.com"
 
 
 class CommitRefused(RunFailed):
@@ -37,26 +33,6 @@ class CommitRefused(RunFailed):
 
 class PushFailed(RunFailed):
     """The push did not succeed after every retry."""
-
-
-@dataclass(frozen=True)
-class CommitRequest:
-    repo: Path
-    paths: tuple[str, ...]
-    message: str  # already expanded
-    branch: str | None = None  # push target; the new branch with pull_request
-    pull_request: bool = False
-    author_name: str = BOT_NAME
-    author_email: str = BOT_EMAIL
-    remote: str = "origin"
-    attempts: int = PUSH_ATTEMPTS
-    pr_branch_suffix: str = "run"  # names the PR branch when `branch` is not given
-    # Template variables for the paths ({date}, {task_id}, …); None: the paths are taken literally.
-    variables: Mapping[str, str] | None = None
-    # The workflow's token (BASSI_GITHUB_TOKEN): an http.extraheader of the `git push`/`git fetch`
-    # processes (push_config_env) and GH_TOKEN of `gh pr create`, nothing else; never shown in a repr.
-    github_token: str = field(default="", repr=False)
-    server_url: str = DEFAULT_SERVER_URL  # GITHUB_SERVER_URL: the host the token's header is sent to
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,86 @@
+"""Shared by the commit-back and action tests: real git repositories with a bare remote,
+and a recording `git` that shows which process saw the push credential."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+
+def git(repo: Path, *args: str) -> str:
+    env_args = ["-c", "user.name=Someone", "-c", "user.email=someone@example.com", "-c", "init.defaultBranch=main"]
+    proc = subprocess.run(["git", *env_args, *args], cwd=repo, capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+def clone(remote: Path, where: Path) -> Path:
+    git(remote.parent, "clone", "-q", str(remote), str(where))
+    return where
+
+
+def remote_log(remote: Path) -> list[str]:
+    return git(remote, "log", "--format=%s|%an|%ae", "main").splitlines()
+
+
+def remote_files(remote: Path) -> list[str]:
+    return git(remote, "ls-tree", "-r", "--name-only", "main").splitlines()
+
+
+TOKEN = "ghs_" + "PushT0kenOfTheWorkflow" * 2
+HEADER = "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+
+
+def git_recorder(tmp_path: Path) -> tuple[Path, Path]:
+    """A `git` in front of the real one that logs, per call, its subcommand, the GIT_CONFIG_* variables
+    it was given and the extraheader git itself then reads; returns (its folder, the log)."""
+    real = shutil.which("git")
+    assert real is not None
+    bin_dir = tmp_path / "recorder-bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "git-calls.log"
+    script = (
+        "#!/bin/sh\n"
+        "sub=''\n"
+        "skip=''\n"
+        'for a in "$@"; do\n'
+        "  if [ -n \"$skip\" ]; then skip=''; continue; fi\n"
+        '  case "$a" in -c) skip=1;; -*) ;; *) sub=$a; break;; esac\n'
+        "done\n"
+        f"{{ echo \"== $sub\"; env | grep '^GIT_CONFIG_' | sort; "
+        f"echo \"git reads: $('{real}' config --get-all http.https://github.com/.extraheader)\"; }} >> '{log}'\n"
+        f"exec '{real}' \"$@\"\n"
+    )
+    (bin_dir / "git").write_text(script)
+    (bin_dir / "git").chmod(0o755)
+    return bin_dir, log
+
+
+def recorded_calls(log: Path) -> list[tuple[str, list[str]]]:
+    """(subcommand, its GIT_CONFIG_*/`git reads` lines) per recorded call."""
+    calls: list[tuple[str, list[str]]] = []
+    for line in log.read_text().splitlines():
+        if line.startswith("== "):
+            calls.append((line[3:], []))
+        elif calls:
+            calls[-1][1].append(line)
+    return calls
+
+
+def assert_no_credential_in_config(repo: Path) -> None:
+    config = (repo / ".git" / "config").read_text()
+    encoded = HEADER.removeprefix("AUTHORIZATION: basic ")
+    for needle in (TOKEN, encoded, "extraheader", "AUTHORIZATION"):
+        assert needle not in config, needle
+    # Nor anywhere git looks (global, system): the credential lived in the push's environment only.
+    listing = subprocess.run(
+        ["git", "config", "--list", "--show-origin"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("GIT_CONFIG_")},
+    ).stdout
+    assert TOKEN not in listing and encoded not in listing and "extraheader" not in listing
