@@ -1,20 +1,30 @@
-"""The root `bassi` command group; each sub-group lives in bassi_ci/commands/."""
+"""The root `bassi` command group; each sub-command lives in bassi_ci/commands/ and is
+imported only when it runs (see bassi_ci.commands.lazy)."""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import NoReturn
 
 import click
 
 from bassi_ci import __version__
-from bassi_ci.commands.ci import ci
-from bassi_ci.commands.execute import execute
-from bassi_ci.commands.history import history
-from bassi_ci.commands.schedule import schedule
+from bassi_ci.commands.lazy import LazyGroup
+from bassi_ci.error_handler import run_with_error_handling
+
+COMMANDS = {
+    "ci": "bassi_ci.commands.ci:ci",
+    "execute": "bassi_ci.commands.execute:execute",
+    "history": "bassi_ci.commands.history:history",
+    "schedule": "bassi_ci.commands.schedule:schedule",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="bassi")
 def cli() -> None:
     """Run Claude agent tasks on a schedule or in CI.
@@ -27,14 +37,6 @@ def cli() -> None:
     """
 
 
-cli.add_command(schedule)
-cli.add_command(execute)
-cli.add_command(history)
-cli.add_command(ci)
-
-
-def main(argv: list[str] | None = None) -> Any:
-    """Entry point of the `bassi` console script: errors become one line and an exit code."""
-    from bassi_ci.commands.errors import run_with_error_handling
-
-    return run_with_error_handling(cli, argv if argv is not None else sys.argv[1:])
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point of the `bassi` console script: one error and interrupt policy for the process."""
+    run_with_error_handling(cli, argv if argv is not None else sys.argv[1:])

@@ -7,6 +7,7 @@ the user as a traceback.
 
 from __future__ import annotations
 
+import traceback
 from enum import IntEnum
 
 
@@ -26,6 +27,14 @@ class ExitCode(IntEnum):
     def status(self) -> str:
         """The `status` word that goes with this code in results and history."""
         return self.name.lower() if self is not ExitCode.SUCCESS else "success"
+
+    @classmethod
+    def known(cls, code: int) -> ExitCode | None:
+        """The documented exit code `code` is, or None (a crash's or a signal's code)."""
+        try:
+            return cls(code)
+        except ValueError:
+            return None
 
 
 class BassiError(Exception):
@@ -118,3 +127,28 @@ class Interrupted(BassiError):
     """Stopped by SIGINT or SIGTERM."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class InternalError(BassiError):
+    """A defect in bassi itself; the run still ends with a result (exit 1)."""
+
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail  # the traceback, for the transcript and the crash log
+
+    @classmethod
+    def of(cls, bug: BaseException) -> InternalError:
+        return cls(f"unexpected error: {type(bug).__name__}: {bug}", "".join(traceback.format_exception(bug)))
+
+
+def as_bassi_error(ending: BaseException, interrupted: str = "interrupted") -> BassiError:
+    """The one policy for how anything that stops a run is reported: a BassiError stays itself,
+    Ctrl-C or SIGTERM (KeyboardInterrupt, see bassi_ci.signals) is `interrupted` (130), and
+    anything else is a defect of bassi's (InternalError, exit 1). `interrupted` says when."""
+    if isinstance(ending, BassiError):
+        return ending
+    if isinstance(ending, KeyboardInterrupt):
+        return Interrupted(interrupted)
+    return InternalError.of(ending)

@@ -14,6 +14,8 @@ exit code follows DESIGN.md:
   or the cost so far (usage reported by the API × pricing table) reached max_budget_usd.
 - 6 api_error / 7 auth_error: from the transport (see transport.py).
 - 130 interrupted: KeyboardInterrupt; the partial statistics are still returned.
+- 1 failed with error InternalError: a defect (in bassi or an observer); the statistics so far
+  are still returned, and the error's `detail` holds the traceback.
 
 A tool that fails unexpectedly (a bug, a NUL byte the OS refuses) gives the model an
 is_error tool_result and the run goes on. Every process a bash command started (its process
@@ -41,11 +43,11 @@ from bassi_ci.agent.transport import Transport
 from bassi_ci.errors import (
     BassiError,
     ExitCode,
-    Interrupted,
     LimitReached,
     NeedsInput,
     RunFailed,
     RunTimeout,
+    as_bassi_error,
 )
 from bassi_ci.tasks.model import ALL_TOOLS
 
@@ -123,6 +125,8 @@ class AgentObserver(Protocol):
     def on_tool_call(self, name: str, tool_input: dict[str, object]) -> None: ...
     def on_tool_result(self, name: str, output: str, is_error: bool) -> None: ...
     def ask(self, question: str) -> str: ...
+    def flush(self) -> None:
+        """Write out what is buffered; the executor calls it once the loop has ended."""
 
 
 class NullObserver:
@@ -145,6 +149,9 @@ class NullObserver:
 
     def ask(self, question: str) -> str:
         raise NeedsInput(f"the agent asked a question nobody can answer here: {question}")
+
+    def flush(self) -> None:
+        pass
 
 
 def run_agent(request: AgentRequest, transport: Transport, observer: AgentObserver) -> AgentOutcome:
@@ -188,10 +195,8 @@ class _Run:
         error: BassiError | None = None
         try:
             self._loop()
-        except BassiError as problem:
-            error = problem
-        except KeyboardInterrupt:
-            error = Interrupted("interrupted; the run was stopped and its processes killed")
+        except (Exception, KeyboardInterrupt) as ending:  # the statistics so far belong in the result
+            error = as_bassi_error(ending, interrupted="interrupted; the run was stopped and its processes killed")
         finally:
             self.bash.close()
         return AgentOutcome(

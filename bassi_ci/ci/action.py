@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
-from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError
+from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError, as_bassi_error
 from bassi_ci.runs.ci import annotation
 from bassi_ci.tasks.model import Task
 
@@ -156,12 +156,8 @@ def run_action(environ: Mapping[str, str]) -> ActionOutcome:
     result_file = _result_path(environ)
     try:
         outcome = _run(environ, result_file)
-    except BassiError as problem:
-        outcome = failure_outcome(problem, result_file, environ)
-    except Exception as bug:  # a defect must still leave outputs behind for the workflow
-        from bassi_ci.runs.executor import InternalError
-
-        outcome = failure_outcome(InternalError.of(bug), result_file, environ)
+    except Exception as ending:  # a defect too must still leave outputs behind for the workflow
+        outcome = failure_outcome(as_bassi_error(ending), result_file, environ)
     already_said = outcome.annotated or any(note.startswith("::error") for note in outcome.notes)
     if outcome.exit_code != ExitCode.SUCCESS and not already_said:
         error = outcome.result.get("error") or {}
@@ -249,10 +245,9 @@ def _commit(
         )
         done = commit_back(request)
     except Exception as failure:  # a defect in commit-back must not replace the run's own result
-        from bassi_ci.runs.executor import InternalError
         from bassi_ci.runs.redact import Redactor
 
-        exc = failure if isinstance(failure, BassiError) else InternalError.of(failure)
+        exc = as_bassi_error(failure)
         outcome.exit_code = int(exc.exit_code)
         outcome.result = {**outcome.result, "status": exc.status}
         outcome.notes.append(annotation("error", "bassi commit-back", Redactor.from_environ(environ).text(str(exc))))
@@ -290,8 +285,9 @@ def _read_outcome(path: Path, code: int, environ: Mapping[str, str]) -> ActionOu
     if isinstance(data, dict):
         return ActionOutcome(exit_code=code, result=data, result_file=path)
     problem = NoResult(f"bassi execute ended with exit code {code} and printed no JSON result")
-    if code in ExitCode._value2member_map_ and code != ExitCode.SUCCESS:
-        problem.exit_code = ExitCode(code)
+    known = ExitCode.known(code)
+    if known is not None and known is not ExitCode.SUCCESS:
+        problem.exit_code = known
     return failure_outcome(problem, path, environ)
 
 

@@ -1,8 +1,8 @@
 """`bassi execute`: run a task (or an ad-hoc prompt) through the agent loop now.
 
 Thin on purpose: parse the command line, build a RunPlan, hand it to
-bassi_ci.runs.executor, then show the RunReport. The anthropic SDK is imported only
-when a real API run starts, so `bassi --help` stays fast.
+bassi_ci.runs.executor, then publish the RunReport. Whatever ends the run (an error, an
+interrupt, a defect) ends in a result: with --ci, one JSON document on stdout.
 """
 
 from __future__ import annotations
@@ -10,87 +10,69 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO
 
 import click
 
-from bassi_ci.errors import BassiError, ExitCode, Interrupted, UsageError
-from bassi_ci.runs.signals import interrupts_deferred, sigterm_interrupts
-from bassi_ci.tasks.model import ALL_TOOLS
+from bassi_ci.errors import ExitCode, UsageError
+from bassi_ci.runs.ci import (
+    CiEnvironment,
+    Folder,
+    append_step_summary,
+    error_annotation,
+    format_duration,
+    stop_commands,
+)
+from bassi_ci.runs.executor import RunPlan, execute_run, record_failure
+from bassi_ci.runs.junit import write_junit
+from bassi_ci.runs.observers import ConsoleObserver
+from bassi_ci.runs.redact import Redactor
+from bassi_ci.runs.resolve import resolve_task, task_workdir
+from bassi_ci.runs.result import RunReport, build_result
+from bassi_ci.runs.templating import parse_vars
+from bassi_ci.signals import ignore_interrupts, interrupts_deferred
+from bassi_ci.tasks.model import ALL_TOOLS, Task, duration_option, parse_duration, parse_tools
 
-if TYPE_CHECKING:
-    from bassi_ci.runs.redact import Redactor
-    from bassi_ci.runs.result import RunReport
-    from bassi_ci.tasks.model import Task
 
-# The run machinery (executor, history, YAML, …) is imported inside the functions
-# below, so that `bassi --help` and the other commands do not pay for it at start-up.
+@dataclass(frozen=True)
+class ResultOutputs:
+    """Where the result of a run goes: --ci, --json and --junit."""
 
-_EXIT_CODE = "bassi_execute_exit_code"  # in ctx.meta once the result is out
+    ci: bool = False
+    as_json: bool = False
+    junit: Path | None = None
+
+    @classmethod
+    def of_unparsed(cls, command: click.Command, ctx: click.Context, args: list[str]) -> ResultOutputs:
+        """--ci and --junit of a command line click could not parse, read by click's own parser
+        (unknown options skipped), so that CI gets its JSON result and report even then."""
+        parser = command.make_parser(ctx)
+        parser.ignore_unknown_options = True
+        try:
+            values, _, _ = parser.parse_args(args=list(args))
+        except click.UsageError:
+            values = {}
+        junit = values.get("junit")
+        return cls(ci=bool(values.get("ci")), as_json=True, junit=Path(junit) if isinstance(junit, str) else None)
 
 
 class ExecuteCommand(click.Command):
-    """SIGTERM stops `execute` like Ctrl-C from the moment its command line is parsed, so even
-    an early one ends in a result; with --ci, so does a command line click cannot parse (exit 2)."""
+    """With --ci, even a command line click cannot parse ends in a JSON result (exit 2)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        # Before the run machinery is imported, which takes a while; undone when ctx closes.
-        ctx.with_resource(sigterm_interrupts())
         original = list(args)  # click's parser consumes the list it is given
         try:
             return super().parse_args(ctx, args)
-        except BaseException as problem:  # a usage error, or --help's Exit
-            ctx.close()  # click closes only the context of a command line it parsed
-            if not isinstance(problem, click.UsageError) or not _asks_for_ci(original):
+        except click.UsageError as problem:
+            outputs = ResultOutputs.of_unparsed(self, ctx, original)
+            if not outputs.ci:
                 raise
-            _end_early(UsageError(problem.format_message()), ci=True, as_json=True, junit=_junit_arg(original))
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:  # before `execute` could handle it, or after its result was out
-            if _EXIT_CODE in ctx.meta:
-                return ctx.meta[_EXIT_CODE]
-            params = ctx.params
-            _end_early(
-                Interrupted("interrupted before the run started"),
-                ci=params["ci"],
-                as_json=params["as_json"],
-                junit=params["junit"],
-            )
-
-
-def _end_early(problem: BassiError, *, ci: bool, as_json: bool, junit: Path | None) -> NoReturn:
-    """The result of a run that never started."""
-    with interrupts_deferred():
-        from bassi_ci.runs.executor import record_failure
-        from bassi_ci.runs.redact import Redactor
-
-        redactor = Redactor.from_environ()
-        report = record_failure(None, None, problem, redactor)
-        _publish(report, ci=ci, as_json=as_json, junit=junit, redactor=redactor)
-    raise click.exceptions.Exit(int(report.exit_code))
-
-
-def _asks_for_ci(args: Sequence[str]) -> bool:
-    return "--ci" in _options_part(args)
-
-
-def _junit_arg(args: Sequence[str]) -> Path | None:
-    """--junit FILE from a command line that did not parse, so CI still gets its report."""
-    options = _options_part(args)
-    for index, arg in enumerate(options):
-        if arg.startswith("--junit="):
-            return Path(arg.split("=", 1)[1])
-        if arg == "--junit" and index + 1 < len(options):
-            return Path(options[index + 1])
-    return None
-
-
-def _options_part(args: Sequence[str]) -> Sequence[str]:
-    return args[: list(args).index("--")] if "--" in args else args
+            redactor = Redactor.from_environ()
+            report = record_failure(None, None, UsageError(problem.format_message()), redactor)
+            raise click.exceptions.Exit(publish(report, outputs, redactor)) from None
 
 
 @click.command(cls=ExecuteCommand)
@@ -141,19 +123,12 @@ def execute(
     Exit codes: 0 success, 1 failed, 2 usage error, 3 needs input, 4 timeout,
     5 limit reached, 6 API error, 7 auth error, 8 locked, 130 interrupted.
     """
-    # SIGTERM already raises KeyboardInterrupt here (see ExecuteCommand.parse_args).
-    from bassi_ci.runs.executor import RunPlan, crash_report, execute_run, record_failure
-    from bassi_ci.runs.redact import Redactor
-
-    redactor = Redactor.from_environ()
+    outputs = ResultOutputs(ci=ci, as_json=as_json, junit=junit)
     interactive = not ci and sys.stdin.isatty()
-    cwd = Path.cwd()
     resolved: Task | None = None
-    try:
-        from bassi_ci.runs.resolve import resolve_task, task_workdir
-        from bassi_ci.runs.templating import parse_vars
-        from bassi_ci.tasks.model import parse_tools
-
+    try:  # from the first line: an interrupt or a defect, too, ends in a result
+        redactor = Redactor.from_environ()
+        cwd = Path.cwd()
         resolved = resolve_task(task, prompt, cwd)
         plan = RunPlan(
             task=resolved,
@@ -170,27 +145,14 @@ def execute(
             interactive=interactive,
             adhoc=task is None,
         )
-    except BassiError as problem:
-        report = record_failure(resolved, model, problem, redactor)
-    except KeyboardInterrupt:
-        report = record_failure(resolved, model, Interrupted("interrupted before the run started"), redactor)
-    except Exception as bug:  # a defect must not break the one-JSON-result contract
-        report = crash_report(resolved, model, bug, redactor)
-    else:
-        console = _console(ci, as_json, redactor, interactive)
-        try:
-            report = execute_run(plan, console, redactor=redactor)
-        except Exception as bug:
-            report = crash_report(resolved, model, bug, redactor)
-    with interrupts_deferred():
-        _publish(report, ci=ci, as_json=as_json, junit=junit, redactor=redactor)
-        click.get_current_context().meta[_EXIT_CODE] = int(report.exit_code)
-    return int(report.exit_code)
+        report = execute_run(plan, _console(outputs, redactor, interactive), redactor=redactor)
+    except (Exception, KeyboardInterrupt) as ending:
+        redactor = Redactor.from_environ()
+        report = record_failure(resolved, model, ending, redactor)
+    return publish(report, outputs, redactor)
 
 
 def _seconds(timeout: str | None) -> float | None:
-    from bassi_ci.tasks.model import duration_option, parse_duration
-
     value = duration_option(timeout)
     if value is None:
         return None
@@ -200,28 +162,34 @@ def _seconds(timeout: str | None) -> float | None:
         raise UsageError(f"--timeout {timeout!r}: expected seconds or a duration such as 30m, 2h, 90s") from None
 
 
-def _console(ci: bool, as_json: bool, redactor: Redactor, interactive: bool) -> Any:
-    from bassi_ci.runs.ci import CiEnvironment, Folder
-    from bassi_ci.runs.observers import ConsoleObserver
-
-    stream: IO[str] = sys.stderr if ci or as_json else sys.stdout
+def _console(outputs: ResultOutputs, redactor: Redactor, interactive: bool) -> ConsoleObserver:
+    stream = _human_stream(outputs)
     return ConsoleObserver(
         stream,
         redactor,
-        color=not ci and stream.isatty() and "NO_COLOR" not in os.environ,
+        color=not outputs.ci and stream.isatty() and "NO_COLOR" not in os.environ,
         folder=Folder(CiEnvironment.detect(os.environ)),
         answers=sys.stdin if interactive else None,
     )
 
 
-def _publish(report: RunReport, *, ci: bool, as_json: bool, junit: Path | None, redactor: Redactor) -> None:
-    """The end of every run: summary line, CI annotation, the JSON result, then the report files,
-    whose failure is a warning: it changes neither the result nor the exit code."""
-    from bassi_ci.runs.ci import CiEnvironment, append_step_summary, error_annotation, stop_commands
-    from bassi_ci.runs.result import build_result
+def _human_stream(outputs: ResultOutputs) -> IO[str]:
+    return sys.stderr if outputs.ci or outputs.as_json else sys.stdout
 
+
+def publish(report: RunReport, outputs: ResultOutputs, redactor: Redactor) -> int:
+    """The end of every run: summary line, CI annotation, the JSON result, then the report files,
+    whose failure is a warning: it changes neither the result nor the exit code. Returns the
+    exit code; from here on interrupts are ignored, so the process exits with that code."""
+    with interrupts_deferred():
+        _publish(report, outputs, redactor)
+    ignore_interrupts()
+    return int(report.exit_code)
+
+
+def _publish(report: RunReport, outputs: ResultOutputs, redactor: Redactor) -> None:
     env = CiEnvironment.detect(os.environ)
-    human = sys.stderr if ci or as_json else sys.stdout
+    human = _human_stream(outputs)
     lines = [redactor.text(line) for line in summary_lines(report)]
     if env.github:  # the error message may quote the model: no workflow commands in it
         stop, resume = stop_commands()
@@ -232,14 +200,13 @@ def _publish(report: RunReport, *, ci: bool, as_json: bool, junit: Path | None, 
         sys.stderr.write(error_annotation(redactor.text(report.error.message), title=f"bassi {report.status}") + "\n")
         sys.stderr.flush()
     document = redactor.data(build_result(report))
-    if ci or as_json:
+    if outputs.ci or outputs.as_json:
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         sys.stdout.flush()
     if env.github and env.step_summary:
         _write_extra("step summary", env.step_summary, lambda: append_step_summary(str(env.step_summary), report))
+    junit = outputs.junit
     if junit is not None:
-        from bassi_ci.runs.junit import write_junit
-
         _write_extra("JUnit report", junit, lambda: write_junit(document, junit))
 
 
@@ -252,8 +219,6 @@ def _write_extra(what: str, path: str | Path, write: Callable[[], None]) -> None
 
 
 def summary_lines(report: RunReport) -> list[str]:
-    from bassi_ci.runs.ci import format_duration
-
     mark = "✓" if report.exit_code is ExitCode.SUCCESS else "✗"
     lines = [
         f"{mark} {report.status} (exit {int(report.exit_code)}) · {report.num_turns} turns · "

@@ -9,28 +9,26 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import secrets
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bassi_ci import clock
-from bassi_ci.errors import BassiError, ExitCode, Interrupted
-from bassi_ci.home import bassi_home, logs_dir, state_db_path
+from bassi_ci.errors import ExitCode, InternalError, as_bassi_error
+from bassi_ci.home import bassi_home, state_db_path
 from bassi_ci.runs import history
+from bassi_ci.runs.ending import RunIdentity, error_info, report_of
 from bassi_ci.runs.locks import task_lock
 from bassi_ci.runs.redact import Redactor
-from bassi_ci.runs.result import ErrorInfo, RunReport
-from bassi_ci.runs.signals import interrupts_deferred
+from bassi_ci.runs.result import RunReport, build_result
 from bassi_ci.runs.templating import builtin_variables, expand, merge_variables
+from bassi_ci.signals import interrupts_deferred
 from bassi_ci.tasks.model import Task
 
 if TYPE_CHECKING:
-    from bassi_ci.agent.loop import AgentObserver, AgentOutcome
+    from bassi_ci.agent.loop import AgentObserver, AgentRequest
     from bassi_ci.agent.transport import Transport
 
 
@@ -57,28 +55,6 @@ class RunPlan:
         return self.model or self.task.model
 
 
-@dataclass
-class RunIdentity:
-    """What is fixed before anything else happens: the id, the start, the log path."""
-
-    run_id: str
-    task_id: str
-    started: datetime
-    started_mono: float
-    log_path: Path
-
-    @classmethod
-    def new(cls, task_id: str) -> RunIdentity:
-        started = clock.now()
-        run_id = new_run_id(started)
-        return cls(run_id, task_id, started, time.monotonic(), logs_dir() / task_id / f"{run_id}.jsonl")
-
-
-def new_run_id(started: datetime) -> str:
-    """Sortable and unique: `20270310T090000Z-a1b2c3`."""
-    return f"{started.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
 TransportFactory = Callable[[RunPlan], "Transport"]
 
 
@@ -90,7 +66,7 @@ def execute_run(
     transport_factory: TransportFactory | None = None,
     on_started: Callable[[RunIdentity], None] | None = None,
 ) -> RunReport:
-    """Run the plan to its end; never raises for a documented outcome."""
+    """Run the plan to its end; never raises: every ending is a report with its exit code."""
     redactor = redactor or Redactor.from_environ()
     ident = RunIdentity.new(plan.task.id)
     db = state_db_path()
@@ -99,7 +75,7 @@ def execute_run(
         prompt = expand_prompt(plan, ident)
         transport = transport_factory(plan) if transport_factory else build_transport(plan, redactor)
         with _lock(plan):
-            ident.started, ident.started_mono = clock.now(), time.monotonic()
+            ident.restart_clock()
             history.start_run(
                 db,
                 run_id=ident.run_id,
@@ -114,27 +90,10 @@ def execute_run(
             report = _run_agent(plan, ident, prompt, transport, console, redactor)
             with interrupts_deferred():
                 return _finish_row(db, ident.run_id, report, redactor)
-    except BassiError as problem:
-        report = failure_report(ident, plan.effective_model, problem, redactor, log_path=row_started)
-    except KeyboardInterrupt:
-        report = failure_report(
-            ident,
-            plan.effective_model,
-            Interrupted("interrupted before the run finished"),
-            redactor,
-            log_path=row_started,
-        )
-    with interrupts_deferred(), contextlib.suppress(history.HistoryError):  # the report tells what went wrong
-        if not row_started:
-            history.start_run(
-                db,
-                run_id=ident.run_id,
-                task_id=ident.task_id,
-                started_at=clock.utc_iso(ident.started),
-                model=plan.effective_model,
-                log_path=None,
-            )
-        history.finish_run(db, ident.run_id, _run_end(report))
+    except (Exception, KeyboardInterrupt) as ending:
+        problem = as_bassi_error(ending, interrupted="interrupted before the run finished")
+        report = report_of(ident, plan.effective_model, problem, redactor, has_log=row_started)
+    _record_ending(db, ident, report, plan.effective_model, row_started=row_started)
     return report
 
 
@@ -144,28 +103,36 @@ def _finish_row(db: Path, run_id: str, report: RunReport, redactor: Redactor) ->
         history.finish_run(db, run_id, _run_end(report))
     except history.HistoryError as problem:
         if report.exit_code is ExitCode.SUCCESS:
-            return dataclasses.replace(report, exit_code=problem.exit_code, error=_error_info(problem, redactor))
+            return dataclasses.replace(report, exit_code=problem.exit_code, error=error_info(problem, redactor))
     return report
 
 
-def record_failure(task: Task | None, model: str | None, problem: BassiError, redactor: Redactor) -> RunReport:
-    """A run that could not start (bad workspace, bad --var, ...): a result, and a row when the task is known."""
+def record_failure(task: Task | None, model: str | None, ending: BaseException, redactor: Redactor) -> RunReport:
+    """A run that could not start (bad workspace, bad --var, an interrupt, ...): a report, and a
+    history row when the task is known."""
     ident = RunIdentity.new(task.id if task else "")
-    report = failure_report(ident, model, problem, redactor, log_path=False)
+    problem = as_bassi_error(ending, interrupted="interrupted before the run started")
+    report = report_of(ident, model, problem, redactor, has_log=False)
     if task is None:
         return dataclasses.replace(report, task_id=None)
-    with interrupts_deferred(), contextlib.suppress(history.HistoryError):  # the report tells what went wrong
-        db = state_db_path()
-        history.start_run(
-            db,
-            run_id=ident.run_id,
-            task_id=task.id,
-            started_at=report.started_at,
-            model=model or task.model,
-            log_path=None,
-        )
-        history.finish_run(db, ident.run_id, _run_end(report))
+    _record_ending(state_db_path(), ident, report, model or task.model, row_started=False)
     return report
+
+
+def _record_ending(db: Path, ident: RunIdentity, report: RunReport, model: str, *, row_started: bool) -> None:
+    """The history row of a run that failed. Best effort: the report already says what went
+    wrong, and a second failure (a broken history) must not replace it."""
+    with interrupts_deferred(), contextlib.suppress(Exception):
+        if not row_started:
+            history.start_run(
+                db,
+                run_id=ident.run_id,
+                task_id=ident.task_id,
+                started_at=report.started_at,
+                model=model,
+                log_path=None,
+            )
+        history.finish_run(db, ident.run_id, _run_end(report))
 
 
 def expand_prompt(plan: RunPlan, ident: RunIdentity) -> str:
@@ -207,78 +174,57 @@ def _run_agent(
     console: AgentObserver | None,
     redactor: Redactor,
 ) -> RunReport:
-    from bassi_ci.agent.loop import AgentRequest, run_agent
-    from bassi_ci.agent.pricing import cost_usd
-    from bassi_ci.runs.observers import FanOut, TranscriptObserver, TurnCounter
+    from bassi_ci.agent.loop import run_agent
+    from bassi_ci.runs.observers import FanOut, TranscriptObserver
 
-    task = plan.task
-    timeout_s = plan.timeout_s if plan.timeout_s is not None else task.limits.timeout_s
-    request = AgentRequest(
-        prompt=prompt,
-        model=plan.effective_model,
-        workdir=plan.workdir,
-        allowed_tools=plan.tools if plan.tools is not None else task.tools,
-        max_turns=plan.max_turns if plan.max_turns is not None else task.limits.max_turns,
-        max_budget_usd=plan.max_budget_usd if plan.max_budget_usd is not None else task.limits.max_budget_usd,
-        deadline=time.monotonic() + timeout_s,
-        interactive=plan.interactive,
-    )
+    request = agent_request(plan, prompt)
     transcript = TranscriptObserver(ident.log_path, redactor)
-    counter = TurnCounter()
+    observers = FanOut([transcript] + ([console] if console is not None else []), asker=console)
     try:
         transcript.event(
             "run_start",
             run_id=ident.run_id,
-            task_id=task.id,
+            task_id=plan.task.id,
             model=request.model,
             workdir=str(plan.workdir),
             prompt=prompt,
             tools=list(request.allowed_tools),
             max_turns=request.max_turns,
             max_budget_usd=request.max_budget_usd,
-            timeout_s=timeout_s,
+            timeout_s=_timeout_s(plan),
             replay=str(plan.replay) if plan.replay else None,
         )
-        observers: list[AgentObserver] = [counter, transcript] + ([console] if console is not None else [])
-        try:
-            outcome = run_agent(request, transport, FanOut(observers, asker=console))
-        except Exception as bug:  # a defect in the loop must still end with a result and a row
-            transcript.event("crash", traceback="".join(traceback.format_exception(bug)))
-            report = failure_report(ident, request.model, InternalError.of(bug), redactor, log_path=True)
-            report = dataclasses.replace(
-                report,
-                num_turns=counter.num_turns,
-                usage=counter.usage.as_dict(),
-                total_cost_usd=cost_usd(request.model, counter.usage),
-            )
-        else:
-            report = outcome_report(ident, request.model, outcome, redactor)
-            report = dataclasses.replace(report, files_changed=_own_files_removed(report.files_changed, plan))
-        from bassi_ci.runs.result import build_result
-
+        outcome = run_agent(request, transport, observers)
+        if isinstance(outcome.error, InternalError):
+            transcript.event("crash", traceback=outcome.error.detail)
+        report = report_of(ident, request.model, outcome, redactor, has_log=True)
+        report = dataclasses.replace(report, files_changed=_own_files_removed(report.files_changed, plan))
         transcript.event("run_end", result=build_result(report))
     finally:
-        if console is not None and hasattr(console, "flush"):
-            console.flush()  # also resumes workflow commands, so the result's annotations work
+        observers.flush()  # also resumes workflow commands, so the result's annotations work
         transcript.close()
     return report
 
 
-class InternalError(BassiError):
-    """A defect in bassi itself; the run still ends with a result (exit 1)."""
+def agent_request(plan: RunPlan, prompt: str) -> AgentRequest:
+    """The loop's request: the command line's overrides, else the task's settings."""
+    from bassi_ci.agent.loop import AgentRequest
 
-    exit_code = ExitCode.FAILED
+    task = plan.task
+    return AgentRequest(
+        prompt=prompt,
+        model=plan.effective_model,
+        workdir=plan.workdir,
+        allowed_tools=plan.tools if plan.tools is not None else task.tools,
+        max_turns=plan.max_turns if plan.max_turns is not None else task.limits.max_turns,
+        max_budget_usd=plan.max_budget_usd if plan.max_budget_usd is not None else task.limits.max_budget_usd,
+        deadline=time.monotonic() + _timeout_s(plan),
+        interactive=plan.interactive,
+    )
 
-    @classmethod
-    def of(cls, bug: BaseException) -> InternalError:
-        return cls(f"unexpected error: {type(bug).__name__}: {bug}")
 
-
-def crash_report(task: Task | None, model: str | None, bug: Exception, redactor: Redactor) -> RunReport:
-    """The result of a run that a defect (or a broken disk) ended; the history may be unwritable."""
-    ident = RunIdentity.new(task.id if task else "")
-    report = failure_report(ident, model, InternalError.of(bug), redactor, log_path=False)
-    return report if task else dataclasses.replace(report, task_id=None)
+def _timeout_s(plan: RunPlan) -> float:
+    return plan.timeout_s if plan.timeout_s is not None else plan.task.limits.timeout_s
 
 
 def _own_files_removed(files: Sequence[str], plan: RunPlan) -> list[str]:
@@ -291,50 +237,6 @@ def _own_files_removed(files: Sequence[str], plan: RunPlan) -> list[str]:
         return any(path == mine or mine in path.parents for mine in own)
 
     return [name for name in files if not is_own(name)]
-
-
-def outcome_report(ident: RunIdentity, model: str, outcome: AgentOutcome, redactor: Redactor) -> RunReport:
-    finished = clock.now()
-    error = outcome.error
-    return RunReport(
-        run_id=ident.run_id,
-        task_id=ident.task_id,
-        exit_code=outcome.exit_code,
-        started_at=clock.utc_iso(ident.started),
-        finished_at=clock.utc_iso(finished),
-        duration_ms=_elapsed_ms(ident),
-        duration_api_ms=outcome.duration_api_ms,
-        model=model,
-        num_turns=outcome.num_turns,
-        usage=outcome.usage.as_dict(),
-        total_cost_usd=outcome.total_cost_usd,
-        final_text=redactor.text(outcome.final_text),
-        files_changed=[redactor.text(p) for p in outcome.files_changed],
-        permission_denials=redactor.data(outcome.permission_denials),
-        error=_error_info(error, redactor) if error is not None else None,
-        log_path=str(ident.log_path),
-    )
-
-
-def failure_report(
-    ident: RunIdentity, model: str | None, problem: BassiError, redactor: Redactor, *, log_path: bool
-) -> RunReport:
-    """A run that ended before (or outside) the agent loop."""
-    return RunReport(
-        run_id=ident.run_id,
-        task_id=ident.task_id,
-        exit_code=problem.exit_code,
-        started_at=clock.utc_iso(ident.started),
-        finished_at=clock.utc_iso(clock.now()),
-        duration_ms=_elapsed_ms(ident),
-        model=model,
-        error=_error_info(problem, redactor),
-        log_path=str(ident.log_path) if log_path else None,
-    )
-
-
-def _error_info(error: BassiError, redactor: Redactor) -> ErrorInfo:
-    return ErrorInfo(error.type_name, redactor.text(str(error)), error.retryable)
 
 
 def _run_end(report: RunReport) -> history.RunEnd:
@@ -351,7 +253,3 @@ def _run_end(report: RunReport) -> history.RunEnd:
         error_type=report.error.type if report.error else None,
         error_message=report.error.message if report.error else None,
     )
-
-
-def _elapsed_ms(ident: RunIdentity) -> int:
-    return int((time.monotonic() - ident.started_mono) * 1000)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from bassi_ci import clock
-from bassi_ci.agent.loop import AgentObserver, NullObserver, Usage
+from bassi_ci.agent.loop import AgentObserver, NullObserver
 from bassi_ci.errors import NeedsInput, StoreError
 from bassi_ci.runs.ci import Folder, stop_commands
 from bassi_ci.runs.redact import Redactor
@@ -55,20 +55,6 @@ class TranscriptObserver(NullObserver):
 
     def on_tool_result(self, name: str, output: str, is_error: bool) -> None:
         self.event("tool_result", name=name, output=output, is_error=is_error)
-
-
-class TurnCounter(NullObserver):
-    """API round trips and tokens as they happen, for a run that ends without an outcome."""
-
-    def __init__(self) -> None:
-        self.num_turns = 0
-        self.usage = Usage()
-
-    def on_response(self, turn: int, message: dict[str, object]) -> None:
-        self.num_turns = turn
-        usage = message.get("usage")
-        if isinstance(usage, Mapping):
-            self.usage.add(usage)
 
 
 class ConsoleObserver(NullObserver):
@@ -208,6 +194,10 @@ class FanOut(NullObserver):
         if self.asker is None:
             return super().ask(question)
         return self.asker.ask(question)
+
+    def flush(self) -> None:
+        for observer in self.observers:
+            observer.flush()
 
 
 def describe_tool_call(name: str, tool_input: dict[str, object]) -> str:

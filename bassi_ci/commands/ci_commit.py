@@ -1,0 +1,126 @@
+"""`bassi ci commit`: commit the files a run changed (only those it may) and push them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bassi_ci import output
+from bassi_ci.ci.commit import commit_back
+from bassi_ci.ci.request import BOT_EMAIL, BOT_NAME, build_commit_request, commit_paths
+from bassi_ci.errors import RunFailed, UsageError
+from bassi_ci.runs.templating import parse_vars
+from bassi_ci.tasks.loader import load_task_file
+
+
+@click.command(name="commit")
+@click.option(
+    "--paths",
+    "paths",
+    multiple=True,
+    metavar="GLOB",
+    help="Path or glob that may be committed (repeatable; newline- or comma-separated lists work too; "
+    "template variables are expanded). Default: the --task's commit.paths.",
+)
+@click.option(
+    "--message",
+    default=None,
+    help="Commit message; template variables such as {date} {task_id} {run_id} are expanded. "
+    "Default: the --task's commit.message, else 'bassi: {task_id} results of {date}'.",
+)
+@click.option(
+    "--branch",
+    help="Branch to push to (default: the --task's commit.branch, else the current one); "
+    "with a pull request: its new branch.",
+)
+@click.option("--create-pull-request", is_flag=True, help="Push to a new branch and open a pull request with gh.")
+@click.option(
+    "--task",
+    "task_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Task file whose commit settings and vars are used (options given here override them).",
+)
+@click.option(
+    "--result",
+    "result_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON result of the run: gives {run_id}; nothing is committed unless its status is success.",
+)
+@click.option("--task-id", default=None, help="Value of {task_id} (default: the --task's id, else 'adhoc').")
+@click.option("--run-id", default=None, help="Value of {run_id} (default: the --result's run_id, else 'manual').")
+@click.option("--var", "vars_", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
+@click.option(
+    "--repo",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Repository to commit in.",
+)
+@click.option("--author-name", default=BOT_NAME, show_default=True, help="Commit author and committer name.")
+@click.option(
+    "--author-email",
+    default=BOT_EMAIL,
+    show_default=True,
+    help="Commit author and committer e-mail.",
+)
+def ci_commit(
+    paths: tuple[str, ...],
+    message: str | None,
+    branch: str | None,
+    create_pull_request: bool,
+    task_file: Path | None,
+    result_file: Path | None,
+    task_id: str | None,
+    run_id: str | None,
+    vars_: tuple[str, ...],
+    repo: Path,
+    author_name: str,
+    author_email: str,
+) -> None:
+    """Commit the changed files under PATHS and push them (rebasing and retrying, never forcing).
+
+    Files outside PATHS are never staged; nothing changed means no commit. A file that
+    looks like a credential (or a name such as .env, or the value of a secret
+    environment variable) stops the commit with exit 1.
+    """
+    task = load_task_file(task_file) if task_file is not None else None
+    if result_file is not None:
+        run_id = run_id or _successful_run_id(result_file)
+    globs = tuple(part.strip() for item in paths for part in item.replace(",", "\n").splitlines() if part.strip())
+    globs = commit_paths(task, globs, missing="give --paths (or a --task with commit.paths)")
+    the_task_id = task_id or (task.id if task else "adhoc")
+    the_run_id = run_id or "manual"
+    outcome = commit_back(
+        build_commit_request(
+            task,
+            repo=repo,
+            paths=globs,
+            message=message,
+            branch=branch,
+            pull_request=create_pull_request,
+            task_id=the_task_id,
+            run_id=the_run_id,
+            cli_vars=parse_vars(vars_),
+            author_name=author_name,
+            author_email=author_email,
+        )
+    )
+    output.note(outcome.note)
+    output.echo(f"commit-sha={outcome.sha}")
+    if outcome.pull_request_url:
+        output.echo(f"pull-request-url={outcome.pull_request_url}")
+
+
+def _successful_run_id(path: Path) -> str:
+    """The run_id of a result file; a run that did not succeed has nothing to commit (exit 1)."""
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as problem:
+        raise UsageError(f"--result {path}: cannot read the run's JSON result: {problem}") from None
+    if not isinstance(result, dict):
+        raise UsageError(f"--result {path}: not a bassi result (expected a JSON object)")
+    if result.get("status") != "success":
+        raise RunFailed(f"not committing: the run in {path} ended with status {result.get('status')}")
+    return str(result.get("run_id") or "manual")
