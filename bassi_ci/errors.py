@@ -1,7 +1,7 @@
 """Every failure a user can cause or meet, each carrying its documented exit code.
 
 Domain code raises these; the CLI turns them into a one-line message (or a JSON
-result in CI mode) and the exit code from DESIGN.md. Nothing else should reach
+result in CI mode) and the exit code from docs/design.md. Nothing else should reach
 the user as a traceback.
 """
 

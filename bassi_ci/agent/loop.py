@@ -1,7 +1,7 @@
 """The tool-use loop that `bassi execute` runs: prompt → model → tools → model … → outcome.
 
 run_agent() never raises for the documented outcomes; it returns an AgentOutcome whose
-exit code follows DESIGN.md:
+exit code follows docs/design.md:
 
 - 0 success: the model ended its turn (stop_reason "end_turn" or "stop_sequence").
 - 1 failed: the model ended but did not finish: its final text starts with "FAILED:" (the

@@ -1,6 +1,6 @@
 """Next fire times: wall-clock patterns in an IANA zone turned into real instants.
 
-DST policy (DESIGN.md), for every calendar schedule (`daily`, weekday, `monthly`,
+DST policy (docs/design.md), for every calendar schedule (`daily`, weekday, `monthly`,
 `once`, clock-aligned intervals such as `every 30m` or `hourly`, cron expressions):
 
 * a wall time that does not exist (spring-forward gap) runs at the first valid instant

@@ -49,7 +49,7 @@ def test_after_the_first_pass_of_a_repeated_hour_a_fixed_time_waits_a_day() -> N
 
 
 def test_clock_aligned_interval_runs_each_repeated_wall_time_once() -> None:
-    # DESIGN.md: a time that occurs twice runs once, at its first occurrence (as systemd does).
+    # docs/design.md: a time that occurs twice runs once, at its first occurrence (as systemd does).
     times = runs("every 30m", "Europe/Berlin", "2027-10-31T02:15:00+02:00", 4)
     assert times == [
         "2027-10-31T02:30:00+02:00",
@@ -95,7 +95,7 @@ def test_clock_aligned_interval_skips_wall_times_that_do_not_exist() -> None:
 def test_cron_expressions_follow_cronsim_at_dst_edges(expression: str, zone: str, after: str) -> None:
     # cronsim mimics Debian cron at DST edges, and so does our policy for fixed times.
     # (Debian cron runs wildcard-hour jobs in both passes of a repeated hour; we follow
-    # DESIGN.md and systemd there: once, see the tests above.)
+    # docs/design.md and systemd there: once, see the tests above.)
     start = datetime.fromisoformat(after).astimezone(ZoneInfo(zone))
     expected = [t.astimezone(UTC) for _, t in zip(range(4), CronSim(expression, start), strict=False)]
     ours = next_runs(parse_schedule(expression), zone, start, 4)

@@ -74,7 +74,7 @@ AGREE = [
 
 # Where systemd's behaviour differs from our DST policy. systemd normalises wall
 # times per day with mktime-like rules: a time in the spring-forward gap finds no
-# match that day (skipped, "never" for a one-off). Our policy (DESIGN.md,
+# match that day (skipped, "never" for a one-off). Our policy (docs/design.md,
 # schedules.nextrun): a time in a gap runs at the end of the gap, so a daily job is
 # never lost and `every 2h` runs at 03:00 when 02:00 does not exist. In the repeated
 # fall-back hour both run each wall time once, at its first occurrence.
