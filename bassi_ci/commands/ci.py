@@ -73,6 +73,7 @@ def ci_generate(
     deleted tasks are removed.
     """
     from bassi_ci.generators.generate import GenerateOptions, generate
+    from bassi_ci.tasks.lookup import TaskFolder
 
     options = GenerateOptions(
         target=target,
@@ -81,7 +82,7 @@ def ci_generate(
         gitlab_image=gitlab_image or None,
         gitlab_ref=gitlab_ref,
     )
-    result = generate(tasks_dir, out, options, check=check)
+    result = generate(TaskFolder(tasks_dir, named_by="--tasks-dir"), out, options, check=check)
     plan = result.plan
     if check:
         for file, reason in plan.writes:
