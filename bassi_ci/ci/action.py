@@ -26,6 +26,7 @@ from typing import Any
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
 from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError, as_bassi_error
 from bassi_ci.runs.ci import annotation
+from bassi_ci.tasks.lookup import TaskFolder, find_in_folder
 from bassi_ci.tasks.model import Task
 
 INPUT_PREFIX = "BASSI_INPUT_"
@@ -114,15 +115,6 @@ def parse_var_lines(text: str) -> dict[str, str]:
     return values
 
 
-def find_task(tasks_dir: Path, task: str) -> Task:
-    from bassi_ci.generators.generate import load_tasks
-
-    for candidate in load_tasks(tasks_dir):
-        if candidate.id == task:
-            return candidate
-    raise UsageError(f"task '{task}': not found in {tasks_dir}")
-
-
 def execute_argv(inputs: ActionInputs, task_file: Path | None) -> list[str]:
     """The `bassi execute --ci` command line; every value is one argv item, never shell text."""
     argv = [sys.executable, "-m", "bassi_ci", "execute"]
@@ -177,7 +169,9 @@ def _run(environ: Mapping[str, str], result_file: Path) -> ActionOutcome:
     if not inputs.task and not inputs.prompt:
         raise UsageError("give the action a 'task' or a 'prompt'")
     if inputs.task:
-        task = find_task(workdir / inputs.tasks_dir, inputs.task)
+        # Errors name the folder as the user set it: the action's input, never another command's flag.
+        folder = TaskFolder(workdir / inputs.tasks_dir, named_by="the action's tasks-dir input")
+        task = find_in_folder(inputs.task, folder)
     argv = execute_argv(inputs, task.source.resolve() if task and task.source else None)
     with result_file.open("w", encoding="utf-8") as handle:
         proc = subprocess.run(argv, cwd=workdir, stdout=handle, env=agent_env(environ, inputs), check=False)

@@ -11,6 +11,7 @@ from bassi_ci.errors import ExitCode
 from bassi_ci.generators.generate import TARGETS, GenerateOptions, generate
 from bassi_ci.generators.github import GithubOptions
 from bassi_ci.generators.gitlab import GitlabOptions
+from bassi_ci.tasks.lookup import TaskFolder
 
 
 @click.command(name="generate")
@@ -74,7 +75,7 @@ def ci_generate(
         gitlab_image=gitlab_image or None,
         gitlab_ref=gitlab_ref,
     )
-    result = generate(tasks_dir, out, options, check=check)
+    result = generate(TaskFolder(tasks_dir, named_by="--tasks-dir"), out, options, check=check)
     plan = result.plan
     if check:
         for file, reason in plan.writes:

@@ -10,7 +10,7 @@ from bassi_ci.generators.files import GenerateError, Plan, Rendering, apply_plan
 from bassi_ci.generators.github import GithubOptions, render_github
 from bassi_ci.generators.gitlab import GitlabOptions, render_gitlab
 from bassi_ci.generators.jenkins import JenkinsOptions, render_jenkins
-from bassi_ci.tasks.loader import TASK_SUFFIXES, load_task_file
+from bassi_ci.tasks.lookup import TaskFolder, load_folder
 from bassi_ci.tasks.model import Task
 
 TARGETS = ("github", "gitlab", "jenkins")
@@ -31,19 +31,6 @@ class GenerateResult:
     notes: list[str] = field(default_factory=list)
 
 
-def load_tasks(tasks_dir: Path) -> list[Task]:
-    """Every task file in the folder, sorted by id; any broken file or repeated id is an error."""
-    if not tasks_dir.is_dir():
-        raise GenerateError(f"{tasks_dir}: no such folder of task files (use --tasks-dir)")
-    tasks: dict[str, Task] = {}
-    for path in sorted(p for p in tasks_dir.iterdir() if p.suffix.lower() in TASK_SUFFIXES and p.is_file()):
-        task = load_task_file(path)
-        if task.id in tasks:
-            raise GenerateError(f"{path}: task id '{task.id}' is also used by {tasks[task.id].source}")
-        tasks[task.id] = task
-    return [tasks[key] for key in sorted(tasks)]
-
-
 def render(tasks: list[Task], tasks_dir: str, options: GenerateOptions, root: Path) -> Rendering:
     sources = {task.id: _relative(task.source, root) for task in tasks if task.source is not None}
     if options.target == "github":
@@ -56,10 +43,10 @@ def render(tasks: list[Task], tasks_dir: str, options: GenerateOptions, root: Pa
     raise GenerateError(f"unknown target '{options.target}'; expected one of {', '.join(TARGETS)}")
 
 
-def generate(tasks_dir: Path, out: Path, options: GenerateOptions, check: bool = False) -> GenerateResult:
-    """Render every task and bring `out` up to date (or only compare, with check=True)."""
-    tasks = load_tasks(tasks_dir)
-    rendering = render(tasks, _relative(tasks_dir, out), options, out)
+def generate(folder: TaskFolder, out: Path, options: GenerateOptions, check: bool = False) -> GenerateResult:
+    """Render every task of `folder` and bring `out` up to date (or only compare, with check=True)."""
+    tasks = load_folder(folder)
+    rendering = render(tasks, _relative(folder.path, out), options, out)
     plan = make_plan(out, rendering)
     if not check:
         apply_plan(out, plan)

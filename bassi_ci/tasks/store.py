@@ -61,8 +61,10 @@ class TaskStore:
     def get(self, task_id: str) -> Task:
         return self._checked(self._existing_path(task_id))
 
-    def exists(self, task_id: str) -> bool:
-        return _present(self.path_for(task_id))
+    def find(self, task_id: str) -> Task | None:
+        """The stored task, or None when the store has none: for lookups that search further."""
+        path = self.path_for(task_id)
+        return self._checked(path) if _present(path) else None
 
     def add(self, task: Task) -> Path:
         """Store a new task; refuse when the id is taken."""
