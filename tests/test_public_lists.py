@@ -119,7 +119,7 @@ def action_statuses() -> list[str]:
 
 
 def action_exit_codes() -> Pairs:
-    """action.yml's `exit-code` output: 'Exit code of the run (0 success; see the bassi docs).'"""
+    """action.yml's `exit-code` output: 'Exit code of the run (0 success, 1 failed, …).'"""
     description = action_outputs()["exit-code"]["description"]
     return {int(code): status for code, status in re.findall(r"\b(\d+) ([a-z_]+)", description)}
 
@@ -143,9 +143,8 @@ def test_execute_help_lists_every_exit_code() -> None:
 
 
 def test_loop_docstring_lists_no_wrong_exit_code() -> None:
-    # A subset on purpose: the docstring lists what run_agent() returns. 8 locked is decided by
-    # the executor before the loop starts, and 2 usage_error mostly before it too (though a replay
-    # that runs out of recorded turns raises it inside the loop, and the docstring omits that).
+    # A subset on purpose: the docstring lists what run_agent() returns; 8 locked is decided by
+    # the executor before the loop starts.
     listed = loop_docstring_exit_codes()
     assert listed, "no exit codes found in loop.py's docstring"
     assert _wrong_pairs(listed) == {}
@@ -162,11 +161,8 @@ def test_action_status_output_lists_every_status() -> None:
     assert action_statuses() == list(exit_codes().values())
 
 
-def test_action_exit_code_output_names_no_wrong_code() -> None:
-    # A subset on purpose: the description names only "0 success" and points to the docs for the rest.
-    listed = action_exit_codes()
-    assert listed, "action.yml's exit-code output names no code"
-    assert _wrong_pairs(listed) == {}
+def test_action_exit_code_output_lists_every_exit_code() -> None:
+    assert action_exit_codes() == exit_codes()
 
 
 def test_result_schema_allows_exactly_the_exit_codes_and_statuses() -> None:
@@ -176,8 +172,8 @@ def test_result_schema_allows_exactly_the_exit_codes_and_statuses() -> None:
 
 
 def test_result_schema_ties_exit_code_0_to_success() -> None:
-    # The only code<->status pair the schema states (its if/then); it does not pair the others.
-    (rule,) = schema()["allOf"]
+    # Success has its own if/then (no error object); the others are paired by the oneOf below.
+    rule = schema()["allOf"][0]
     assert rule["if"]["properties"]["exit_code"]["const"] == 0
     assert rule["then"]["properties"]["status"]["const"] == exit_codes()[0]
 
@@ -273,3 +269,18 @@ def test_schema_requires_every_field_and_allows_no_other() -> None:
     for name, schema_object in schema_objects().items():
         assert schema_object["required"] == list(schema_object["properties"]), name or "top level"
         assert schema_object["additionalProperties"] is False, name or "top level"
+
+
+def test_result_schema_ties_each_exit_code_to_its_status() -> None:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema())
+    ok = run_cli("execute", "--ci", "--bogus")[1]
+    document = json.loads(ok)
+    assert validator.is_valid(document)
+    for code in ExitCode:
+        for other in ExitCode:
+            if ExitCode.SUCCESS in (code, other):
+                continue  # success has its own if/then, tested above
+            candidate = {**document, "exit_code": int(code), "status": other.status}
+            assert validator.is_valid(candidate) == (code is other), (code, other)

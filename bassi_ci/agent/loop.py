@@ -13,6 +13,7 @@ exit code follows docs/design.md:
 - 5 limit_reached: checked before each new API call: `max_turns` round trips were made,
   or the cost so far (usage reported by the API × pricing table) reached max_budget_usd.
 - 6 api_error / 7 auth_error: from the transport (see transport.py).
+- 2 usage_error: from the transport too, when a --replay recording has no answer left.
 - 130 interrupted: KeyboardInterrupt; the partial statistics are still returned.
 - 1 failed with error InternalError: a defect (in bassi or an observer); the statistics so far
   are still returned, and the error's `detail` holds the traceback.
