@@ -7,25 +7,32 @@ the step outputs. The workflow's token arrives as BASSI_GITHUB_TOKEN and is used
 commit-back only: the agent's environment never gets it (nor any BASSI_INPUT_*), the
 generated workflows check out with `persist-credentials: false` so it is not in
 .git/config either, and commit-back hands it to `git push`/`git fetch` alone, as an
-environment-only http.extraheader (commit.push_config_env).
+environment-only http.extraheader (commit.push_config_env). Commit-back refuses when the
+repository's git configuration changed during the run (gitstate), and the step fails when the
+runner's file-command files did (runnerfiles).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bassi_ci.ci.commit import commit_back
+from bassi_ci.ci.gitstate import GitState, git_state
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
+from bassi_ci.ci.runnerfiles import FILE_COMMAND_VARS, RUNNER_SECRET_VARS, RunnerFiles, RunnerFilesChanged
 from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError, as_bassi_error
 from bassi_ci.runs.ci import annotation
+from bassi_ci.runs.redact import Redactor
 from bassi_ci.tasks.lookup import TaskFolder, find_in_folder
 from bassi_ci.tasks.model import Task
 
@@ -173,23 +180,65 @@ def _run(environ: Mapping[str, str], result_file: Path) -> ActionOutcome:
         folder = TaskFolder(workdir / inputs.tasks_dir, named_by="the action's tasks-dir input")
         task = find_in_folder(inputs.task, folder)
     argv = execute_argv(inputs, task.source.resolve() if task and task.source else None)
-    with result_file.open("w", encoding="utf-8") as handle:
-        proc = subprocess.run(argv, cwd=workdir, stdout=handle, env=agent_env(environ, inputs), check=False)
-    outcome = _read_outcome(result_file, proc.returncode, environ)
-    # On GitHub, `bassi execute` annotates its own failures; a second annotation would repeat it.
-    outcome.annotated = environ.get("GITHUB_ACTIONS") == "true" and proc.returncode != ExitCode.SUCCESS
-    if inputs.commit:
-        _commit(inputs, task, workdir, outcome, environ)
+    git_before = _git_state_of(workdir) if inputs.commit else None
+    runner_files = RunnerFiles.snapshot(environ)
+    with _private_summary(environ) as summary:
+        env = {**agent_env(environ, inputs), **({"GITHUB_STEP_SUMMARY": str(summary)} if summary else {})}
+        with result_file.open("w", encoding="utf-8") as handle:
+            proc = subprocess.run(argv, cwd=workdir, stdout=handle, env=env, check=False)
+        outcome = _read_outcome(result_file, proc.returncode, environ)
+        # On GitHub, `bassi execute` annotates its own failures; a second annotation would repeat it.
+        outcome.annotated = environ.get("GITHUB_ACTIONS") == "true" and proc.returncode != ExitCode.SUCCESS
+        changed = runner_files.restore_changed()
+        if summary is not None:
+            _append(Path(environ["GITHUB_STEP_SUMMARY"]), summary.read_bytes())
+    if changed:
+        problem = RunnerFilesChanged(
+            f"the agent changed the runner's file-command files ({', '.join(changed)}); they were put back "
+            "as they were before the run, and nothing is committed"
+        )
+        _fail(outcome, problem, environ, "bassi")
+    elif inputs.commit:
+        _commit(inputs, task, workdir, outcome, environ, git_before)
     return outcome
 
 
+@contextlib.contextmanager
+def _private_summary(environ: Mapping[str, str]) -> Iterator[Path | None]:
+    """A step-summary file of the run's own, copied into the real one afterwards: the runner's
+    file-command files must not change while the agent runs (see runnerfiles)."""
+    if not environ.get("GITHUB_STEP_SUMMARY", "").strip():
+        yield None
+        return
+    with tempfile.TemporaryDirectory(dir=environ.get("RUNNER_TEMP") or None, prefix="bassi-summary-") as folder:
+        path = Path(folder, "summary.md")
+        path.touch()
+        yield path
+
+
+def _append(path: Path, data: bytes) -> None:
+    if data:
+        with path.open("ab") as handle:
+            handle.write(data)
+
+
+def _git_state_of(workdir: Path) -> GitState | None:
+    """The git state of the repository `workdir` lies in (None outside one: commit-back says so)."""
+    for folder in [workdir.resolve(), *workdir.resolve().parents]:
+        if (folder / ".git").exists():
+            return git_state(folder)
+    return None
+
+
 def agent_env(environ: Mapping[str, str], inputs: ActionInputs) -> dict[str, str]:
-    """The environment of `bassi execute` (and so of the agent's bash): no inputs, no workflow token.
+    """The environment of `bassi execute` (and so of the agent's bash): no inputs, no workflow token,
+    none of the runner's file commands or tokens (see runnerfiles).
 
     The API key reaches it only as ANTHROPIC_API_KEY. A token the user put on the step's
     `env:` (GH_TOKEN, …) is theirs to hand to the agent and is left alone.
     """
-    env = {key: value for key, value in environ.items() if not key.startswith(INPUT_PREFIX) and key != GITHUB_TOKEN_VAR}
+    hidden = {GITHUB_TOKEN_VAR, *FILE_COMMAND_VARS, *RUNNER_SECRET_VARS}
+    env = {key: value for key, value in environ.items() if not key.startswith(INPUT_PREFIX) and key not in hidden}
     if inputs.api_key:
         env["ANTHROPIC_API_KEY"] = inputs.api_key
     return env
@@ -198,7 +247,6 @@ def agent_env(environ: Mapping[str, str], inputs: ActionInputs) -> dict[str, str
 def failure_outcome(problem: BassiError, result_file: Path, environ: Mapping[str, str]) -> ActionOutcome:
     """A run that failed outside `bassi execute`: a result document written like execute's own."""
     from bassi_ci.runs.executor import record_failure
-    from bassi_ci.runs.redact import Redactor
     from bassi_ci.runs.result import build_result
 
     redactor = Redactor.from_environ(environ)
@@ -209,13 +257,16 @@ def failure_outcome(problem: BassiError, result_file: Path, environ: Mapping[str
 
 
 def _commit(
-    inputs: ActionInputs, task: Task | None, workdir: Path, outcome: ActionOutcome, environ: Mapping[str, str]
+    inputs: ActionInputs,
+    task: Task | None,
+    workdir: Path,
+    outcome: ActionOutcome,
+    environ: Mapping[str, str],
+    git_before: GitState | None,
 ) -> None:
     if outcome.exit_code != ExitCode.SUCCESS:
         outcome.notes.append(f"not committing: the run ended with status {outcome.result.get('status')}")
         return
-    from bassi_ci.ci.commit import commit_back
-
     try:
         paths = commit_paths(
             task,
@@ -234,20 +285,33 @@ def _commit(
             task_id=task_id,
             run_id=run_id,
             cli_vars=inputs.vars,
-            github_token=environ.get(GITHUB_TOKEN_VAR, ""),
+            push_token=environ.get(GITHUB_TOKEN_VAR, ""),
             server_url=environ.get("GITHUB_SERVER_URL", "").strip() or DEFAULT_SERVER_URL,
+            git_state=git_before,
         )
         done = commit_back(request)
     except Exception as failure:  # a defect in commit-back must not replace the run's own result
-        from bassi_ci.runs.redact import Redactor
-
-        exc = as_bassi_error(failure)
-        outcome.exit_code = int(exc.exit_code)
-        outcome.result = {**outcome.result, "status": exc.status}
-        outcome.notes.append(annotation("error", "bassi commit-back", Redactor.from_environ(environ).text(str(exc))))
+        _fail(outcome, as_bassi_error(failure), environ, "bassi commit-back")
         return
     outcome.commit_sha, outcome.pull_request_url = done.sha, done.pull_request_url
     outcome.notes.append(done.note)
+
+
+def _fail(outcome: ActionOutcome, problem: BassiError, environ: Mapping[str, str], title: str) -> None:
+    """A run that succeeded but whose step fails after it: outputs and the result file say so."""
+    message = Redactor.from_environ(environ).text(str(problem))
+    outcome.exit_code = int(problem.exit_code)
+    error = {"type": problem.type_name, "message": message, "retryable": problem.retryable}
+    outcome.result = {
+        **outcome.result,
+        "status": problem.status,
+        "exit_code": outcome.exit_code,
+        "is_error": True,
+        "error": error,
+    }
+    with contextlib.suppress(OSError):
+        outcome.result_file.write_text(json.dumps(outcome.result, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    outcome.notes.append(annotation("error", title, message))
 
 
 def github_output_text(outputs: Mapping[str, str]) -> str:

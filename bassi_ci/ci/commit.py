@@ -19,10 +19,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import git
 
-from bassi_ci.ci.request import DEFAULT_SERVER_URL, CommitRequest
+from bassi_ci.ci.gitstate import check_unchanged
+from bassi_ci.ci.request import DEFAULT_SERVER_URL, GITHUB_TOKEN_USER, CommitRequest
 from bassi_ci.ci.secretscan import known_secret_values, secret_file_reason
 from bassi_ci.errors import RunFailed, UsageError
 
@@ -50,6 +52,8 @@ def commit_back(request: CommitRequest) -> CommitOutcome:
         raise UsageError("commit-back needs at least one path or glob (commit-paths)")
     repo = _open_repo(request.repo)
     root = Path(repo.working_tree_dir or request.repo)
+    if request.git_state is not None:  # before any git command: `git status` may run filters too
+        check_unchanged(request.git_state, root)
     paths = expand_paths(request.paths, request.variables, root)
     files = changed_files(repo, paths)
     base = _current_branch(repo)
@@ -111,7 +115,7 @@ def _refuse_secrets(root: Path, files: list[str]) -> None:
 def _push_with_retry(repo: git.Repo, request: CommitRequest, target: str) -> None:
     """Push; when another push won the race, fetch, rebase onto it and try again. Never force."""
     env = push_config_env(repo, request)
-    secrets = _credential_forms(request.github_token)
+    secrets = _credential_forms(request)
     last_error = ""
     for attempt in range(1, request.attempts + 1):
         try:
@@ -160,9 +164,10 @@ def git_config_env(entries: Sequence[tuple[str, str]], environ: Mapping[str, str
     return env
 
 
-def basic_credential(token: str) -> str:
-    """base64 of `x-access-token:TOKEN`, the HTTP basic credential GitHub accepts for a workflow token."""
-    return base64.b64encode(f"x-access-token:{token}".encode()).decode("ascii")
+def basic_credential(token: str, user: str = GITHUB_TOKEN_USER) -> str:
+    """base64 of `USER:TOKEN`, the HTTP basic credential (GitHub takes `x-access-token` as the user
+    of a workflow token, GitLab `oauth2` for a project access token)."""
+    return base64.b64encode(f"{user}:{token}".encode()).decode("ascii")
 
 
 def extraheader_key(server_url: str) -> str:
@@ -170,19 +175,32 @@ def extraheader_key(server_url: str) -> str:
 
 
 def push_config_env(repo: git.Repo, request: CommitRequest) -> dict[str, str] | None:
-    """Extra environment of `git push`/`git fetch`: the workflow token as an Authorization header.
+    """Extra environment of `git push`/`git fetch`: the push token as an Authorization header.
 
-    None without a token (local use, GitLab, file remotes): git pushes with what it has.
+    None without a token (local use, ssh or file remotes): git pushes with what it has.
     None too when actions/checkout persisted a header in .git/config (persist-credentials
     left on, maybe with a PAT that may push where the workflow token may not): that one wins.
     """
-    token = request.github_token.strip()
+    token = request.push_token.strip()
     if not token:
         return None
-    key = extraheader_key(request.server_url)
+    key = extraheader_key(request.server_url or _remote_server(repo, request.remote))
     if _has_config(repo, key):
         return None  # the workflow checked out with its own credential (e.g. a PAT): push with that
-    return git_config_env([(key, f"AUTHORIZATION: basic {basic_credential(token)}")])
+    return git_config_env([(key, f"AUTHORIZATION: basic {basic_credential(token, request.push_user)}")])
+
+
+def _remote_server(repo: git.Repo, remote: str) -> str:
+    """`scheme://host[:port]` of the remote's push URL, without any credential in it."""
+    try:
+        url = repo.git.remote("get-url", "--push", remote)
+    except git.GitCommandError:
+        raise UsageError(f"there is no git remote '{remote}' to push to") from None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"a push token needs an http(s) remote; '{remote}' is not one")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
 
 
 def _has_config(repo: git.Repo, key: str) -> bool:
@@ -192,9 +210,9 @@ def _has_config(repo: git.Repo, key: str) -> bool:
         return False  # exit 1: not set
 
 
-def _credential_forms(token: str) -> tuple[str, ...]:
-    token = token.strip()
-    return (token, basic_credential(token)) if token else ()
+def _credential_forms(request: CommitRequest) -> tuple[str, ...]:
+    token = request.push_token.strip()
+    return (token, basic_credential(token, request.push_user)) if token else ()
 
 
 def _open_pull_request(root: Path, request: CommitRequest, head: str, base: str) -> tuple[str, str]:
@@ -204,8 +222,8 @@ def _open_pull_request(root: Path, request: CommitRequest, head: str, base: str)
         return "", f"pushed branch {head}; 'gh' is not installed, so open the pull request yourself: {hint}"
     body = "Opened by bassi commit-back."
     env = dict(os.environ)
-    if request.github_token and not env.get("GH_TOKEN"):
-        env["GH_TOKEN"] = request.github_token  # this process only; a GH_TOKEN the user set wins
+    if request.push_token and not env.get("GH_TOKEN"):
+        env["GH_TOKEN"] = request.push_token  # this process only; a GH_TOKEN the user set wins
     proc = subprocess.run(
         ["gh", "pr", "create", "--head", head, "--base", base, "--title", title, "--body", body],
         cwd=root,

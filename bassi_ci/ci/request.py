@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bassi_ci import clock
+from bassi_ci.ci.gitstate import GitState
 from bassi_ci.errors import UsageError
 from bassi_ci.runs.templating import builtin_variables, expand, merge_variables
 from bassi_ci.tasks.model import DEFAULT_COMMIT_MESSAGE, Task
@@ -20,6 +21,7 @@ BOT_NAME = "bassi[bot]"
 BOT_EMAIL = "bassi-bot@users.noreply.github.com"
 PUSH_ATTEMPTS = 3
 DEFAULT_SERVER_URL = "https://github.com"
+GITHUB_TOKEN_USER = "x-access-token"  # GitHub's user name for a workflow token
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,15 @@ class CommitRequest:
     pr_branch_suffix: str = "run"  # names the PR branch when `branch` is not given
     # Template variables for the paths ({date}, {task_id}, …); None: the paths are taken literally.
     variables: Mapping[str, str] | None = None
-    # The workflow's token (BASSI_GITHUB_TOKEN): an http.extraheader of the `git push`/`git fetch`
-    # processes (push_config_env) and GH_TOKEN of `gh pr create`, nothing else; never shown in a repr.
-    github_token: str = field(default="", repr=False)
-    server_url: str = DEFAULT_SERVER_URL  # GITHUB_SERVER_URL: the host the token's header is sent to
+    # The push credential (the workflow's token, a project access token, a Jenkins credential): an
+    # Authorization header of the `git push`/`git fetch` processes (push_config_env) and GH_TOKEN of
+    # `gh pr create`, nothing else; never in .git/config, never shown in a repr.
+    push_token: str = field(default="", repr=False)
+    push_user: str = GITHUB_TOKEN_USER  # the HTTP basic user name that goes with the token
+    server_url: str = DEFAULT_SERVER_URL  # the host the header is sent to; "": the remote's own
+    # The repository's git state before the run (gitstate.git_state, or its token): commit-back
+    # refuses when it changed. None: nothing to compare with (commit-back outside a run).
+    git_state: GitState | str | None = field(default=None, repr=False)
 
 
 def commit_variables(task: Task | None, task_id: str, run_id: str, cli_vars: Mapping[str, str]) -> dict[str, str]:

@@ -271,32 +271,41 @@ def test_commit_back_pushes_with_the_workflow_token_without_storing_it(
     assert [line for line in log.splitlines() if encoded in line] == [f"::add-mask::{encoded}"]
 
 
-def test_git_filters_the_agent_planted_never_see_the_workflow_token(
-    work: Path,
-    tmp_path: Path,
-    remote: Path,
-    fake_api: FakeMessagesAPI,
+# What a hostile agent may plant so that git runs its program during commit-back, with the push
+# credential at hand. Each writes ../ran-<name> when it runs.
+PLANTS = {
+    "filter": "printf '*.md filter=spy\\n' > .gitattributes"
+    " && git config filter.spy.clean 'sh -c \"touch ../ran-filter; cat\"'",
+    "ssh-command": "git config core.sshCommand 'touch ../ran-ssh-command' && git remote set-url --push origin ssh://x/y",
+    "credential-helper": "git config credential.helper '!touch ../ran-credential-helper'",
+    "hook": "printf '#!/bin/sh\\ntouch ../ran-hook\\n' > .git/hooks/pre-push && chmod +x .git/hooks/pre-push",
+    "info-attributes": "printf '*.md filter=spy\\n' > .git/info/attributes"
+    " && git config filter.spy.clean 'touch ../ran-x'",
+    "include": "printf '[core]\\n\\tpager = touch ../ran-include\\n' > ../inc && git config include.path ../../inc",
+    "global-config": "git config --global core.sshCommand 'touch ../ran-global'",
+}
+
+
+@pytest.mark.parametrize("plant", sorted(PLANTS))
+def test_commit_back_refuses_when_the_agent_changed_the_git_configuration(
+    work: Path, tmp_path: Path, remote: Path, fake_api: FakeMessagesAPI, plant: str
 ) -> None:
-    spy = (
-        "printf '*.md filter=spy\\n' > .gitattributes"
-        " && git config filter.spy.clean 'sh -c \"env > ../filter-env.txt; cat\"'"
-    )
+    before = git(remote, "rev-parse", "main")
+    command = f"mkdir -p reports && echo w > reports/week.md && {PLANTS[plant]}"
     fake_api.enqueue(
-        from_script(
-            {
-                "type": "tool_use",
-                "calls": [["bash", {"command": f"mkdir -p reports && echo w > reports/week.md && {spy}"}]],
-            }
-        ),
+        from_script({"type": "tool_use", "calls": [["bash", {"command": command}]]}),
         from_script({"type": "text", "text": "ok"}),
     )
     code, outputs, log = action_run(
         work, tmp_path, {"BASSI_GITHUB_TOKEN": TOKEN}, task="weekly", anthropic_api_key="k" * 20, commit="true"
     )
-    assert code == 0, log
-    assert outputs["commit-sha"] == git(remote, "rev-parse", "main")
-    filter_env = (tmp_path / "filter-env.txt").read_text()  # the filter did run during commit-back
-    assert TOKEN not in filter_env and "BASSI_GITHUB_TOKEN" not in filter_env
+    assert code == 1, log
+    assert (outputs["status"], outputs["exit-code"], outputs["commit-sha"]) == ("failed", "1", "")
+    assert "refusing to commit back" in log and "nothing was committed or pushed" in log
+    assert git(remote, "rev-parse", "main") == before  # nothing pushed
+    assert not list(tmp_path.glob("ran-*")), "git ran a program the agent planted"
+    result = json.loads(Path(outputs["result-file"]).read_text())
+    assert (result["status"], result["exit_code"], result["error"]["type"]) == ("failed", 1, "GitConfigChanged")
 
 
 def test_a_token_the_user_sets_on_the_step_reaches_the_agent(

@@ -308,11 +308,11 @@ def test_gh_gets_the_token_for_its_own_process_only(
     seen = fake_gh(tmp_path, monkeypatch)
     work = clone(remote, tmp_path / "work")
     (work / "r.md").write_text("x\n")
-    outcome = commit_back(request(work, "r.md", pull_request=True, github_token="workflow-token-123"))
+    outcome = commit_back(request(work, "r.md", pull_request=True, push_token="workflow-token-123"))
     assert outcome.pull_request_url == "https://example.test/pull/7"
     assert seen.read_text() == "workflow-token-123"
     assert "GH_TOKEN" not in os.environ
-    assert "workflow-token-123" not in repr(request(work, "r.md", github_token="workflow-token-123"))
+    assert "workflow-token-123" not in repr(request(work, "r.md", push_token="workflow-token-123"))
 
 
 # --- The workflow token reaches `git push`/`git fetch` through their environment only -------------
@@ -333,7 +333,7 @@ def test_push_and_fetch_get_the_token_as_an_environment_only_header(
         monkeypatch.delenv(name, raising=False)
     (work / "reports").mkdir()
     (work / "reports" / "r.md").write_text("mine\n")
-    outcome = commit_back(request(work, "reports/", github_token=TOKEN))
+    outcome = commit_back(request(work, "reports/", push_token=TOKEN))
     assert git(remote, "rev-parse", "main") == outcome.sha  # a real push to the bare remote
     calls = recorded_calls(log)
     networked = [(sub, lines) for sub, lines in calls if sub in ("push", "fetch")]
@@ -378,7 +378,7 @@ def test_the_header_goes_to_the_server_url_and_follows_existing_git_config_env(
     monkeypatch.setenv("GIT_CONFIG_VALUE_0", str(remote))
     work = clone(remote, tmp_path / "work")
     (work / "r.md").write_text("x\n")
-    outcome = commit_back(request(work, "r.md", github_token=TOKEN, server_url="https://ghe.example.com/"))
+    outcome = commit_back(request(work, "r.md", push_token=TOKEN, server_url="https://ghe.example.com/"))
     assert git(remote, "rev-parse", "main") == outcome.sha
     (push,) = [lines for sub, lines in recorded_calls(log) if sub == "push"]
     assert push[:-1] == [
@@ -401,7 +401,7 @@ def test_a_credential_checkout_persisted_wins_over_the_workflow_token(
     work = clone(remote, tmp_path / "work")
     git(work, "config", "--local", "http.https://github.com/.extraheader", "AUTHORIZATION: basic cGVyc2lzdGVk")
     (work / "r.md").write_text("x\n")
-    outcome = commit_back(request(work, "r.md", github_token=TOKEN))
+    outcome = commit_back(request(work, "r.md", push_token=TOKEN))
     assert git(remote, "rev-parse", "main") == outcome.sha
     (push,) = [lines for sub, lines in recorded_calls(log) if sub == "push"]
     assert not any(line.startswith("GIT_CONFIG_COUNT=") and line != "GIT_CONFIG_COUNT=" for line in push[:-1])
@@ -420,7 +420,7 @@ def test_hooks_and_fsmonitor_the_agent_planted_never_run(remote: Path, tmp_path:
     monitor.chmod(0o755)
     git(work, "config", "core.fsmonitor", str(monitor))
     (work / "r.md").write_text("x\n")
-    outcome = commit_back(request(work, "r.md", github_token=TOKEN))
+    outcome = commit_back(request(work, "r.md", push_token=TOKEN))
     assert git(remote, "rev-parse", "main") == outcome.sha
     assert not witness.exists(), witness.read_text()
 
@@ -449,5 +449,5 @@ def test_push_errors_never_show_the_token(
     git(work, "remote", "set-url", "origin", str(tmp_path / f"gone-{leak}"))  # git names this path in its error
     (work / "r.md").write_text("x\n")
     with pytest.raises(PushFailed) as failure:
-        commit_back(request(work, "r.md", github_token=TOKEN, attempts=1))
+        commit_back(request(work, "r.md", push_token=TOKEN, attempts=1))
     assert leak not in str(failure.value) and "[REDACTED]" in str(failure.value)
