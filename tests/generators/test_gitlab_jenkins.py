@@ -13,7 +13,7 @@ from bassi_ci.generators.cron import CronSpec
 from bassi_ci.generators.jenkins import groovy_string, jenkins_cron
 from tests.cli import run_cli
 from tests.generators.helpers import NASTY, generate, load_yaml, write_task
-from tests.generators.oracles import check_schema
+from tests.oracles import check_schema
 
 GITLAB = Path(".gitlab/bassi.gitlab-ci.yml")
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bassi_ci.schedules import next_runs, parse_schedule, to_oncalendar
-from tests.schedules.systemd import SYSTEMD_ANALYZE, systemd_next
+from tests.schedules.helpers import SYSTEMD_ANALYZE, systemd_next
 
 pytestmark = pytest.mark.skipif(
     SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed (apt-get install systemd)"
