@@ -19,7 +19,7 @@ from bassi_ci.agent.loop import FAILURE_MARKER, AgentOutcome, Usage
 from bassi_ci.agent.pricing import cost_usd
 from bassi_ci.agent.tools.editor import EditorTool
 from bassi_ci.errors import ExitCode
-from tests.agent.support import (
+from tests.agent.helpers import (
     MODEL,
     RecordingObserver,
     alive,

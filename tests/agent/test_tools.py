@@ -20,7 +20,7 @@ from bassi_ci.agent.tools import cut_output, tool_definitions
 from bassi_ci.agent.tools.bash import BashTool
 from bassi_ci.agent.tools.editor import EditorTool
 from bassi_ci.errors import RunTimeout
-from tests.agent.support import alive, wait_gone
+from tests.agent.helpers import alive, wait_gone
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from bassi_ci.agent.loop import Usage
 from bassi_ci.agent.transport import RecordingTransport, ReplayTransport
 from bassi_ci.errors import ExitCode, UsageError
 from bassi_ci.runs.redact import Redactor
-from tests.agent.support import make_request, run, transport
+from tests.agent.helpers import make_request, run, transport
 from tests.fakeapi import FakeMessagesAPI, cut_stream, error, stream_error, text, tool_use, trickle
 
 EDIT = "str_replace_based_edit_tool"

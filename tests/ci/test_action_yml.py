@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.generators.oracles import actionlint, check_schema
+from tests.oracles import actionlint, check_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"

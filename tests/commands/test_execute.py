@@ -22,8 +22,9 @@ import pytest
 
 from bassi_ci.runs.locks import task_lock
 from tests.cli import run_cli
+from tests.commands.helpers import ROOT, bassi_process, check_result, history_row
 from tests.fakeapi import FakeMessagesAPI, FakeResponse, error, slow, text, tool_use
-from tests.runs.helpers import ROOT, bassi_process, check_result, github_commands, history_row
+from tests.workflow_commands import github_commands
 
 TASK_YAML = """\
 id: weekly

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli import run_cli
+from tests.commands.helpers import check_result
 from tests.fakeapi import FakeMessagesAPI, text
-from tests.runs.helpers import check_result
 
 TASK = "id: weekly\nname: Weekly\nprompt: Write the report\n"
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.generators.helpers import NASTY, generate, load_yaml, write_task
-from tests.generators.oracles import actionlint, check_schema
+from tests.oracles import actionlint, check_schema
 
 
 def triggers(workflow: dict[Any, Any]) -> dict[str, Any]:

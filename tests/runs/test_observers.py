@@ -14,7 +14,7 @@ from bassi_ci.errors import NeedsInput
 from bassi_ci.runs.ci import CiEnvironment, Folder
 from bassi_ci.runs.observers import ConsoleObserver, TranscriptObserver, describe_tool_call
 from bassi_ci.runs.redact import REDACTED, Redactor
-from tests.runs.helpers import github_commands
+from tests.workflow_commands import github_commands
 
 
 @pytest.mark.parametrize(

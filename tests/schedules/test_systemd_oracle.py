@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bassi_ci.schedules import next_runs, parse_schedule, to_oncalendar
-from tests.schedules.systemd import SYSTEMD_ANALYZE, systemd_next
+from tests.schedules.helpers import RENDERED, SYSTEMD_ANALYZE, systemd_next
 
 pytestmark = pytest.mark.skipif(
     SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed (apt-get install systemd)"
@@ -160,8 +160,6 @@ def test_dst_edges_follow_our_policy_where_systemd_differs(
 
 
 def test_every_rendered_calendar_runs_like_the_engine_in_systemd() -> None:
-    from tests.schedules.test_render import RENDERED
-
     base = _utc("2027-06-01 09:00")
     for zone in ("Europe/Berlin", "Asia/Kathmandu"):
         schedules = [parse_schedule(text) for text, *_ in RENDERED]

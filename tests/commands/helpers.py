@@ -1,4 +1,4 @@
-"""Shared by the run and execute tests: run the CLI as a user would, check results."""
+"""Helpers of the command tests: run `bassi` as a child process, check results and history rows."""
 
 from __future__ import annotations
 
@@ -42,21 +42,3 @@ def bassi_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> s
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def github_commands(log: str) -> tuple[list[str], list[str]]:
-    """What the GitHub runner would make of `log`: the lines it takes as workflow commands,
-    and the tokens of the `::stop-commands::` blocks that kept other lines inert."""
-    commands: list[str] = []
-    tokens: list[str] = []
-    resume: str | None = None
-    for line in (raw.strip() for raw in log.splitlines()):
-        if resume is not None:
-            if line == resume:
-                resume = None
-        elif line.startswith("::stop-commands::"):
-            tokens.append(line.removeprefix("::stop-commands::"))
-            resume = f"::{tokens[-1]}::"
-        elif line.startswith("::"):
-            commands.append(line)
-    return commands, tokens
