@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bassi_ci.ci.commit import commit_back
-from bassi_ci.ci.gitstate import GitState, git_state
+from bassi_ci.ci.gitstate import GitState, git_state, worktree_of
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
 from bassi_ci.ci.runnerfiles import FILE_COMMAND_VARS, RUNNER_SECRET_VARS, RunnerFiles, RunnerFilesChanged
 from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError, as_bassi_error
@@ -224,10 +224,8 @@ def _append(path: Path, data: bytes) -> None:
 
 def _git_state_of(workdir: Path) -> GitState | None:
     """The git state of the repository `workdir` lies in (None outside one: commit-back says so)."""
-    for folder in [workdir.resolve(), *workdir.resolve().parents]:
-        if (folder / ".git").exists():
-            return git_state(folder)
-    return None
+    root = worktree_of(workdir)
+    return git_state(root) if root is not None else None
 
 
 def agent_env(environ: Mapping[str, str], inputs: ActionInputs) -> dict[str, str]:

@@ -151,8 +151,8 @@ def git_config_env(entries: Sequence[tuple[str, str]], environ: Mapping[str, str
     """GIT_CONFIG_COUNT/KEY_n/VALUE_n that add `entries` to git's configuration of one process.
 
     Configuration passed this way lives in that process's environment only, never in
-    .git/config. Entries already in `environ` (GitLab's pushurl, set by the generated job
-    around `bassi ci commit`) are kept; the new ones are numbered after them.
+    .git/config. Entries already in `environ` (the caller's own) are kept; the new ones are
+    numbered after them.
     """
     base = os.environ if environ is None else environ
     count = base.get("GIT_CONFIG_COUNT", "").strip()

@@ -51,6 +51,14 @@ def git_state(worktree: Path) -> GitState:
     return state
 
 
+def worktree_of(path: Path) -> Path | None:
+    """The top of the git working tree `path` lies in (None outside one)."""
+    for folder in [path.resolve(), *path.resolve().parents]:
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
 def state_token(state: Mapping[str, str]) -> str:
     """One line that stands for a whole state (what `bassi ci git-state` prints)."""
     text = json.dumps(sorted(state.items()), ensure_ascii=True)

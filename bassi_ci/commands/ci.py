@@ -12,6 +12,7 @@ from bassi_ci.commands.lazy import LazyGroup
 COMMANDS = {
     "generate": "bassi_ci.commands.ci_generate:ci_generate",
     "commit": "bassi_ci.commands.ci_commit:ci_commit",
+    "git-state": "bassi_ci.commands.ci_git_state:ci_git_state",
     "action-run": "bassi_ci.commands.ci_action:ci_action_run",
 }
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
 
 from bassi_ci import output
 from bassi_ci.ci.commit import commit_back
-from bassi_ci.ci.request import BOT_EMAIL, BOT_NAME, build_commit_request, commit_paths
+from bassi_ci.ci.request import BOT_EMAIL, BOT_NAME, GITHUB_TOKEN_USER, build_commit_request, commit_paths
 from bassi_ci.errors import RunFailed, UsageError
 from bassi_ci.runs.templating import parse_vars
 from bassi_ci.tasks.loader import load_task_file
@@ -65,6 +66,25 @@ from bassi_ci.tasks.loader import load_task_file
     show_default=True,
     help="Commit author and committer e-mail.",
 )
+@click.option(
+    "--git-state",
+    metavar="STATE",
+    help="What 'bassi ci git-state' printed before the run: refuse (exit 1) when the repository's git "
+    "configuration, hooks or attribute files changed since.",
+)
+@click.option(
+    "--push-token-env",
+    metavar="NAME",
+    help="Environment variable holding the token to push with; bassi removes it from its environment "
+    "and hands it to git push/fetch alone, as an HTTP Authorization header.",
+)
+@click.option(
+    "--push-user",
+    default=GITHUB_TOKEN_USER,
+    show_default=True,
+    help="User name that goes with the push token (GitLab project tokens: oauth2).",
+)
+@click.option("--push-user-env", metavar="NAME", help="Environment variable holding that user name instead.")
 def ci_commit(
     paths: tuple[str, ...],
     message: str | None,
@@ -78,6 +98,10 @@ def ci_commit(
     repo: Path,
     author_name: str,
     author_email: str,
+    git_state: str | None,
+    push_token_env: str | None,
+    push_user: str,
+    push_user_env: str | None,
 ) -> None:
     """Commit the changed files under PATHS and push them (rebasing and retrying, never forcing).
 
@@ -85,6 +109,7 @@ def ci_commit(
     looks like a credential (or a name such as .env, or the value of a secret
     environment variable) stops the commit with exit 1.
     """
+    credential = push_credential(push_token_env, push_user, push_user_env)  # first: out of the environment
     task = load_task_file(task_file) if task_file is not None else None
     if result_file is not None:
         run_id = run_id or _successful_run_id(result_file)
@@ -105,12 +130,35 @@ def ci_commit(
             cli_vars=parse_vars(vars_),
             author_name=author_name,
             author_email=author_email,
+            push_token=credential[0],
+            push_user=credential[1],
+            server_url="",  # the remote's own host
+            git_state=git_state,
         )
     )
     output.note(outcome.note)
     output.echo(f"commit-sha={outcome.sha}")
     if outcome.pull_request_url:
         output.echo(f"pull-request-url={outcome.pull_request_url}")
+
+
+def push_credential(token_env: str | None, user: str, user_env: str | None) -> tuple[str, str]:
+    """(token, user) taken out of this process's environment, so that no process bassi starts
+    (git add runs filters, gh) sees them; commit-back gives them to git push/fetch alone."""
+    if token_env is None:
+        if user_env is not None:
+            raise UsageError("--push-user-env goes with --push-token-env")
+        return "", user
+    token = os.environ.pop(token_env, "").strip()
+    if user_env is not None:
+        user = os.environ.pop(user_env, "").strip() or user
+    if not token:
+        raise UsageError(
+            f"--push-token-env {token_env}: the variable is not set; set it to a token that may push "
+            "(GitLab: a masked CI/CD variable with a project access token with write_repository; "
+            "Jenkins: the credential bound around this step)"
+        )
+    return token, user
 
 
 def _successful_run_id(path: Path) -> str:

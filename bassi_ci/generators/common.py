@@ -29,9 +29,20 @@ def execute_command(task_file: str) -> str:
     return f"bassi execute {shlex.quote(task_file)} --ci --junit {JUNIT_FILE} > {RESULT_FILE}"
 
 
-def commit_command(task_file: str) -> str:
-    """Commit-back after a run: paths, message, branch and vars come from the task file at run time."""
-    return f"bassi ci commit --task {shlex.quote(task_file)} --result {RESULT_FILE}"
+# Before the run, the job keeps the repository's git state in this variable, a value the agent
+# cannot change; commit-back refuses when the agent changed what can make git run programs.
+GIT_STATE_VAR = "BASSI_GIT_STATE"
+GIT_STATE_COMMAND = "bassi ci git-state"
+PUSH_TOKEN_VAR = "BASSI_PUSH_TOKEN"
+
+
+def commit_command(task_file: str, push_user: str) -> str:
+    """Commit-back after a run: paths, message, branch and vars come from the task file at run time;
+    the push token reaches git push/fetch alone (bassi takes it out of its environment)."""
+    return (
+        f"bassi ci commit --task {shlex.quote(task_file)} --result {RESULT_FILE} "
+        f'--git-state "${GIT_STATE_VAR}" --push-token-env {PUSH_TOKEN_VAR} {push_user}'
+    )
 
 
 def check_commit_supported(task: Task, target: str) -> None:

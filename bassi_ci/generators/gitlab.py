@@ -6,9 +6,10 @@ file's header lists the `glab schedule create` command that creates each schedul
 Include it from `.gitlab-ci.yml` with `include: {local: .gitlab/bassi.gitlab-ci.yml}`.
 
 A job runs its task file by path, so tasks in any --tasks-dir are found. A task with
-`commit:` gets a commit-back line after the run (a failed run stops the script before
-it); the push uses a project access token from the CI/CD variable BASSI_PUSH_TOKEN,
-handed to git for that one command only (never written to .git/config).
+`commit:` notes the repository's git state before the run and gets a commit-back line
+after it (a failed run stops the script before it); the push uses a project access token
+from the CI/CD variable BASSI_PUSH_TOKEN, which `bassi ci commit` hands to git push/fetch
+alone (never to the agent, to other git commands, or to .git/config).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from typing import Any
 
 from bassi_ci.generators.common import (
     DEFAULT_INSTALL,
+    GIT_STATE_COMMAND,
+    GIT_STATE_VAR,
     JUNIT_FILE,
+    PUSH_TOKEN_VAR,
     RESULT_FILE,
     check_commit_supported,
     commit_command,
@@ -32,15 +36,7 @@ from bassi_ci.tasks.model import Task
 
 GITLAB_FILE = ".gitlab/bassi.gitlab-ci.yml"
 DEFAULT_IMAGE = "python:3.12-slim"
-PUSH_TOKEN_VAR = "BASSI_PUSH_TOKEN"
-PUSH_URL = (
-    "${CI_SERVER_PROTOCOL}://oauth2:${"
-    + PUSH_TOKEN_VAR
-    + ":?set the masked CI/CD variable "
-    + PUSH_TOKEN_VAR
-    + " to a project access token with write_repository}@${CI_SERVER_HOST}:${CI_SERVER_PORT}"
-    "/${CI_PROJECT_PATH}.git"
-)
+PUSH_USER = "oauth2"  # the user name GitLab takes with a project access token
 
 
 @dataclass(frozen=True)
@@ -88,13 +84,10 @@ def job_data(task: Task, options: GitlabOptions, task_file: str) -> dict[str, An
     if task.commit is not None:
         check_commit_supported(task, "gitlab")
         # The push token is a job-wide variable: keep it out of the agent's environment at least.
-        script[1] = f"env -u {PUSH_TOKEN_VAR} {run}"
+        script[1:] = [f'{GIT_STATE_VAR}="$({GIT_STATE_COMMAND})"', f"env -u {PUSH_TOKEN_VAR} {run}"]
         # The checkout is a detached HEAD: push to the branch the schedule runs on, unless the task names one.
         branch = ' --branch "$CI_COMMIT_BRANCH"' if task.commit.branch is None else ""
-        script.append(
-            f'GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.pushurl GIT_CONFIG_VALUE_0="{PUSH_URL}" '
-            f"{commit_command(task_file)}{branch}"
-        )
+        script.append(commit_command(task_file, f"--push-user {PUSH_USER}") + branch)
     job: dict[str, Any] = {}
     if options.image:
         job["image"] = options.image

@@ -5,9 +5,10 @@ The task's exact minute is kept when it has one; only interval schedules
 hour instead of starting them all at minute 0. Every value put into Groovy is a
 single-quoted string literal, so nothing in it is interpolated.
 
-The run names its task file by path. A task with `commit:` gets a "commit back" stage
-after the run (a failed run stops the pipeline before it) that pushes with the Git
-username/password credential `bassi-git-push`, bound only around that one step.
+The run names its task file by path. A task with `commit:` notes the repository's git
+state before the run and gets a "commit back" stage after it (a failed run stops the
+pipeline before it) that pushes with the username/password credential `bassi-git-push`,
+bound only around that one step, and handed by `bassi ci commit` to git push/fetch alone.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from dataclasses import dataclass
 
 from bassi_ci.generators.common import (
     DEFAULT_INSTALL,
+    GIT_STATE_COMMAND,
+    GIT_STATE_VAR,
     JUNIT_FILE,
+    PUSH_TOKEN_VAR,
     RESULT_FILE,
     check_commit_supported,
     commit_command,
@@ -29,6 +33,7 @@ from bassi_ci.tasks.model import Task
 
 JENKINS_DIR = "jenkins"
 INTERVAL_KINDS = ("interval", "hourly")
+PUSH_USER_VAR = "BASSI_PUSH_USER"
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ def render_jenkinsfile(task: Task, options: JenkinsOptions, source: str) -> str:
         f"        stage({groovy_string('bassi ' + task.id)}) {{",
         "            steps {",
         f"                sh {groovy_string(options.install_command)}",
+        *git_state_step(task),
         f"                sh {groovy_string(run)}",
         "            }",
         "        }",
@@ -107,22 +113,39 @@ def render_jenkinsfile(task: Task, options: JenkinsOptions, source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def git_state_step(task: Task) -> list[str]:
+    """Before the run of a task with `commit:`: the repository's git state, kept by Jenkins (each
+    `sh` step is a shell of its own) where the agent cannot change it."""
+    if task.commit is None:
+        return []
+    command = groovy_string(GIT_STATE_COMMAND)
+    return [
+        "                script {",
+        f"                    env.{GIT_STATE_VAR} = sh(script: {command}, returnStdout: true).trim()",
+        "                }",
+    ]
+
+
 def commit_stage(task: Task, options: JenkinsOptions, task_file: str) -> list[str]:
     """The "commit back" stage of a task with `commit:`; none otherwise."""
     if task.commit is None:
         return []
     check_commit_supported(task, "jenkins")
-    command = commit_command(task_file)
+    command = commit_command(task_file, f"--push-user-env {PUSH_USER_VAR}")
     if task.commit.branch is None:
         # Jenkins checks out a detached HEAD; GIT_BRANCH is 'origin/main' (or 'main' in multibranch jobs).
         command += ' --branch "${GIT_BRANCH#origin/}"'
     credentials = groovy_string(options.push_credentials_id)
+    binding = (
+        f"usernamePassword(credentialsId: {credentials}, usernameVariable: '{PUSH_USER_VAR}', "
+        f"passwordVariable: '{PUSH_TOKEN_VAR}')"
+    )
     return [
         "        stage('commit back') {",
         "            steps {",
         f"                // Needs a 'Username with password' credential {credentials} (a token that may push)",
-        "                // for an https remote; for an ssh remote use sshagent([...]) { sh ... } instead.",
-        f"                withCredentials([gitUsernamePassword(credentialsId: {credentials})]) {{",
+        "                // for an https remote; for an ssh remote use sshagent([...]) and drop the --push-* options.",
+        f"                withCredentials([{binding}]) {{",
         f"                    sh {groovy_string(command)}",
         "                }",
         "            }",

@@ -72,6 +72,8 @@ def test_gitlab_runs_the_task_file_from_a_custom_folder_and_commits_back(tmp_pat
     assert code == 0, err
     path = tmp_path / GITLAB
     script = load_yaml(path)["bassi-weekly"]["script"]
+    assert script[1] == 'BASSI_GIT_STATE="$(bassi ci git-state)"'
+    script = [script[0], *script[2:]]
     assert shlex.split(script[1])[:6] == [
         "env",
         "-u",
@@ -90,10 +92,15 @@ def test_gitlab_runs_the_task_file_from_a_custom_folder_and_commits_back(tmp_pat
         "ops/agent tasks/weekly.yaml",
         "--result",
         "bassi-result.json",
+        "--git-state",
+        "$BASSI_GIT_STATE",
+        "--push-token-env",
+        "BASSI_PUSH_TOKEN",
+        "--push-user",
+        "oauth2",
         "--branch",
         "$CI_COMMIT_BRANCH",
     ]
-    assert "GIT_CONFIG_KEY_0=remote.origin.pushurl" in words
     assert "BASSI_PUSH_TOKEN" in script[2] and "BASSI_PUSH_TOKEN" in path.read_text().split("bassi-weekly:")[0]
     assert "BASSI_PUSH_TOKEN" in err  # the credential note is printed too
     check_schema("vendor.gitlab-ci", path)

@@ -63,8 +63,17 @@ def test_jenkins_runs_the_task_file_and_commits_back_with_credentials(tmp_path: 
     assert code == 0, err
     text = (tmp_path / "jenkins/bassi-weekly.Jenkinsfile").read_text()
     assert "sh 'bassi execute \\'ops/agent tasks/weekly.yaml\\' --ci" in text
-    assert "withCredentials([gitUsernamePassword(credentialsId: 'bassi-git-push')])" in text
-    assert "sh 'bassi ci commit --task \\'ops/agent tasks/weekly.yaml\\' --result bassi-result.json'" in text
+    assert (
+        "withCredentials([usernamePassword(credentialsId: 'bassi-git-push', usernameVariable: 'BASSI_PUSH_USER', "
+        "passwordVariable: 'BASSI_PUSH_TOKEN')])" in text
+    )
+    assert (
+        "sh 'bassi ci commit --task \\'ops/agent tasks/weekly.yaml\\' --result bassi-result.json "
+        '--git-state "$BASSI_GIT_STATE" --push-token-env BASSI_PUSH_TOKEN --push-user-env BASSI_PUSH_USER\'' in text
+    )
+    assert text.index("env.BASSI_GIT_STATE = sh(script: 'bassi ci git-state', returnStdout: true)") < text.index(
+        "bassi execute"
+    )
     assert text.index("stage('commit back')") > text.index("bassi execute")
     assert text.count("{") == text.count("}")
 
@@ -73,4 +82,4 @@ def test_jenkins_pushes_to_the_checked_out_branch_by_default(tmp_path: Path) -> 
     folder = custom_tasks(tmp_path, paths=["reports/"])
     assert run_cli("ci", "generate", "--target", "jenkins", "--tasks-dir", str(folder), "--out", str(tmp_path))[0] == 0
     text = (tmp_path / "jenkins/bassi-weekly.Jenkinsfile").read_text()
-    assert '--result bassi-result.json --branch "${GIT_BRANCH#origin/}"' in text
+    assert '--push-user-env BASSI_PUSH_USER --branch "${GIT_BRANCH#origin/}"' in text
