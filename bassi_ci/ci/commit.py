@@ -54,6 +54,7 @@ def commit_back(request: CommitRequest) -> CommitOutcome:
     root = Path(repo.working_tree_dir or request.repo)
     if request.git_state is not None:  # before any git command: `git status` may run filters too
         check_unchanged(request.git_state, root)
+    push_env = push_config_env(repo, request)  # a bad remote for the token stops us before any change
     paths = expand_paths(request.paths, request.variables, root)
     files = changed_files(repo, paths)
     base = _current_branch(repo)
@@ -67,7 +68,7 @@ def commit_back(request: CommitRequest) -> CommitOutcome:
         repo.git.add("--all", "--", *files)
         # --only: commit exactly these paths even if the agent staged something else.
         repo.git.commit("--only", "--no-verify", "-m", request.message, "--", *files)
-        _push_with_retry(repo, request, target)
+        _push_with_retry(repo, request, target, push_env)
     sha = repo.head.commit.hexsha
     url, note = "", f"committed {len(files)} file(s) as {sha[:12]} and pushed to {request.remote}/{target}"
     if request.pull_request:
@@ -112,9 +113,8 @@ def _refuse_secrets(root: Path, files: list[str]) -> None:
             raise CommitRefused(f"refusing to commit {path}: {reason}; nothing was committed")
 
 
-def _push_with_retry(repo: git.Repo, request: CommitRequest, target: str) -> None:
+def _push_with_retry(repo: git.Repo, request: CommitRequest, target: str, env: dict[str, str] | None) -> None:
     """Push; when another push won the race, fetch, rebase onto it and try again. Never force."""
-    env = push_config_env(repo, request)
     secrets = _credential_forms(request)
     last_error = ""
     for attempt in range(1, request.attempts + 1):

@@ -451,3 +451,63 @@ def test_push_errors_never_show_the_token(
     with pytest.raises(PushFailed) as failure:
         commit_back(request(work, "r.md", push_token=TOKEN, attempts=1))
     assert leak not in str(failure.value) and "[REDACTED]" in str(failure.value)
+
+
+# --- Fail closed: `bassi ci git-state` before the run, `bassi ci commit --git-state` after it -------
+
+
+def test_ci_commit_refuses_when_the_git_configuration_changed_since_git_state(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    code, state, _ = run_cli("ci", "git-state", "--repo", str(work))
+    assert code == 0 and state.strip().startswith("gs1-")
+    (work / "r.md").write_text("report\n")
+    (work / ".gitattributes").write_text("*.md filter=spy\n")
+    git(work, "config", "filter.spy.clean", f"sh -c 'touch {tmp_path}/ran; cat'")
+    before = git(remote, "rev-parse", "main")
+    code, _, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "r.md", "--git-state", state.strip())
+    assert code == 1 and "refusing to commit back" in err and "nothing was committed or pushed" in err
+    assert git(remote, "rev-parse", "main") == before and not (tmp_path / "ran").exists()
+
+
+def test_ci_commit_with_an_unchanged_git_state_commits(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    (work / "sub").mkdir()
+    state = run_cli("ci", "git-state", "--repo", str(work / "sub"))[1].strip()  # any folder of the repository
+    (work / "r.md").write_text("report\n")
+    code, out, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "r.md", "--git-state", state)
+    assert code == 0, err
+    assert f"commit-sha={git(remote, 'rev-parse', 'main')}" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--git-state", "not-a-state"], "not a value printed by 'bassi ci git-state'"),
+        (["--push-token-env", "NO_SUCH_TOKEN_VAR"], "--push-token-env NO_SUCH_TOKEN_VAR: the variable is not set"),
+        (["--push-user-env", "X"], "--push-user-env goes with --push-token-env"),
+    ],
+)
+def test_ci_commit_bad_credential_and_state_options(
+    remote: Path, tmp_path: Path, args: list[str], expected: str
+) -> None:
+    work = clone(remote, tmp_path / "work")
+    (work / "r.md").write_text("report\n")
+    code, _, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "r.md", *args)
+    assert code == 2 and expected in err and "Traceback" not in err
+
+
+def test_the_push_token_leaves_the_environment_before_any_git_command(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file remote takes no token: a clear usage error before anything is staged or committed; and
+    the token left bassi's environment first, so no process bassi starts could see it."""
+    work = clone(remote, tmp_path / "work")
+    (work / "r.md").write_text("report\n")
+    (work / ".gitattributes").write_text("*.md filter=spy\n")
+    git(work, "config", "filter.spy.clean", f"sh -c 'env > {tmp_path}/filter-env.txt; cat'")
+    monkeypatch.setenv("MY_PUSH_TOKEN", TOKEN)
+    code, _, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "r.md", "--push-token-env", "MY_PUSH_TOKEN")
+    assert code == 2 and "needs an http(s) remote" in err and TOKEN not in err
+    assert "MY_PUSH_TOKEN" not in os.environ
+    assert not (tmp_path / "filter-env.txt").exists()  # nothing was staged
+    assert git(work, "status", "--porcelain") == "?? .gitattributes\n?? r.md".strip()
