@@ -29,9 +29,9 @@ from typing import Any
 from bassi_ci.ci.commit import commit_back
 from bassi_ci.ci.gitstate import GitState, git_state, worktree_of
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
-from bassi_ci.ci.runnerfiles import FILE_COMMAND_VARS, RUNNER_SECRET_VARS, RunnerFiles, RunnerFilesChanged
+from bassi_ci.ci.runnerfiles import RunnerFiles, RunnerFilesChanged
 from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError, as_bassi_error
-from bassi_ci.runs.ci import annotation
+from bassi_ci.runs.ci import RUNNER_FILE_COMMANDS, RUNNER_TOKENS, annotation
 from bassi_ci.runs.redact import Redactor
 from bassi_ci.tasks.lookup import TaskFolder, find_in_folder
 from bassi_ci.tasks.model import Task
@@ -235,7 +235,7 @@ def agent_env(environ: Mapping[str, str], inputs: ActionInputs) -> dict[str, str
     The API key reaches it only as ANTHROPIC_API_KEY. A token the user put on the step's
     `env:` (GH_TOKEN, …) is theirs to hand to the agent and is left alone.
     """
-    hidden = {GITHUB_TOKEN_VAR, *FILE_COMMAND_VARS, *RUNNER_SECRET_VARS}
+    hidden = {GITHUB_TOKEN_VAR, *RUNNER_FILE_COMMANDS, *RUNNER_TOKENS}
     env = {key: value for key, value in environ.items() if not key.startswith(INPUT_PREFIX) and key not in hidden}
     if inputs.api_key:
         env["ANTHROPIC_API_KEY"] = inputs.api_key

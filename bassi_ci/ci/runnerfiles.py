@@ -15,17 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bassi_ci.errors import RunFailed
+from bassi_ci.runs.ci import RUNNER_FILE_COMMANDS
 
-FILE_COMMAND_VARS = ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY")
-# What else of the runner's must not reach the agent: the OIDC token request, the runtime's token.
-RUNNER_SECRET_VARS = (
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_URL",
-    "ACTIONS_RUNTIME_TOKEN",
-    "ACTIONS_RUNTIME_URL",
-    "ACTIONS_RESULTS_URL",
-    "ACTIONS_CACHE_URL",
-)
 MAX_COPY_BYTES = 16 * 1024 * 1024  # larger files are restored by cutting them back to their old size
 
 
@@ -47,7 +38,7 @@ class RunnerFiles:
     @classmethod
     def snapshot(cls, environ: Mapping[str, str]) -> RunnerFiles:
         copies = {}
-        for name in FILE_COMMAND_VARS:
+        for name in RUNNER_FILE_COMMANDS:
             value = environ.get(name, "").strip()
             if value:
                 copies[name] = _take_copy(Path(value))

@@ -393,3 +393,65 @@ def test_junit_report() -> None:
     failure = bad.find("testcase/failure")
     assert bad.get("failures") == "1" and failure is not None
     assert failure.get("type") == "RunTimeout" and "limit" in (failure.get("message") or "")
+
+
+# --- The runner's file commands and tokens (issue #7, item 3) ------------------------------------
+
+RUNNER_FILES = ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY")
+RUNNER_TOKENS = {
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "oidc-request-token-0123456789",
+    "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.example/oidc",
+    "ACTIONS_RUNTIME_TOKEN": "runtime-token-0123456789",
+}
+
+
+def runner_env(tmp_path: Path) -> dict[str, str]:
+    env = {"GITHUB_ACTIONS": "true", "BASSI_GITHUB_TOKEN": TOKEN, **RUNNER_TOKENS}
+    for name in RUNNER_FILES:
+        path = tmp_path / name.lower()
+        path.write_text(f"{name}_BEFORE=1\n")
+        env[name] = str(path)
+    return env
+
+
+@pytest.mark.parametrize("target", ["GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"])
+def test_the_agent_writing_a_runner_file_command_fails_the_step_and_is_undone(
+    work: Path, tmp_path: Path, remote: Path, fake_api: FakeMessagesAPI, target: str
+) -> None:
+    path = tmp_path / target.lower()
+    attack = f"mkdir -p reports && echo w > reports/week.md && echo BASH_ENV=/tmp/evil.sh >> {path}"
+    fake_api.enqueue(
+        from_script({"type": "tool_use", "calls": [["bash", {"command": attack}]]}),
+        from_script({"type": "text", "text": "ok"}),
+    )
+    before = git(remote, "rev-parse", "main")
+    code, outputs, log = action_run(
+        work, tmp_path, runner_env(tmp_path), task="weekly", anthropic_api_key="k" * 20, commit="true"
+    )
+    assert code == 1, log
+    assert (outputs["status"], outputs["commit-sha"]) == ("failed", "")
+    assert f"the runner's file-command files ({target})" in log
+    assert "BASH_ENV" not in path.read_text() and path.read_text().startswith(f"{target}_BEFORE=1\n")
+    assert git(remote, "rev-parse", "main") == before  # and nothing was committed back
+    result = json.loads(Path(outputs["result-file"]).read_text())
+    assert (result["status"], result["error"]["type"]) == ("failed", "RunnerFilesChanged")
+
+
+def test_the_agent_sees_no_runner_file_command_or_token_and_the_summary_still_arrives(
+    work: Path, tmp_path: Path, fake_api: FakeMessagesAPI
+) -> None:
+    fake_api.enqueue(
+        from_script({"type": "tool_use", "calls": [["bash", {"command": "env > ../agent-env.txt"}]]}),
+        from_script({"type": "text", "text": "all good"}),
+    )
+    env = runner_env(tmp_path)
+    code, outputs, log = action_run(work, tmp_path, env, prompt="look around", anthropic_api_key="k" * 20)
+    assert code == 0, log
+    seen = (tmp_path / "agent-env.txt").read_text()
+    for name in [*RUNNER_FILES, "GITHUB_OUTPUT", *RUNNER_TOKENS]:
+        assert f"{name}=" not in seen, name
+    for value in RUNNER_TOKENS.values():
+        assert value not in seen
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert summary.startswith("GITHUB_STEP_SUMMARY_BEFORE=1\n") and "success" in summary  # execute's own block
+    assert outputs["status"] == "success"

@@ -6,8 +6,8 @@ keeps running does not hold the command open. A command that outlives its time i
 with its whole process group (SIGTERM, then SIGKILL); every group started during the run
 is killed again by close() at the end of the run, which catches background jobs. Processes
 that left their group (`setsid`, daemons) are found by a marker variable in their
-environment (Linux /proc) and killed too. The API key variables are removed from the
-commands' environment.
+environment (Linux /proc) and killed too. The API key variables, the GitHub runner's
+file commands (GITHUB_ENV, …) and its tokens are removed from the commands' environment.
 
 Cleanup never blocks: an interrupt (SIGINT/SIGTERM become KeyboardInterrupt) can land inside
 Popen.wait() while it holds its private lock, after which another wait() would hang for
@@ -28,11 +28,14 @@ from typing import IO
 
 from bassi_ci.agent.tools import ToolResult, cut_output
 from bassi_ci.errors import RunTimeout
+from bassi_ci.runs.ci import RUNNER_FILE_COMMANDS, RUNNER_TOKENS
 from bassi_ci.runs.redact import ALWAYS_SECRET
 
 _READ_LIMIT_BYTES = 8 * 1024 * 1024
 _GRACE_S = 0.3
 _REAP_S = 2.0
+# The API key, the GitHub runner's file commands and its tokens: never in a command's environment.
+HIDDEN_FROM_COMMANDS = frozenset((*ALWAYS_SECRET, *RUNNER_FILE_COMMANDS, *RUNNER_TOKENS))
 # Set in every command's environment; processes that carry it belong to this run.
 MARKER_ENV = "BASSI_BASH_SESSION"
 
@@ -64,7 +67,7 @@ class BashTool:
                 raise RunTimeout("the run's time limit was reached before a bash command could start")
             if remaining < limit:
                 limit, cut_by_deadline = remaining, True
-        env = {name: value for name, value in os.environ.items() if name not in ALWAYS_SECRET}
+        env = {name: value for name, value in os.environ.items() if name not in HIDDEN_FROM_COMMANDS}
         env[MARKER_ENV] = self._marker
         with tempfile.TemporaryFile() as output:
             try:
