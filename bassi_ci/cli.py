@@ -9,14 +9,18 @@ from typing import NoReturn
 import click
 
 from bassi_ci import __version__
-from bassi_ci.commands.lazy import LazyGroup
+from bassi_ci.commands.lazy import LazyCommand, LazyGroup
 from bassi_ci.error_handler import run_with_error_handling
 
 COMMANDS = {
-    "ci": "bassi_ci.commands.ci:ci",
-    "execute": "bassi_ci.commands.execute:execute",
-    "history": "bassi_ci.commands.history:history",
-    "schedule": "bassi_ci.commands.schedule:schedule",
+    "ci": LazyCommand("bassi_ci.commands.ci:ci", "Run tasks in CI: generate pipelines, commit results back."),
+    "execute": LazyCommand(
+        "bassi_ci.commands.execute:execute", "Run TASK now: a task id, a task file, or .bassi/tasks/<TASK>.yaml of this repository."
+    ),
+    "history": LazyCommand(
+        "bassi_ci.commands.history:history", "Show past runs of TASK (or of every task), newest first."
+    ),
+    "schedule": LazyCommand("bassi_ci.commands.schedule:schedule", "Manage scheduled tasks and preview schedules."),
 }
 
 

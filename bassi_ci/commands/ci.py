@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import click
 
-from bassi_ci.commands.lazy import LazyGroup
+from bassi_ci.commands.lazy import LazyCommand, LazyGroup
 
 COMMANDS = {
-    "generate": "bassi_ci.commands.ci_generate:ci_generate",
-    "commit": "bassi_ci.commands.ci_commit:ci_commit",
-    "git-state": "bassi_ci.commands.ci_git_state:ci_git_state",
-    "action-run": "bassi_ci.commands.ci_action:ci_action_run",
+    "generate": LazyCommand(
+        "bassi_ci.commands.ci_generate:ci_generate",
+        "Generate one CI pipeline per task (GitHub workflows, a GitLab include, Jenkinsfiles).",
+    ),
+    "commit": LazyCommand(
+        "bassi_ci.commands.ci_commit:ci_commit",
+        "Commit the changed files under PATHS and push them (rebasing and retrying, never forcing).",
+    ),
+    "git-state": LazyCommand(
+        "bassi_ci.commands.ci_git_state:ci_git_state",
+        "Print the fingerprint of the repository's git configuration, hooks and attribute files.",
+    ),
+    "action-run": LazyCommand("bassi_ci.commands.ci_action:ci_action_run", None),
 }
 
 
