@@ -15,7 +15,8 @@ from bassi_ci.error_handler import run_with_error_handling
 COMMANDS = {
     "ci": LazyCommand("bassi_ci.commands.ci:ci", "Run tasks in CI: generate pipelines, commit results back."),
     "execute": LazyCommand(
-        "bassi_ci.commands.execute:execute", "Run TASK now: a task id, a task file, or .bassi/tasks/<TASK>.yaml of this repository."
+        "bassi_ci.commands.execute:execute",
+        "Run TASK now: a task id, a task file, or .bassi/tasks/<TASK>.yaml of this repository.",
     ),
     "history": LazyCommand(
         "bassi_ci.commands.history:history", "Show past runs of TASK (or of every task), newest first."

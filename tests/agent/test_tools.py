@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import stat
-import subprocess
 import sys
 import threading
 import time
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 
 from bassi_ci.agent.tools import cut_output, tool_definitions
 from bassi_ci.agent.tools.bash import BashTool
+from bassi_ci.agent.tools.containment import Supervised
 from bassi_ci.agent.tools.editor import EditorTool
 from bassi_ci.errors import RunTimeout
 from tests.agent.helpers import alive, wait_gone
@@ -214,28 +214,24 @@ def test_bash_turns_a_nul_byte_into_a_tool_error(tmp_path: Path) -> None:
     assert result.is_error and "null byte" in result.output
 
 
-def test_interrupt_while_popen_holds_its_wait_lock_does_not_hang(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The worst moment for SIGINT/SIGTERM: Popen.wait() has taken its private lock and the
-    # KeyboardInterrupt arrives before the code that would release it. Any later
-    # process.wait() then blocks for ever.
-    real_wait = subprocess.Popen.wait
-
-    def interrupted_wait(self: subprocess.Popen[bytes], timeout: float | None = None) -> int:
-        if timeout is None:
-            return real_wait(self)
-        (tmp_path / "leader.pid").write_text(str(self.pid))
-        self._waitpid_lock.acquire()  # type: ignore[attr-defined]
+def test_interrupt_while_waiting_for_a_command_does_not_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The worst moment for SIGINT/SIGTERM: inside the wait for the command, with the
+    # supervisor's Popen lock taken (as an interrupted Popen.wait() leaves it). Any later
+    # process.wait() would then block for ever; the cleanup must not use one.
+    def interrupted_wait(self: Supervised, timeout_s: float) -> int | None:
+        end = time.monotonic() + 10
+        while not (tmp_path / "leader.pid").exists() and time.monotonic() < end:
+            time.sleep(0.01)
+        self.process._waitpid_lock.acquire()  # type: ignore[attr-defined]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(subprocess.Popen, "wait", interrupted_wait)
+    monkeypatch.setattr(Supervised, "wait", interrupted_wait)
     bash = BashTool(tmp_path, timeout_s=30, max_output_chars=1_000)
     interrupted = threading.Event()
 
     def call_bash() -> None:
         try:
-            bash({"command": "sleep 30"}, None)
+            bash({"command": "echo $$ > leader.pid; exec sleep 30"}, None)
         except KeyboardInterrupt:
             interrupted.set()
 

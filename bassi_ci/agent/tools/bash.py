@@ -1,17 +1,22 @@
-"""The `bash` tool: each command runs as `bash -c` in the workspace, in its own process group.
+"""The `bash` tool: each command runs as `bash -c` in the workspace, in its own session.
 
 Each command is a fresh shell (state such as `cd` or variables does not carry over), with
 stdin closed and stdout+stderr written to one temporary file, so a background job that
-keeps running does not hold the command open. A command that outlives its time is stopped
-with its whole process group (SIGTERM, then SIGKILL); every group started during the run
-is killed again by close() at the end of the run, which catches background jobs. Processes
-that left their group (`setsid`, daemons) are found by a marker variable in their
-environment (Linux /proc) and killed too. The API key variables, the GitHub runner's
+keeps running does not hold the command open. The API key variables, the GitHub runner's
 file commands (GITHUB_ENV, …) and its tokens are removed from the commands' environment.
 
-Cleanup never blocks: an interrupt (SIGINT/SIGTERM become KeyboardInterrupt) can land inside
-Popen.wait() while it holds its private lock, after which another wait() would hang for
-ever, so the killed leader is reaped with a bounded os.waitpid() loop instead.
+Every command runs under a supervisor (containment.py) that stays the ancestor of all the
+processes it starts, however they detach (new session, own process group, cleared
+environment, double fork): a background job may run on between commands, but a command
+that outlives its time is stopped with everything it started (SIGTERM, then SIGKILL), and
+close() at the end of the run stops the rest. If bassi dies, even by SIGKILL, each
+supervisor stops its processes by itself. As further layers close() also kills the
+processes bassi adopted as a subreaper (the agent killed a supervisor), the process
+groups of commands whose supervisor did not end cleanly, and processes that carry the
+run's marker variable in their environment.
+
+Cleanup never blocks for long: waits are bounded, and an interrupt (SIGINT/SIGTERM become
+KeyboardInterrupt) while a command runs stops that command's processes and passes on.
 """
 
 from __future__ import annotations
@@ -20,20 +25,20 @@ import contextlib
 import os
 import secrets
 import signal
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import IO
 
 from bassi_ci.agent.tools import ToolResult, cut_output
+from bassi_ci.agent.tools.containment import Supervised, SupervisorLost, become_subreaper, kill_adopted
 from bassi_ci.errors import RunTimeout
 from bassi_ci.runs.ci import RUNNER_FILE_COMMANDS, RUNNER_TOKENS
 from bassi_ci.runs.redact import ALWAYS_SECRET
+from bassi_ci.signals import interrupts_deferred
 
 _READ_LIMIT_BYTES = 8 * 1024 * 1024
-_GRACE_S = 0.3
-_REAP_S = 2.0
+_STOP_S = 3.0  # a stopped supervisor gets this long (grace + SIGKILL rounds) before it is killed
 # The API key, the GitHub runner's file commands and its tokens: never in a command's environment.
 HIDDEN_FROM_COMMANDS = frozenset((*ALWAYS_SECRET, *RUNNER_FILE_COMMANDS, *RUNNER_TOKENS))
 # Set in every command's environment; processes that carry it belong to this run.
@@ -45,7 +50,7 @@ class BashTool:
         self.workdir = workdir
         self.timeout_s = timeout_s
         self.max_output_chars = max_output_chars
-        self._groups: set[int] = set()
+        self._commands: list[Supervised] = []  # supervisors that may still run
         self._marker = secrets.token_hex(8)
         self._started = False
 
@@ -69,26 +74,25 @@ class BashTool:
                 limit, cut_by_deadline = remaining, True
         env = {name: value for name, value in os.environ.items() if name not in HIDDEN_FROM_COMMANDS}
         env[MARKER_ENV] = self._marker
+        become_subreaper()
+        self._commands = [supervised for supervised in self._commands if not supervised.finished()]
         with tempfile.TemporaryFile() as output:
             try:
-                process = subprocess.Popen(
-                    ["bash", "-c", command],
-                    cwd=self.workdir,
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    env=env,
-                )
+                supervised = Supervised.start(["bash", "-c", command], cwd=self.workdir, env=env, output=output)
             except (OSError, ValueError) as problem:  # ValueError: a NUL byte in the command
                 return ToolResult(f"could not start bash in {self.workdir}: {problem}", True)
             self._started = True
-            self._groups.add(process.pid)
+            self._commands.append(supervised)
             try:
-                returncode = process.wait(timeout=limit)
-            except subprocess.TimeoutExpired:
-                _kill_group(process.pid, process)
-                _reap(process)
+                returncode = supervised.wait(limit)
+            except SupervisorLost:
+                note = "\n[the command's supervisor was killed; its processes will be stopped at the end of the run]"
+                return ToolResult(cut_output(_read(output), self.max_output_chars) + note, True)
+            except BaseException:
+                _stop(supervised)
+                raise
+            if returncode is None:
+                _stop(supervised)
                 if cut_by_deadline:
                     raise RunTimeout(
                         "the run's time limit was reached while a bash command was running; its processes were stopped"
@@ -96,56 +100,30 @@ class BashTool:
                 text = _read(output)
                 note = f"\n[command timed out after {limit:g} s; its processes were stopped]"
                 return ToolResult(cut_output(text, self.max_output_chars) + note, True)
-            except BaseException:
-                _kill_group(process.pid, process)
-                _reap(process)
-                raise
             text = _read(output)
         if returncode != 0:
             text += f"\n[exit code: {returncode}]"
         return ToolResult(cut_output(text, self.max_output_chars) or "(no output)")
 
     def close(self) -> None:
-        """Kill every process started by this tool that is still running; never waits."""
-        for group in sorted(self._groups):
-            _kill_group(group, grace_s=0.0)
-        self._groups.clear()
-        if self._started:
-            _kill_marked(f"{MARKER_ENV}={self._marker}".encode())
+        """Stop every process started by this tool that is still running (waits a few
+        seconds at most). A second interrupt cannot cut this short."""
+        with interrupts_deferred():
+            commands, self._commands = self._commands, []
+            for supervised in commands:
+                supervised.stop()
+            until = time.monotonic() + _STOP_S
+            for supervised in commands:
+                supervised.finish(until)
+            if self._started:
+                kill_adopted()
+                _kill_marked(f"{MARKER_ENV}={self._marker}".encode())
 
 
-def _kill_group(group: int, leader: subprocess.Popen[bytes] | None = None, *, grace_s: float = _GRACE_S) -> None:
-    """SIGTERM the group, give the leader `grace_s` to exit, then SIGKILL whatever is left."""
-    try:
-        os.killpg(group, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return
-    end = time.monotonic() + grace_s
-    # poll() does not block on Popen's lock (it reports None while the lock is taken).
-    while leader is not None and leader.poll() is None and time.monotonic() < end:
-        time.sleep(0.01)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, signal.SIGKILL)
-
-
-def _reap(process: subprocess.Popen[bytes], timeout_s: float = _REAP_S) -> None:
-    """Collect the killed leader's exit status, giving up after `timeout_s`.
-
-    os.waitpid, not process.wait(): an interrupted wait() may have left Popen's lock taken.
-    """
-    end = time.monotonic() + timeout_s
-    while process.returncode is None:
-        try:
-            pid, status = os.waitpid(process.pid, os.WNOHANG)
-        except ChildProcessError:  # already reaped by the interrupted wait()
-            process.returncode = -signal.SIGKILL
-            return
-        if pid:
-            process.returncode = os.waitstatus_to_exitcode(status)
-            return
-        if time.monotonic() >= end:
-            return
-        time.sleep(0.01)
+def _stop(supervised: Supervised) -> None:
+    """Stop one command's processes, waiting for its supervisor a few seconds at most."""
+    supervised.stop()
+    supervised.finish(time.monotonic() + _STOP_S)
 
 
 def _kill_marked(marker: bytes, rounds: int = 5) -> None:
