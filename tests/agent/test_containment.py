@@ -24,10 +24,9 @@ import pytest
 
 from bassi_ci.agent.tools.bash import BashTool
 from bassi_ci.errors import ExitCode
-from tests.agent.support import RecordingObserver, make_request, run, tool_results
-from tests.cli import run_cli
+from tests.agent.helpers import RecordingObserver, make_request, run, tool_results
+from tests.cli import bassi_process, check_result, run_cli
 from tests.fakeapi import FakeMessagesAPI, text, tool_use
-from tests.runs.helpers import bassi_process, check_result
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the guarantees tested are Linux's")
 

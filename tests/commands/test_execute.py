@@ -21,8 +21,7 @@ from typing import Any
 import pytest
 
 from bassi_ci.runs.locks import task_lock
-from tests.cli import run_cli
-from tests.commands.helpers import ROOT, bassi_process, check_result, history_row
+from tests.cli import ROOT, bassi_process, check_result, history_row, run_cli
 from tests.fakeapi import FakeMessagesAPI, FakeResponse, error, slow, text, tool_use
 from tests.workflow_commands import github_commands
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import run_cli
-from tests.commands.helpers import check_result
+from tests.cli import check_result, run_cli
 from tests.fakeapi import FakeMessagesAPI, text
 
 TASK = "id: weekly\nname: Weekly\nprompt: Write the report\n"
