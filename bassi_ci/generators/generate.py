@@ -32,7 +32,7 @@ class GenerateResult:
 
 
 def render(tasks: list[Task], tasks_dir: str, options: GenerateOptions, root: Path) -> Rendering:
-    sources = {task.id: _relative(task.source, root) for task in tasks if task.source is not None}
+    sources = {task.id: _reference(task.source, root) for task in tasks if task.source is not None}
     if options.target == "github":
         return render_github(tasks, GithubOptions(tasks_dir=tasks_dir, action=options.action), sources)
     if options.target == "gitlab":
@@ -46,11 +46,38 @@ def render(tasks: list[Task], tasks_dir: str, options: GenerateOptions, root: Pa
 def generate(folder: TaskFolder, out: Path, options: GenerateOptions, check: bool = False) -> GenerateResult:
     """Render every task of `folder` and bring `out` up to date (or only compare, with check=True)."""
     tasks = load_folder(folder)
-    rendering = render(tasks, _relative(folder.path, out), options, out)
+    rendering = render(tasks, _reference(folder.path, out), options, out)
+    _refuse_undecodable(rendering)
     plan = make_plan(out, rendering)
     if not check:
         apply_plan(out, plan)
     return GenerateResult(plan=plan, notes=list(rendering.notes))
+
+
+def _reference(path: Path, root: Path) -> str:
+    """How the generated files name `path`: relative to the root, and as UTF-8 text, or not at all.
+
+    A name that is not valid UTF-8 (Python holds its bytes as lone surrogates) cannot be written into
+    a UTF-8 file so that the job finds the file again: refused, naming it with its bytes escaped.
+    """
+    text = _relative(path, root)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise GenerateError(
+            f"{shown}: the name is not valid UTF-8, so a generated CI file cannot refer to it; rename it"
+        ) from None
+    return text
+
+
+def _refuse_undecodable(rendering: Rendering) -> None:
+    """An option given as bytes that are not UTF-8 (`--install-command`, ...) is refused the same way."""
+    for file in rendering.files:
+        try:
+            file.text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise GenerateError(f"{file.path}: an option given is not valid UTF-8 text; nothing was written") from None
 
 
 def _relative(path: Path, root: Path) -> str:

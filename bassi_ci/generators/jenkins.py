@@ -13,6 +13,7 @@ bound only around that one step, and handed by `bassi ci commit` to git push/fet
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bassi_ci.generators.common import (
@@ -28,7 +29,7 @@ from bassi_ci.generators.common import (
     job_timeout_minutes,
 )
 from bassi_ci.generators.cron import CronSpec, task_cron
-from bassi_ci.generators.files import GeneratedFile, Rendering, marker_line
+from bassi_ci.generators.files import UNSAFE_CHARS, GeneratedFile, Rendering, marker_line
 from bassi_ci.tasks.model import Task
 
 JENKINS_DIR = "jenkins"
@@ -55,10 +56,24 @@ def render_jenkins(tasks: list[Task], options: JenkinsOptions, sources: dict[str
     return Rendering(files=files, owned_globs=(f"{JENKINS_DIR}/bassi-*.Jenkinsfile",))
 
 
+# In a single-quoted Groovy literal: the quote and the backslash, and every UNSAFE_CHARS.
+_GROOVY_ESCAPED_RE = re.compile(f"['\\\\{UNSAFE_CHARS}]")
+_GROOVY_ESCAPES = {"'": "\\'", "\\": "\\\\", "\n": "\\n", "\r": "\\r"}
+
+
 def groovy_string(text: str) -> str:
-    """A single-quoted Groovy literal: no `$` interpolation; backslash, quote and newlines escaped."""
-    escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
-    return f"'{escaped}'"
+    """A single-quoted Groovy literal: no `$` interpolation; quote, backslash and every UNSAFE_CHARS escaped.
+
+    Newline and carriage return get their own escapes; the other unsafe characters (U+2028, NEL,
+    \\v, ...) a `\\uXXXX` escape. Groovy 2 (still in Jenkins) turns `\\uXXXX` into the character
+    before it reads the code, so that form is never used for a newline, a quote or a backslash.
+    """
+    return "'" + _GROOVY_ESCAPED_RE.sub(_groovy_escape, text) + "'"
+
+
+def _groovy_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _GROOVY_ESCAPES.get(char) or f"\\u{ord(char):04x}"
 
 
 def jenkins_cron(cron: CronSpec) -> str:
