@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-# Plugins that other test modules share (fixtures such as `fake_api`).
-pytest_plugins: list[str] = ["tests.fakeapi"]
+# Plugins that other test modules share (fixtures such as `fake_api`, `git_server`).
+pytest_plugins: list[str] = ["tests.fakeapi", "tests.gitserver"]
 
 
 @pytest.fixture(autouse=True)

@@ -65,9 +65,13 @@ def commit_back(request: CommitRequest) -> CommitOutcome:
         )
     _refuse_secrets(root, files)
     with _bot_identity(repo, request):
-        repo.git.add("--all", "--", *files)
-        # --only: commit exactly these paths even if the agent staged something else.
-        repo.git.commit("--only", "--no-verify", "-m", request.message, "--", *files)
+        try:
+            repo.git.add("--all", "--", *files)
+            # --only: commit exactly these paths even if the agent staged something else.
+            repo.git.commit("--only", "--no-verify", "-m", request.message, "--", *files)
+        except git.GitCommandError as exc:  # e.g. commit.gpgSign without a key: the user's to fix, no crash
+            shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+            raise RunFailed(f"git could not commit {shown}: {_git_message(exc)}; nothing was pushed") from None
         _push_with_retry(repo, request, target, push_env)
     sha = repo.head.commit.hexsha
     url, note = "", f"committed {len(files)} file(s) as {sha[:12]} and pushed to {request.remote}/{target}"

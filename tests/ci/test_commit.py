@@ -188,6 +188,19 @@ def test_ci_commit_refusal_exits_1(remote: Path, tmp_path: Path) -> None:
     assert code == 1 and ".env" in err
 
 
+def test_a_commit_git_refuses_is_a_clear_failure_not_a_crash(remote: Path, tmp_path: Path, isolated_home: Path) -> None:
+    # The repository's own config asks for signed commits and signing fails (no key on the runner).
+    work = clone(remote, tmp_path / "work")
+    git(work, "config", "commit.gpgSign", "true")
+    git(work, "config", "gpg.program", "false")
+    (work / "r.md").write_text("x\n")
+    code, _, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "r.md")
+    assert code == 1, err
+    assert err.startswith("bassi: error: git could not commit r.md:") and "gpg failed to sign" in err
+    assert "unexpected error" not in err and not (isolated_home / "logs" / "crash.log").exists()
+    assert len(remote_log(remote)) == 1
+
+
 def test_unknown_template_variable_is_a_usage_error(remote: Path, tmp_path: Path) -> None:
     work = clone(remote, tmp_path / "work")
     (work / "r.md").write_text("x\n")

@@ -1,8 +1,12 @@
 """Task files in a temporary repository (also in a custom tasks folder with commit settings),
-and `bassi ci …` run through the real entry point."""
+`bassi ci …` run through the real entry point, and what the end-to-end runs of generated jobs
+share (a `bassi` install command for the job, git, a search for leaked secrets)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +42,37 @@ def custom_tasks(repo: Path, **commit: Any) -> Path:
         fields["commit"] = commit
     (folder / "weekly.yaml").write_text(yaml.safe_dump(fields))
     return folder
+
+
+# --------------------------------------------------------------------------- end to end in a runner
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def install_shim(bin_dir: Path, *, export: bool) -> str:
+    """An install command for a generated job that puts this checkout's `bassi` into `bin_dir` (no
+    build, no download; the default install command is `pip install bassi-ci`). With `export` it
+    also puts `bin_dir` on PATH for the rest of the script (GitLab: one shell for all lines); a
+    Jenkins `sh` step is a shell of its own, so there the runner's PATH must hold `bin_dir`."""
+    shim = f'#!/bin/sh\\nexec {sys.executable} -m bassi_ci "$@"\\n'
+    command = f"mkdir -p {bin_dir} && printf '{shim}' > {bin_dir}/bassi && chmod +x {bin_dir}/bassi"
+    return command + (f" && export PATH={bin_dir}:$PATH PYTHONPATH={ROOT}" if export else "")
+
+
+def run_git(repo: Path, *args: str) -> str:
+    """git in `repo` as a test user; never prompts (there is no terminal in a runner either)."""
+    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"]
+    proc = subprocess.run(["git", *identity, *args], cwd=repo, capture_output=True, text=True, check=True, env=full_env)
+    return proc.stdout.strip()
+
+
+def files_holding(folder: Path, *needles: str) -> list[str]:
+    """Every file below `folder` (links not followed) whose bytes contain one of `needles`."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            if any(needle.encode() in data for needle in needles):
+                found.append(str(path))
+    return found

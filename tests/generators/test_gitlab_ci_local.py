@@ -1,8 +1,18 @@
-"""End to end: the generated GitLab job runs under gitlab-ci-local (shell executor, no image)."""
+"""End to end: the generated GitLab job runs under gitlab-ci-local (shell executor, no image).
+
+gitlab-ci-local's shell executor runs the job in the repository it is started in (CI_PROJECT_DIR
+is that folder; only `--shell-isolation` would copy it to .gitlab-ci-local/builds/), so the
+checkout below is the job's working tree. For commit-back that checkout is a clone from a
+token-checking git server (tests/gitserver.py) over http, with GitLab's job-token credential
+in its origin URL as GitLab's runner leaves it: that credential may fetch but not push, so a
+push only arrives when `bassi ci commit` really sends BASSI_PUSH_TOKEN.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,10 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from bassi_ci.ci.request import BOT_NAME
 from tests.fakeapi import FakeMessagesAPI, from_script
-from tests.generators.helpers import generate, load_yaml, write_task
+from tests.generators.helpers import ROOT, files_holding, generate, install_shim, load_yaml, run_git, write_task
+from tests.gitserver import GitServer
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
@@ -24,12 +35,18 @@ def git(repo: Path, *args: str) -> None:
     )
 
 
-def test_generated_job_runs_in_a_scheduled_pipeline(tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
+def gitlab_ci_local() -> str:
+    """The gitlab-ci-local program; skips the test (before any work) when it cannot run here."""
     tool = shutil.which("gitlab-ci-local")
     if tool is None:
         pytest.skip("gitlab-ci-local is not installed (npm i -g gitlab-ci-local@4.73.0; it also needs rsync)")
     if shutil.which("rsync") is None:
         pytest.skip("gitlab-ci-local needs rsync (apt-get install rsync)")
+    return tool
+
+
+def test_generated_job_runs_in_a_scheduled_pipeline(tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
+    tool = gitlab_ci_local()
     repo = tmp_path / "repo"
     repo.mkdir()
     write_task(
@@ -42,12 +59,7 @@ def test_generated_job_runs_in_a_scheduled_pipeline(tmp_path: Path, fake_api: Fa
     )
     # The job's install step puts this checkout's `bassi` on PATH (no build, no download); the
     # default install command is `pip install bassi-ci`.
-    bin_dir = tmp_path / "bin"
-    shim = f'#!/bin/sh\\nexec {sys.executable} -m bassi_ci "$@"\\n'
-    install = (
-        f"mkdir -p {bin_dir} && printf '{shim}' > {bin_dir}/bassi"
-        f" && chmod +x {bin_dir}/bassi && export PATH={bin_dir}:$PATH PYTHONPATH={ROOT}"
-    )
+    install = install_shim(tmp_path / "bin", export=True)
     code, _, err = generate(repo, "--target", "gitlab", "--gitlab-image", "", "--install-command", install)
     assert code == 0, err
     (repo / ".gitlab-ci.yml").write_text("include:\n  - local: .gitlab/bassi.gitlab-ci.yml\n")
@@ -86,3 +98,159 @@ def test_generated_job_runs_in_a_scheduled_pipeline(tmp_path: Path, fake_api: Fa
     # Without the schedule variable the job is not part of the pipeline at all.
     proc = subprocess.run([tool, "--list"], cwd=repo, capture_output=True, text=True, check=False, timeout=120)
     assert "bassi-nightly" not in proc.stdout
+
+
+# --------------------------------------------------------------------------- commit-back
+
+JOB_TOKEN = "glcbt-JobT0kenThatMayOnlyRead"  # what GitLab's runner puts into the origin URL
+PUSH_TOKEN = "glpat-E2ePushT0kenOfTheProject42"  # the masked CI/CD variable BASSI_PUSH_TOKEN
+PUSH_FORMS = (PUSH_TOKEN, base64.b64encode(f"oauth2:{PUSH_TOKEN}".encode()).decode())
+VISIBLE = "BASSI_E2E_JOB_VARIABLE=reaches-the-agent"  # a job variable that is no secret: the control
+REPORT = "reports/x.md"
+
+
+def commit_checkout(tmp_path: Path, server: GitServer) -> Path:
+    """A project whose task `notes` may commit reports/*.md, on the git server, and the job's checkout
+    of it: cloned over http with the job token in the origin URL, branch main."""
+    gitlab_ci_local()  # skip before any work
+    server.readers["gitlab-ci-token"] = JOB_TOKEN
+    server.writers["oauth2"] = PUSH_TOKEN
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    write_task(
+        seed,
+        "notes.yaml",
+        id="notes",
+        prompt="Write the report",
+        schedule="daily 02:30",
+        timezone="UTC",
+        commit={"paths": ["reports/*.md"]},
+    )
+    install = install_shim(tmp_path / "bin", export=True)
+    code, _, err = generate(seed, "--target", "gitlab", "--gitlab-image", "", "--install-command", install)
+    assert code == 0, err
+    (seed / ".gitlab-ci.yml").write_text("include:\n  - local: .gitlab/bassi.gitlab-ci.yml\n")
+    run_git(seed, "init", "-q", "-b", "main")
+    run_git(seed, "add", "-A")
+    run_git(seed, "commit", "-q", "-m", "ci")
+    run_git(seed, "push", "-q", str(server.bare), "HEAD:refs/heads/main")
+    repo = tmp_path / "repo"
+    run_git(tmp_path, "clone", "-q", server.url("gitlab-ci-token", JOB_TOKEN), str(repo))
+    return repo
+
+
+def run_job(
+    repo: Path, fake_api: FakeMessagesAPI, agent_command: str, *, push_token: str | None = PUSH_TOKEN
+) -> subprocess.CompletedProcess[str]:
+    """The scheduled pipeline of task `notes` in gitlab-ci-local; the agent runs `agent_command` once."""
+    tool = gitlab_ci_local()
+    fake_api.enqueue(
+        from_script({"type": "tool_use", "calls": [["bash", {"command": agent_command}]]}),
+        from_script({"type": "text", "text": "report written"}),
+    )
+    variables = [
+        "CI_PIPELINE_SOURCE=schedule",
+        "BASSI_TASK=notes",
+        f"ANTHROPIC_BASE_URL={fake_api.base_url}",
+        "ANTHROPIC_API_KEY=fake-key-gitlab",
+        f"BASSI_HOME={repo.parent / 'bassi-home'}",
+        VISIBLE,
+    ]
+    if push_token is not None:
+        variables.append(f"BASSI_PUSH_TOKEN={push_token}")
+    args = [tool]
+    for variable in variables:
+        args += ["--variable", variable]
+    return subprocess.run([*args, "bassi-notes"], cwd=repo, capture_output=True, text=True, check=False, timeout=240)
+
+
+def test_commit_back_pushes_with_the_push_token_alone(
+    tmp_path: Path, fake_api: FakeMessagesAPI, git_server: GitServer
+) -> None:
+    repo = commit_checkout(tmp_path, git_server)
+    before = git_server.git("rev-parse", "main")
+    agent_env = tmp_path / "agent-env.txt"
+    proc = run_job(repo, fake_api, f"mkdir -p reports && echo '# Report' > {REPORT} && env > {agent_env}")
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+
+    # The push arrived, as the bot, with the push token (the job token may not push).
+    assert git_server.git("rev-parse", "main^") == before
+    assert git_server.git("log", "-1", "--format=%an", "main") == BOT_NAME
+    assert git_server.git("show", f"main:{REPORT}") == "# Report"
+    assert git_server.git("diff-tree", "--no-commit-id", "--name-only", "-r", "main") == REPORT
+    pushes = git_server.pushes()
+    assert pushes and {push.user for push in pushes} == {"oauth2"}
+    assert all(push.status == 200 for push in pushes)
+
+    # The agent ran without the token; the job's other variables did reach it (the control).
+    seen = agent_env.read_text()
+    assert VISIBLE in seen
+    assert "BASSI_PUSH_TOKEN" not in seen and PUSH_TOKEN not in seen
+    # The token is in no log line and in no file of the checkout (.git/config included), nor in
+    # bassi's home (run logs, history).
+    for form in PUSH_FORMS:
+        assert form not in log
+    assert files_holding(repo, *PUSH_FORMS) == []
+    assert files_holding(tmp_path / "bassi-home", *PUSH_FORMS) == []
+    assert "extraheader" not in (repo / ".git" / "config").read_text()
+
+
+PLANTED = {
+    # A clean filter runs when commit-back stages the report; the attribute is a tree file.
+    "filter": "git config filter.evil.clean {evil} && echo '*.md filter=evil' > .gitattributes",
+    # A signing program runs when commit-back commits; both are keys in .git/config.
+    "gpg.program": "git config commit.gpgSign true && git config gpg.program {evil}",
+}
+
+
+@pytest.mark.parametrize("planted", sorted(PLANTED))
+def test_commit_back_refuses_git_configuration_the_agent_planted(
+    tmp_path: Path, fake_api: FakeMessagesAPI, git_server: GitServer, planted: str
+) -> None:
+    repo = commit_checkout(tmp_path, git_server)
+    before = git_server.git("rev-parse", "main")
+    witness = tmp_path / "witness.txt"
+    evil = tmp_path / "evil.sh"
+    evil.write_text(f"#!/bin/sh\nenv > {witness}\ncat\n")
+    evil.chmod(0o755)
+    command = f"mkdir -p reports && echo '# Report' > {REPORT} && " + PLANTED[planted].format(evil=evil)
+    proc = run_job(repo, fake_api, command)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0, log[-4000:]
+    assert "refusing to commit back" in log and "nothing was committed or pushed" in log
+    assert not witness.exists(), "commit-back ran a program the agent configured"
+    assert git_server.git("rev-parse", "main") == before
+    assert not any(request.is_push for request in git_server.requests)
+    assert files_holding(repo, *PUSH_FORMS) == []
+
+    # The control: what the agent planted is live. Commit-back without the state check runs it
+    # (and even then the program does not get the token, which bassi keeps for the push).
+    env = {"BASSI_PUSH_TOKEN": PUSH_TOKEN, "PYTHONPATH": str(ROOT)}
+    unguarded = ["--task", ".bassi/tasks/notes.yaml", "--result", "bassi-result.json"]
+    subprocess.run(
+        [sys.executable, "-m", "bassi_ci", "ci", "commit", *unguarded, "--push-token-env", "BASSI_PUSH_TOKEN"],
+        cwd=repo,
+        capture_output=True,
+        check=False,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+    assert witness.exists(), f"the planted {planted} did not run even without the state check"
+    assert PUSH_TOKEN not in witness.read_text()
+
+
+def test_commit_back_without_the_push_token_fails_with_one_clear_line(
+    tmp_path: Path, fake_api: FakeMessagesAPI, git_server: GitServer
+) -> None:
+    repo = commit_checkout(tmp_path, git_server)
+    before = git_server.git("rev-parse", "main")
+    proc = run_job(repo, fake_api, f"mkdir -p reports && echo '# Report' > {REPORT}", push_token=None)
+    assert proc.returncode != 0, (proc.stdout + proc.stderr)[-4000:]
+    job_log = (repo / ".gitlab-ci-local" / "output" / "bassi-notes.log").read_text()
+    lines = [line for line in job_log.splitlines() if "bassi: error:" in line]
+    assert len(lines) == 1, job_log[-4000:]
+    assert "--push-token-env BASSI_PUSH_TOKEN: the variable is not set" in lines[0]
+    assert "masked CI/CD variable" in lines[0]
+    assert git_server.git("rev-parse", "main") == before
+    assert not any(request.is_push for request in git_server.requests)
