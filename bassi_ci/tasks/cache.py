@@ -55,7 +55,7 @@ class ValidatedCache:
     def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             return {}
         # Another bassi version or task schema may judge files differently: validate them again.
         if not isinstance(data, dict) or data.get("version") != _cache_version():

@@ -26,6 +26,11 @@ TASK_SUFFIXES = (".yaml", ".yml", ".json")
 # A task is a prompt and some settings; anything larger is a mistake (or an attack).
 MAX_TASK_FILE_BYTES = 256 * 1024
 MAX_TIMEOUT_S = 7 * 24 * 3600
+# The deepest valid task is three levels (commit.paths[...]); without a bound a deeply nested
+# file overflows the stack of the parser (libyaml's composer crashes the process) or of the
+# schema check. Every collection of a YAML or JSON document needs one of these characters.
+MAX_NESTING = 32
+_NESTING_CHARS = "[{-:?"
 
 # libyaml's loader is several times faster; listing 1,000 tasks depends on it.
 _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -53,6 +58,8 @@ def parse_task_text(text: str, path: Path) -> Task:
 
 def validate_task_data(data: Any, path: Path) -> None:
     """Check a decoded record against the JSON Schema; one clear error for the worst problem."""
+    if _deeper_than(data, MAX_NESTING):
+        raise TaskFileError(_too_deep(path))
     if not isinstance(data, dict):
         found = "nothing" if data is None else f"a {_json_type(data)}"
         raise TaskFileError(f"{path}: expected a mapping of task fields at the top level, got {found}")
@@ -174,8 +181,10 @@ def _parse_document(text: str, path: Path) -> Any:
             return json.loads(text)
         except ValueError as exc:
             raise TaskFileError(f"{path}: not valid JSON ({exc})") from None
+        except RecursionError:  # the C decoder stops at the recursion limit, far deeper than MAX_NESTING
+            raise TaskFileError(_too_deep(path)) from None
     try:
-        _refuse_aliases(text, path)
+        _refuse_aliases_and_depth(text, path)
         return yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         raise TaskFileError(f"{path}: not valid YAML ({_yaml_reason(exc)})") from None
@@ -183,15 +192,43 @@ def _parse_document(text: str, path: Path) -> Any:
         raise TaskFileError(f"{path}: not valid YAML ({_reason(exc)})") from None
 
 
-def _refuse_aliases(text: str, path: Path) -> None:
-    """Anchors and aliases can blow a few bytes up into gigabytes ("billion laughs")."""
-    if "&" not in text:  # an alias needs an anchor (&name) to point at; skip the event scan
+def _refuse_aliases_and_depth(text: str, path: Path) -> None:
+    """Anchors and aliases can blow a few bytes up into gigabytes ("billion laughs"), and deep
+    nesting overflows the stack of the composer; the event scan itself is iterative.
+
+    The scan is skipped when neither can happen: an alias needs an anchor (&name) to point at,
+    and each level of nesting needs one of _NESTING_CHARS.
+    """
+    if "&" not in text and sum(text.count(char) for char in _NESTING_CHARS) <= MAX_NESTING:
         return
+    depth = 0
     for event in yaml.parse(text, Loader=_YamlLoader):
         if isinstance(event, yaml.AliasEvent):
             raise TaskFileError(
                 f"{path}: YAML aliases (*{event.anchor}) are not allowed in task files; write the value out"
             )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise TaskFileError(_too_deep(path))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether lists and mappings nest more than `limit` levels (iteratively: no recursion to overflow)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return False
+
+
+def _too_deep(path: Path) -> str:
+    return f"{path}: lists and mappings are nested more than {MAX_NESTING} levels deep; a task needs only a few"
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:

@@ -174,3 +174,35 @@ def test_oversized_task_file_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "name: a\nprompt: " + "x" * 300_000 + "\n")
     with pytest.raises(TaskFileError, match="larger than 256 KiB"):
         load_task_file(path)
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_nesting_is_bounded_at_32_levels(tmp_path: Path, suffix: str) -> None:
+    def nested(levels: int) -> str:  # the top-level mapping is the first level
+        return '{"name": "n", "prompt": "p", "vars": ' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
+
+    with pytest.raises(TaskFileError, match="field 'vars': expected object"):
+        load_task_file(write(tmp_path, nested(32), "ok" + suffix))
+    with pytest.raises(TaskFileError, match="nested more than 32 levels deep") as caught:
+        load_task_file(write(tmp_path, nested(33), "deep" + suffix))
+    assert caught.value.exit_code == ExitCode.USAGE_ERROR
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: n\nprompt: p\nvars:\n" + "".join(" " * i + "-\n" for i in range(1, 40)),
+        "name: n\nprompt: p\nvars:\n  " + "- " * 40 + "x\n",
+        "name: n\nprompt: p\nvars:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 40)),
+        "name: n\nprompt: p\nvars: " + "{a: " * 40 + "}" * 40 + "\n",
+    ],
+)
+def test_deep_yaml_in_any_style_is_refused_before_it_is_composed(tmp_path: Path, text: str) -> None:
+    with pytest.raises(TaskFileError, match="nested more than 32 levels deep"):
+        load_task_file(write(tmp_path, text))
+
+
+def test_a_prompt_full_of_colons_and_dashes_still_loads(tmp_path: Path) -> None:
+    prompt = "- step: do this; then - that: " * 100
+    task = load_task_file(write(tmp_path, f"name: n\nprompt: '{prompt}'\n"))
+    assert task.prompt == prompt

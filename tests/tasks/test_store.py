@@ -165,3 +165,10 @@ def test_a_damaged_cache_record_is_validated_again(tmp_path: Path) -> None:
     del data["entries"]["report.yaml"]["record"]["prompt"]
     cache_path.write_text(json.dumps(data))
     assert store.entries()[0].task == make_task("report")
+
+
+def test_a_cache_nested_absurdly_deep_is_ignored(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path)
+    store.add(make_task("report"))
+    (tmp_path / ".validated-cache.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert store.entries()[0].task == make_task("report")
