@@ -9,11 +9,13 @@ import click
 from bassi_ci import output
 from bassi_ci.ci.action import GITHUB_TOKEN_VAR, github_output_text, run_action
 from bassi_ci.ci.commit import basic_credential
+from bassi_ci.procguard import hide_from_same_user
 
 
 @click.command(name="action-run", hidden=True)
 def ci_action_run() -> int:
     """Run the `bassi run` GitHub Action from its BASSI_INPUT_* environment (used by action.yml)."""
+    hide_from_same_user()  # the key and the workflow token stay in /proc/<pid>/environ: not the agent's
     key = os.environ.get("BASSI_INPUT_ANTHROPIC_API_KEY", "").strip()
     if key:
         output.echo(f"::add-mask::{key}")

@@ -12,6 +12,7 @@ from bassi_ci import output
 from bassi_ci.ci.commit import commit_back
 from bassi_ci.ci.request import BOT_EMAIL, BOT_NAME, GITHUB_TOKEN_USER, build_commit_request, commit_paths
 from bassi_ci.errors import RunFailed, UsageError
+from bassi_ci.procguard import hide_from_same_user
 from bassi_ci.runs.templating import parse_vars
 from bassi_ci.tasks.loader import load_task_file
 
@@ -109,6 +110,7 @@ def ci_commit(
     looks like a credential (or a name such as .env, or the value of a secret
     environment variable) stops the commit with exit 1.
     """
+    hide_from_same_user()  # the push token stays in /proc/<pid>/environ: not for other processes to read
     credential = push_credential(push_token_env, push_user, push_user_env)  # first: out of the environment
     task = load_task_file(task_file) if task_file is not None else None
     if result_file is not None:

@@ -18,6 +18,7 @@ from typing import IO
 import click
 
 from bassi_ci.errors import ExitCode, UsageError
+from bassi_ci.procguard import hide_from_same_user
 from bassi_ci.runs.ci import (
     CiEnvironment,
     Folder,
@@ -123,6 +124,7 @@ def execute(
     Exit codes: 0 success, 1 failed, 2 usage error, 3 needs input, 4 timeout,
     5 limit reached, 6 API error, 7 auth error, 8 locked, 130 interrupted.
     """
+    hide_from_same_user()  # the key stays in this process's /proc/<pid>/environ: not the agent's to read
     outputs = ResultOutputs(ci=ci, as_json=as_json, junit=junit)
     interactive = not ci and sys.stdin.isatty()
     resolved: Task | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -110,13 +111,14 @@ done
 
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="/proc/<pid>/environ is Linux")
-def test_the_key_is_not_in_the_tools_environment_but_bassis_own_environment_is_readable(
+def test_the_key_is_not_in_the_tools_environment_and_bassis_own_environment_is_roots_alone(
     fake_api: FakeMessagesAPI, task_file: Path, isolated_home: Path
 ) -> None:
-    """What the README states: bash runs without ANTHROPIC_API_KEY in its environment, but
-    its commands run as the same user as bassi, so they can read the environment bassi was
-    started with from /proc/<pid>/environ (the key included). Redaction still keeps the
-    key, and its base64, out of everything bassi writes."""
+    """What the README states: bash runs without ANTHROPIC_API_KEY in its environment, and the
+    environment bassi was started with (key included) is in its /proc/<pid>/environ, which only
+    root may read (bassi is non-dumpable; tests/test_procguard.py shows a same-user reader is
+    refused; this suite runs as root, which reads it). Redaction keeps the key, and its base64,
+    out of everything bassi writes."""
     fake_api.enqueue(tool_use(("bash", {"command": WALK_ANCESTORS})), text("done"))
     child = bassi_process("execute", str(task_file), "--ci", cwd=task_file.parent)
     out, err = child.communicate(timeout=60)
@@ -124,6 +126,7 @@ def test_the_key_is_not_in_the_tools_environment_but_bassis_own_environment_is_r
     tool_output = fake_api.requests[1].body["messages"][-1]["content"][0]["content"]
     tool_text = json.dumps(tool_output)
     assert "no key in env" in tool_text
-    assert f"pid {child.pid} holds the key: {b64(FAKE_API_KEY.encode())}" in tool_text  # bassi's own environ
+    holds = f"pid {child.pid} holds the key: {b64(FAKE_API_KEY.encode())}" in tool_text  # bassi's own environ
+    assert holds == (os.getuid() == 0)
     for blob in [out.encode(), err.encode(), *stored_files(isolated_home)]:
         assert FAKE_API_KEY.encode() not in blob and b64(FAKE_API_KEY.encode()).encode() not in blob
