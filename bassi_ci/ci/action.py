@@ -23,9 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bassi_ci.ci.commit import commit_back
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
 from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError, as_bassi_error
 from bassi_ci.runs.ci import annotation
+from bassi_ci.runs.executor import record_failure
+from bassi_ci.runs.redact import Redactor
+from bassi_ci.runs.result import build_result
 from bassi_ci.tasks.lookup import TaskFolder, find_in_folder
 from bassi_ci.tasks.model import Task
 
@@ -197,10 +201,6 @@ def agent_env(environ: Mapping[str, str], inputs: ActionInputs) -> dict[str, str
 
 def failure_outcome(problem: BassiError, result_file: Path, environ: Mapping[str, str]) -> ActionOutcome:
     """A run that failed outside `bassi execute`: a result document written like execute's own."""
-    from bassi_ci.runs.executor import record_failure
-    from bassi_ci.runs.redact import Redactor
-    from bassi_ci.runs.result import build_result
-
     redactor = Redactor.from_environ(environ)
     result = redactor.data(build_result(record_failure(None, None, problem, redactor)))
     result_file.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -214,8 +214,6 @@ def _commit(
     if outcome.exit_code != ExitCode.SUCCESS:
         outcome.notes.append(f"not committing: the run ended with status {outcome.result.get('status')}")
         return
-    from bassi_ci.ci.commit import commit_back
-
     try:
         paths = commit_paths(
             task,
@@ -239,8 +237,6 @@ def _commit(
         )
         done = commit_back(request)
     except Exception as failure:  # a defect in commit-back must not replace the run's own result
-        from bassi_ci.runs.redact import Redactor
-
         exc = as_bassi_error(failure)
         outcome.exit_code = int(exc.exit_code)
         outcome.result = {**outcome.result, "status": exc.status}

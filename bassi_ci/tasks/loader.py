@@ -59,6 +59,7 @@ def validate_task_data(data: Any, path: Path) -> None:
     for key in data:
         if not isinstance(key, str):
             raise TaskFileError(f"{path}: field names must be text, got {key!r}")
+    # Lazy: `schedule list` from the validation cache and `--help` never validate; jsonschema is ~55 ms.
     from jsonschema.exceptions import best_match
 
     error = best_match(_validator().iter_errors(data))
@@ -68,6 +69,7 @@ def validate_task_data(data: Any, path: Path) -> None:
 
 def check_task_semantics(task: Task, path: Path) -> None:
     """What a schema cannot say: the schedule parses, the zone exists, limits are sane."""
+    # Lazy: `bassi --help` and `execute --help` load this module; bassi_ci.schedules adds ~6 ms there.
     from bassi_ci.schedules import parse_schedule, validate_timezone
 
     if task.limits.timeout_s > MAX_TIMEOUT_S:
@@ -225,6 +227,7 @@ def task_schema() -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
+    # Lazy: `schedule list` from the validation cache and `--help` never validate; jsonschema is ~55 ms.
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(task_schema())

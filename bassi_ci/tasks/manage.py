@@ -79,6 +79,7 @@ def with_enabled(task: Task, enabled: bool) -> Task:
 
 
 def _apply(record: dict[str, Any], options: TaskOptions, now: datetime, source: Path | None = None) -> Task:
+    # Lazy: `bassi --help` and `execute --help` load this module; bassi_ci.schedules adds ~6 ms there.
     from bassi_ci.schedules import normalize_schedule
 
     record = dict(record)
@@ -113,6 +114,7 @@ def _apply(record: dict[str, Any], options: TaskOptions, now: datetime, source: 
 
 def next_fire_times(task: Task, after: datetime, count: int) -> list[datetime]:
     """The next `count` runs of an enabled, scheduled task (empty otherwise)."""
+    # Lazy: `bassi --help` and `execute --help` load this module; bassi_ci.schedules adds ~6 ms there.
     from bassi_ci.schedules import next_runs, parse_schedule
 
     if not task.enabled or task.schedule is None or task.timezone is None:
@@ -121,6 +123,7 @@ def next_fire_times(task: Task, after: datetime, count: int) -> list[datetime]:
 
 
 def describe_schedule(task: Task) -> str:
+    # Lazy: `bassi --help` and `execute --help` load this module; bassi_ci.schedules adds ~6 ms there.
     from bassi_ci.schedules import describe, parse_schedule
 
     if task.schedule is None:
