@@ -35,6 +35,7 @@ def local_zone_name() -> str:
     Read from TZ (a name, or a path into the tz database) and then /etc/localtime;
     anything that is not a valid IANA name falls back to UTC.
     """
+    # Lazy: `bassi history` loads clock (via runs.history) but never schedules, ~10 ms there.
     from bassi_ci.schedules.zones import validate_timezone
 
     for candidate in (_zone_from_tz(os.environ.get("TZ", "")), _zone_from_localtime()):

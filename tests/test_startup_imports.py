@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-HEAVY = ("anthropic", "httpx", "git", "mcp")
+HEAVY = ("anthropic", "httpx", "httpx2", "git", "mcp")
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,7 @@ class AnthropicTransport:
     def _get_client(self) -> anthropic.Anthropic:
         if self._client is not None:
             return self._client
+        # Lazy (tests/test_startup_imports.py): `--help` loads this module; anthropic takes ~2 s.
         import anthropic
 
         try:
@@ -162,6 +163,7 @@ class AnthropicTransport:
 
     def _classify(self, failure: Exception) -> tuple[BassiError, float | None]:
         """The BassiError for an SDK/network failure, and the server's retry-after if any."""
+        # Lazy (tests/test_startup_imports.py): `execute --help` loads this module; anthropic/httpx2 take ~2 s.
         import anthropic
         import httpx2
 

@@ -32,7 +32,9 @@ from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit
 from bassi_ci.ci.runnerfiles import RunnerFiles, RunnerFilesChanged
 from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError, as_bassi_error
 from bassi_ci.runs.ci import RUNNER_FILE_COMMANDS, RUNNER_TOKENS, annotation
+from bassi_ci.runs.executor import record_failure
 from bassi_ci.runs.redact import Redactor
+from bassi_ci.runs.result import build_result
 from bassi_ci.tasks.lookup import TaskFolder, find_in_folder
 from bassi_ci.tasks.model import Task
 
@@ -244,9 +246,6 @@ def agent_env(environ: Mapping[str, str], inputs: ActionInputs) -> dict[str, str
 
 def failure_outcome(problem: BassiError, result_file: Path, environ: Mapping[str, str]) -> ActionOutcome:
     """A run that failed outside `bassi execute`: a result document written like execute's own."""
-    from bassi_ci.runs.executor import record_failure
-    from bassi_ci.runs.result import build_result
-
     redactor = Redactor.from_environ(environ)
     result = redactor.data(build_result(record_failure(None, None, problem, redactor)))
     result_file.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

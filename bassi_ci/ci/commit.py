@@ -27,6 +27,8 @@ from bassi_ci.ci.gitstate import check_unchanged
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, GITHUB_TOKEN_USER, CommitRequest
 from bassi_ci.ci.secretscan import known_secret_values, secret_file_reason
 from bassi_ci.errors import RunFailed, UsageError
+from bassi_ci.runs.redact import Redactor, secret_values
+from bassi_ci.runs.templating import expand_output_path
 
 
 class CommitRefused(RunFailed):
@@ -87,8 +89,6 @@ def expand_paths(paths: tuple[str, ...], variables: Mapping[str, str] | None, ro
     """
     if variables is None:
         return paths
-    from bassi_ci.runs.templating import expand_output_path
-
     expanded = []
     for template in paths:
         path = expand_output_path(template, variables, root)
@@ -287,8 +287,6 @@ def _bot_identity(repo: git.Repo, request: CommitRequest) -> Iterator[None]:
 
 
 def _git_message(exc: git.GitCommandError, secrets: Sequence[str] = ()) -> str:
-    from bassi_ci.runs.redact import Redactor, secret_values
-
     text = str(exc.stderr or exc.stdout or exc).strip()
     # A push URL may carry a token (GitLab's BASSI_PUSH_TOKEN), the command line an env's header;
     # git usually hides both, this makes sure (the token, its base64 form and every secret variable).

@@ -10,7 +10,9 @@ import click
 
 from bassi_ci import clock, output
 from bassi_ci.errors import UsageError
+from bassi_ci.home import state_db_path
 from bassi_ci.runs.templating import parse_vars as parse_vars  # also used by `bassi ci commit`
+from bassi_ci.schedules import describe, next_runs, normalize_schedule, parse_schedule, validate_timezone
 from bassi_ci.tasks.manage import TaskOptions, edited_task, new_task, with_enabled
 from bassi_ci.tasks.model import ALL_TOOLS, parse_tools
 from bassi_ci.tasks.store import TaskStore
@@ -177,7 +179,6 @@ def schedule_edit(name: str, when: str | None, prompt: str | None, **values: Any
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of ISO 8601 times.")
 def schedule_preview(when: str, timezone: str | None, after: str | None, count: int, as_json: bool) -> None:
     """Print the next fire times of the schedule WHEN."""
-    from bassi_ci.schedules import describe, next_runs, normalize_schedule, parse_schedule
 
     zone = timezone or clock.local_zone_name()
     start = parse_after(after, zone) if after else clock.now()
@@ -195,7 +196,6 @@ def schedule_preview(when: str, timezone: str | None, after: str | None, count: 
 
 def parse_after(text: str, zone: str) -> datetime:
     """An --after value; a time without offset is read in the schedule's zone."""
-    from bassi_ci.schedules import validate_timezone
 
     try:
         value = datetime.fromisoformat(text)
@@ -208,10 +208,9 @@ def parse_after(text: str, zone: str) -> datetime:
 
 def _stats() -> dict[str, Any]:
     """Run counts per task from the history database, if there is one yet."""
-    from bassi_ci.home import state_db_path
-
     if not state_db_path().exists():
         return {}
+    # Lazy: `schedule preview`/`add` and a first `schedule list` read no history; runs.history is ~7 ms.
     from bassi_ci.runs.history import read_task_stats
 
     return dict(read_task_stats(state_db_path()))
@@ -233,6 +232,7 @@ def _display(value: Any) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def schedule_logs(name: str, limit: int, as_json: bool) -> None:
     """Show the latest runs of a task: time, status, duration, first line of the result."""
+    # Lazy: only `schedule logs` reads runs; runs.views (sqlite3, socket) adds ~10 ms to `preview`.
     from bassi_ci.runs.views import load_runs, log_entry, log_rows
 
     records = load_runs(name, limit)

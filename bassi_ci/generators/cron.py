@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bassi_ci.errors import ScheduleError
 from bassi_ci.generators.files import GenerateError
+from bassi_ci.schedules import parse_schedule, to_cron
 from bassi_ci.tasks.model import Task
 
 
@@ -21,8 +22,6 @@ def task_cron(task: Task) -> CronSpec | None:
     """The cron form of an enabled task's schedule; None when it has no schedule or is paused."""
     if task.schedule is None or not task.enabled:
         return None
-    from bassi_ci.schedules import parse_schedule, to_cron
-
     where = f"task '{task.id}'" + (f" ({task.source})" if task.source else "")
     try:
         schedule = parse_schedule(task.schedule)

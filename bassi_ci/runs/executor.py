@@ -13,23 +13,21 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bassi_ci import clock
+from bassi_ci.agent.loop import AgentObserver, AgentRequest, run_agent
+from bassi_ci.agent.transport import AnthropicTransport, RecordingTransport, ReplayTransport, Transport
 from bassi_ci.errors import ExitCode, InternalError, as_bassi_error
 from bassi_ci.home import bassi_home, state_db_path
 from bassi_ci.runs import history
 from bassi_ci.runs.ending import RunIdentity, error_info, report_of
 from bassi_ci.runs.locks import task_lock
+from bassi_ci.runs.observers import FanOut, TranscriptObserver
 from bassi_ci.runs.redact import Redactor
 from bassi_ci.runs.result import RunReport, build_result
 from bassi_ci.runs.templating import builtin_variables, expand, merge_variables
 from bassi_ci.signals import interrupts_deferred
 from bassi_ci.tasks.model import Task
-
-if TYPE_CHECKING:
-    from bassi_ci.agent.loop import AgentObserver, AgentRequest
-    from bassi_ci.agent.transport import Transport
 
 
 @dataclass(frozen=True)
@@ -147,8 +145,6 @@ def expand_prompt(plan: RunPlan, ident: RunIdentity) -> str:
 
 def build_transport(plan: RunPlan, redactor: Redactor) -> Transport:
     """The real API, or a replay; wrapped in a recorder (that keeps no secret) with --record."""
-    from bassi_ci.agent.transport import AnthropicTransport, RecordingTransport, ReplayTransport
-
     transport: Transport
     transport = ReplayTransport(plan.replay) if plan.replay else AnthropicTransport(retries=plan.task.retries)
     if plan.record is not None:
@@ -174,9 +170,6 @@ def _run_agent(
     console: AgentObserver | None,
     redactor: Redactor,
 ) -> RunReport:
-    from bassi_ci.agent.loop import run_agent
-    from bassi_ci.runs.observers import FanOut, TranscriptObserver
-
     request = agent_request(plan, prompt)
     transcript = TranscriptObserver(ident.log_path, redactor)
     observers = FanOut([transcript] + ([console] if console is not None else []), asker=console)
@@ -208,8 +201,6 @@ def _run_agent(
 
 def agent_request(plan: RunPlan, prompt: str) -> AgentRequest:
     """The loop's request: the command line's overrides, else the task's settings."""
-    from bassi_ci.agent.loop import AgentRequest
-
     task = plan.task
     return AgentRequest(
         prompt=prompt,

@@ -21,6 +21,7 @@ def lock_path(task_id: str) -> Path:
 @contextmanager
 def task_lock(task_id: str, *, wait: bool) -> Iterator[None]:
     """Hold the task's lock for the block; raise Locked at once unless `wait`."""
+    # Lazy: `--help` and `execute --help` load this module (via the executor); filelock is ~15 ms.
     from filelock import FileLock, Timeout
 
     path = lock_path(task_id)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import click
+
 from bassi_ci import clock
 from bassi_ci.agent.loop import AgentObserver, NullObserver
 from bassi_ci.errors import NeedsInput, StoreError
@@ -158,8 +160,6 @@ class ConsoleObserver(NullObserver):
     def _style(self, text: str, colour: str) -> str:
         if not self.color:
             return text
-        import click
-
         return click.style(text, fg=colour)
 
 

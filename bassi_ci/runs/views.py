@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bassi_ci.home import state_db_path
+from bassi_ci.runs.ci import format_duration
 from bassi_ci.runs.history import RunRecord, recent_runs
 
 RESULT_WIDTH = 70
@@ -65,6 +66,4 @@ def _time(iso: str) -> str:
 
 
 def _duration(ms: int | None) -> str:
-    from bassi_ci.runs.ci import format_duration
-
     return "-" if ms is None else format_duration(ms)

@@ -1,8 +1,6 @@
 """The schedule engine: parse the DSL, compute next runs, render for cron/systemd/launchd.
 
-Pure functions, no I/O. cronsim is imported only inside the functions that need it,
-so importing this package stays cheap. See `parse` for the grammar and `nextrun`
-for the DST policy.
+Pure functions, no I/O. See `parse` for the grammar and `nextrun` for the DST policy.
 """
 
 from __future__ import annotations

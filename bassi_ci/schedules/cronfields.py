@@ -1,8 +1,7 @@
 """Checking 5-field cron expressions and reading their fields.
 
 Our own pass gives messages that name the field and the fix; cronsim then checks
-the structure and whether the expression can ever match. cronsim is imported
-inside the functions so that importing the package stays cheap.
+the structure and whether the expression can ever match.
 """
 
 from __future__ import annotations
@@ -10,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+
+from cronsim import CronSim, CronSimError
 
 from bassi_ci.errors import ScheduleError
 
@@ -52,8 +53,6 @@ def check_cron(fields: list[str], shown: str) -> None:
 
 def cron_fields(expression: str) -> CronFields:
     """The allowed values of each field of an expression that `check_cron` accepted."""
-    from cronsim import CronSim
-
     sim = CronSim(expression, datetime(2000, 1, 1))
     return CronFields(
         minutes=frozenset(sim.minutes),
@@ -97,8 +96,6 @@ def _value(atom: str, index: int, shown: str) -> int:
 
 
 def _check_with_cronsim(expression: str, shown: str) -> None:
-    from cronsim import CronSim, CronSimError
-
     try:
         CronSim(expression, datetime(2000, 1, 1))
     except CronSimError as exc:

@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
 
+from cronsim import CronSim
+
 from bassi_ci.errors import ScheduleError
 from bassi_ci.schedules.model import Interval, Once, Schedule, calendar_expression
 from bassi_ci.schedules.zones import validate_timezone
@@ -81,8 +83,6 @@ def _calendar_instants(expression: str, zone: ZoneInfo, after: datetime) -> Iter
     The mapping from wall time to instant never goes backwards, so wall-clock order
     is real-time order (equal instants from one gap are dropped by the caller).
     """
-    from cronsim import CronSim
-
     try:
         for wall in CronSim(expression, _search_start(after, zone)):
             yield wall_to_instant(wall, zone)

@@ -20,6 +20,7 @@ and systemd `*-*-31`); they are not moved to the last day of shorter months.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from collections.abc import Callable
@@ -238,8 +239,6 @@ def _unknown_word(word: str, shown: str) -> str:
 
 
 def _suggest(word: str, choices: list[str]) -> str:
-    import difflib
-
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

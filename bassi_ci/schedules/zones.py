@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bassi_ci.errors import ScheduleError
 
@@ -38,9 +39,6 @@ def _unknown(tz: object) -> str:
 
 def _closest_zone(tz: str) -> str | None:
     # Only on the error path: listing every zone reads the whole tz database.
-    import difflib
-    from zoneinfo import available_timezones
-
     zones = {name.lower(): name for name in available_timezones()}
     if tz.lower() in zones:
         return zones[tz.lower()]

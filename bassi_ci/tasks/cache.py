@@ -17,6 +17,7 @@ from typing import Any
 
 from bassi_ci import __version__
 from bassi_ci.fsutil import atomic_write_text
+from bassi_ci.tasks.loader import task_schema
 
 CACHE_NAME = ".validated-cache.json"
 
@@ -66,7 +67,5 @@ class ValidatedCache:
 
 @functools.cache
 def _cache_version() -> str:
-    from bassi_ci.tasks.loader import task_schema
-
     schema = json.dumps(task_schema(), sort_keys=True).encode()
     return f"{__version__}+{hashlib.sha256(schema).hexdigest()[:16]}"

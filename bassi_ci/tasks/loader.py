@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 import yaml
 
 from bassi_ci.errors import ScheduleError, TaskFileError
+from bassi_ci.schedules import parse_schedule, validate_timezone
 from bassi_ci.tasks.model import Task, task_from_dict
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ def validate_task_data(data: Any, path: Path) -> None:
     for key in data:
         if not isinstance(key, str):
             raise TaskFileError(f"{path}: field names must be text, got {key!r}")
+    # Lazy: `schedule list` from the validation cache and `--help` never validate; jsonschema is ~55 ms.
     from jsonschema.exceptions import best_match
 
     error = best_match(_validator().iter_errors(data))
@@ -75,7 +77,6 @@ def validate_task_data(data: Any, path: Path) -> None:
 
 def check_task_semantics(task: Task, path: Path) -> None:
     """What a schema cannot say: the schedule parses, the zone exists, limits are sane."""
-    from bassi_ci.schedules import parse_schedule, validate_timezone
 
     if task.limits.timeout_s > MAX_TIMEOUT_S:
         raise TaskFileError(
@@ -262,6 +263,7 @@ def task_schema() -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
+    # Lazy: `schedule list` from the validation cache and `--help` never validate; jsonschema is ~55 ms.
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(task_schema())

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bassi_ci.errors import UsageError
+from bassi_ci.schedules import describe, next_runs, normalize_schedule, parse_schedule
 from bassi_ci.tasks.loader import check_task_semantics, validate_task_data
 from bassi_ci.tasks.model import Task, duration_option, slugify, task_from_dict
 
@@ -79,7 +80,6 @@ def with_enabled(task: Task, enabled: bool) -> Task:
 
 
 def _apply(record: dict[str, Any], options: TaskOptions, now: datetime, source: Path | None = None) -> Task:
-    from bassi_ci.schedules import normalize_schedule
 
     record = dict(record)
     limits = dict(record.get("limits", {}))
@@ -113,7 +113,6 @@ def _apply(record: dict[str, Any], options: TaskOptions, now: datetime, source: 
 
 def next_fire_times(task: Task, after: datetime, count: int) -> list[datetime]:
     """The next `count` runs of an enabled, scheduled task (empty otherwise)."""
-    from bassi_ci.schedules import next_runs, parse_schedule
 
     if not task.enabled or task.schedule is None or task.timezone is None:
         return []
@@ -121,7 +120,6 @@ def next_fire_times(task: Task, after: datetime, count: int) -> list[datetime]:
 
 
 def describe_schedule(task: Task) -> str:
-    from bassi_ci.schedules import describe, parse_schedule
 
     if task.schedule is None:
         return "on demand"

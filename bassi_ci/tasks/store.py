@@ -143,6 +143,7 @@ class TaskStore:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
+        # Lazy: only writes lock; `schedule list` and `--help` load the store, filelock is ~15 ms.
         from filelock import FileLock, Timeout
 
         lock_path = self.root / ".lock"
