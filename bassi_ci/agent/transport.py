@@ -100,7 +100,7 @@ class AnthropicTransport:
     def _get_client(self) -> anthropic.Anthropic:
         if self._client is not None:
             return self._client
-        # Lazy (tests/test_startup_imports.py): `--help` loads this module; anthropic takes ~2 s.
+        # Lazy (tests/test_startup_imports.py): `execute --help` loads this module; anthropic takes ~2 s.
         import anthropic
 
         try:
