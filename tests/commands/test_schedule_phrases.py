@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import run_cli
+from tests.fakeapi import FakeMessagesAPI, text
 
 NOW = "2027-03-10T08:00:00+00:00"
 # The week of the spring-forward change in Europe/Berlin (Sunday 2027-03-28).
@@ -118,3 +119,13 @@ def test_the_hinted_fixed_offset_zone_works() -> None:
     code, out, err = run("schedule", "preview", "daily 09:00", "--tz", "Etc/GMT-1", "--count", "1", "--json")
     assert code == 0, err
     assert json.loads(out) == ["2027-03-11T09:00:00+01:00"]
+
+
+def test_a_run_of_one_turn_says_1_turn(
+    fake_api: FakeMessagesAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    fake_api.enqueue(text("Hello."))
+    code, out, _ = run_cli("execute", "--prompt", "hi")
+    assert code == 0
+    assert "✓ success (exit 0) · 1 turn · " in out and "1 turns" not in out
