@@ -8,7 +8,6 @@ tried one level deep only, so a text with several problems costs a few parses at
 from __future__ import annotations
 
 import contextvars
-import difflib
 from typing import TYPE_CHECKING
 
 from bassi_ci.errors import ScheduleError
@@ -45,6 +44,8 @@ def repaired(words: list[str]) -> str | None:
 
 
 def suggest(word: str, choices: list[str]) -> str:
+    import difflib  # only on the error path, like the rest of this module
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -208,6 +209,8 @@ def unknown_word(words: list[str], index: int, shown: str) -> str:
     special = _special_word(words, index, shown)
     if special is not None:
         return special
+    import difflib
+
     word = words[index]
     for choice in difflib.get_close_matches(word, _vocabulary(), n=3, cutoff=0.6):
         canonical = repaired([*words[:index], choice, *words[index + 1 :]])
