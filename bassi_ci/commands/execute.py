@@ -222,8 +222,9 @@ def _write_extra(what: str, path: str | Path, write: Callable[[], None]) -> None
 
 def summary_lines(report: RunReport) -> list[str]:
     mark = "✓" if report.exit_code is ExitCode.SUCCESS else "✗"
+    turns = "1 turn" if report.num_turns == 1 else f"{report.num_turns} turns"
     lines = [
-        f"{mark} {report.status} (exit {int(report.exit_code)}) · {report.num_turns} turns · "
+        f"{mark} {report.status} (exit {int(report.exit_code)}) · {turns} · "
         f"{report.total_tokens:,} tokens · ${report.total_cost_usd:.4f} · {format_duration(report.duration_ms)}"
     ]
     if report.error is not None:

@@ -27,8 +27,8 @@ def task_cron(task: Task) -> CronSpec | None:
         schedule = parse_schedule(task.schedule)
         if schedule.kind == "once":
             raise ScheduleError(
-                f"'{task.schedule}' runs once; CI schedules repeat, so run it by hand "
-                "(workflow_dispatch) or give it a repeating schedule"
+                f"'{task.schedule}' runs once; CI schedules repeat, so start its job by hand "
+                "or give it a repeating schedule"
             )
         expression = to_cron(schedule)
     except ScheduleError as exc:

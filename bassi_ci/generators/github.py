@@ -112,7 +112,8 @@ def check_github_interval(task: Task, cron: CronSpec) -> None:
     gap = min_gap_minutes(cron.expression)
     if gap < GITHUB_MIN_INTERVAL_MIN:
         raise GenerateError(
-            f"task '{task.id}': schedule '{task.schedule}' runs every {gap} minute(s), but GitHub runs "
+            f"task '{task.id}'{f' ({task.source})' if task.source else ''}: schedule '{task.schedule}' runs"
+            f" every {'minute' if gap == 1 else f'{gap} minutes'}, but GitHub runs "
             f"scheduled workflows at most every {GITHUB_MIN_INTERVAL_MIN} minutes; "
             f"use e.g. 'every {GITHUB_MIN_INTERVAL_MIN}m' or longer"
         )

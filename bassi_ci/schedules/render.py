@@ -73,7 +73,12 @@ def _expression(schedule: Schedule, target: str) -> str:
 
 def _interval_hint(schedule: Interval, target: str) -> str:
     lower = max(m for m in _ALIGNED_MINUTES if m < schedule.minutes)
-    upper = min((m for m in _ALIGNED_MINUTES if m > schedule.minutes), default=1440)
+    upper = min((m for m in _ALIGNED_MINUTES if m > schedule.minutes), default=None)
+    if upper is None:  # longer than a day: the closest calendar forms run daily or weekly
+        return (
+            f"'{schedule.text}' is longer than a day and does not follow the calendar, so it cannot be"
+            f" written as {target}; use {_every(lower)}, or a calendar schedule such as daily 09:00 or monday 09:00"
+        )
     example = Interval(text="", minutes=upper)
     return (
         f"'{schedule.text}' does not divide an hour or a day, so it cannot be written as"

@@ -37,7 +37,11 @@ WORDS = [
     "90", "m", "minutes", "h", "s", "@daily", "@hourly", "@reboot", "*", "*/5", "1-5",
     "MON-FRI", "JAN", "0", "59", "60", "9:00", "25:00", "23:59", "2027-01-31", "2028-02-29",
     "2027-02-30", "L", "5#2", ",", "-", "/", "",
+    "at", "on", "the", "and", "day", "month", "week", "weekly", "other", "9", "13", "9am", "12pm", "13pm",
+    "5:30", "pm", "noon", "midnight", "hour", "minute", "mondays", "weekday", "2nd", "last",
 ]  # fmt: skip
+
+_DAY_NAMES = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
 
 
 @st.composite
@@ -57,7 +61,59 @@ def cron_expression(draw: st.DrawFn) -> str:
     return " ".join(draw(cron_field(low, high)) for low, high in bounds)
 
 
+@st.composite
+def natural_time(draw: st.DrawFn) -> tuple[str, str]:
+    """A time of day as people write it, and its canonical HH:MM."""
+    hour, minute = draw(st.integers(0, 23)), draw(st.integers(0, 59))
+    twelve, suffix = hour % 12 or 12, "am" if hour < 12 else "pm"
+    forms = [f"{hour}:{minute:02d}", f"at {hour:02d}:{minute:02d}", f"{twelve}:{minute:02d}{suffix}"]
+    forms.append(f"at {twelve}:{minute:02d} {suffix}")
+    if minute == 0:
+        forms += [f"at {hour}", f"{twelve}{suffix}", f"at {twelve} {suffix}"]
+    forms += {(12, 0): ["noon", "at noon"], (0, 0): ["midnight", "at midnight"]}.get((hour, minute), [])
+    return draw(st.sampled_from(forms)), f"{hour:02d}:{minute:02d}"
+
+
+@st.composite
+def natural_days(draw: st.DrawFn) -> tuple[str, str]:
+    """The days of a calendar schedule as people write them, and the canonical words."""
+    kind = draw(st.sampled_from(["daily", "weekday", "workdays", "weekend", "monthly"]))
+    if kind == "daily":
+        return draw(st.sampled_from(["daily", "every day"])), "daily"
+    if kind == "weekday":
+        name = draw(st.sampled_from(_DAY_NAMES))
+        written = draw(st.sampled_from([name, name[:3], name + "s"]))
+        return draw(st.sampled_from(["", "every ", "on "])) + written, name
+    if kind in ("workdays", "weekend"):
+        word = "weekday" if kind == "workdays" else "weekend"
+        written = draw(st.sampled_from([word, word + "s"]))
+        return draw(st.sampled_from(["", "every ", "on "])) + written, word + "s"
+    day = draw(st.integers(1, 31))
+    ordinal = f"{day}{'th' if 11 <= day <= 13 else {1: 'st', 2: 'nd', 3: 'rd'}.get(day % 10, 'th')}"
+    lead = draw(st.sampled_from(["monthly ", "monthly on the ", "every month on the ", "every month on "]))
+    return lead + draw(st.sampled_from([str(day), ordinal])), f"monthly {ordinal}"
+
+
+@st.composite
+def natural_calendar(draw: st.DrawFn) -> tuple[str, str]:
+    """A calendar phrase (days and time in either order) and its canonical text."""
+    (days, days_canonical), (time, time_canonical) = draw(natural_days()), draw(natural_time())
+    text = f"{time} {days}" if draw(st.booleans()) else f"{days} {time}"
+    return text, f"{days_canonical} {time_canonical}"
+
+
+natural_intervals = st.sampled_from(
+    [
+        ("every hour", "hourly"),
+        ("every minute", "every 1m"),
+        ("every 1 hour", "every 1h"),
+        ("every 2 hours", "every 2h"),
+    ]
+)
+
 valid_texts = st.one_of(
+    natural_calendar().map(lambda pair: pair[0]),
+    natural_intervals.map(lambda pair: pair[0]),
     time_of_day().map(lambda t: f"daily {t}"),
     st.tuples(st.sampled_from(["monday", "Fri", "weekdays", "weekends", "sundays"]), time_of_day()).map(" ".join),
     st.tuples(st.integers(1, 31), time_of_day()).map(lambda p: f"monthly {p[0]} {p[1]}"),
@@ -155,3 +211,13 @@ def test_resuming_from_any_run_continues_the_same_sequence(text: str, zone: str,
     if len(runs) > split:
         assert next_runs(schedule, zone, runs[split - 1], 4) == runs[split:]
         assert next_runs(schedule, zone, after, split) == runs[:split]
+
+
+@given(st.one_of(natural_calendar(), natural_intervals), st.lists(st.booleans(), max_size=40))
+@settings(max_examples=400)
+def test_a_natural_phrase_is_its_canonical_form(pair: tuple[str, str], flips: list[bool]) -> None:
+    text, canonical = pair
+    messy = " " + _shuffle_case(text, flips).replace(" ", "  ") + " "
+    schedule = parse_schedule(messy)
+    assert schedule.text == canonical
+    assert parse_schedule(canonical) == schedule  # the same form, hence the same next runs

@@ -63,6 +63,16 @@ def test_fixed_intervals_have_no_calendar_form() -> None:
         to_cron(parse_schedule("every 45m"))
 
 
+@pytest.mark.parametrize("text", ["every 25h", "every 48h", "every 168h"])
+def test_intervals_longer_than_a_day_name_one_shorter_interval_and_calendar_forms(text: str) -> None:
+    with pytest.raises(ScheduleError) as caught:
+        to_cron(parse_schedule(text))
+    message = str(caught.value)
+    assert "every 24h or every 24h" not in message
+    assert f"'{text}' is longer than a day and does not follow the calendar, so it cannot be written as" in message
+    assert message.endswith("; use every 24h, or a calendar schedule such as daily 09:00 or monday 09:00")
+
+
 def test_day_of_month_or_day_of_week_has_no_single_oncalendar() -> None:
     either = parse_schedule("0 9 1 * MON")
     with pytest.raises(ScheduleError, match="day-of-month OR a day-of-week"):
