@@ -17,12 +17,18 @@ from bassi_ci.errors import BassiError, ExitCode, InternalError, as_bassi_error
 from bassi_ci.home import logs_dir
 from bassi_ci.signals import interrupt_policy
 
+# click 8.2+ raises this usage error for a group run without a command (8.1 exits 0 itself).
+_NO_ARGS_IS_HELP: type[click.UsageError] | tuple[()] = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 
 def run_with_error_handling(command: click.Command, args: list[str]) -> NoReturn:
     with interrupt_policy():
         try:
             # standalone_mode=False hands exceptions to us; a command may return its exit code.
             result = command.main(args=args, prog_name="bassi", standalone_mode=False)
+        except _NO_ARGS_IS_HELP as exc:  # bare `bassi` (or `bassi ci`): the help was asked for
+            click.echo(exc.ctx.get_help() if exc.ctx else "")
+            sys.exit(ExitCode.SUCCESS)
         except click.ClickException as exc:
             exc.show()
             sys.exit(ExitCode.USAGE_ERROR if isinstance(exc, click.UsageError) else exc.exit_code)

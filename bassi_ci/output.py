@@ -4,11 +4,34 @@ and colour appears only on a terminal (rich decides; NO_COLOR is honoured)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
 import click
+
+
+def write(stream: IO[str], text: str) -> bool:
+    """Write and flush; False when the reader is gone (`bassi … | head -1`). A closed pipe must
+    not change a run: the stream is pointed at /dev/null, so later writes and the flush at exit
+    succeed quietly, and the caller goes on with its work."""
+    try:
+        stream.write(text)
+        stream.flush()
+        return True
+    except BrokenPipeError:
+        _discard(stream)
+        return False
+
+
+def _discard(stream: IO[str]) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (a test's buffer): nothing more to do
+        pass
 
 
 def echo(text: str = "") -> None:

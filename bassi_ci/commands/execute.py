@@ -17,6 +17,7 @@ from typing import IO
 
 import click
 
+from bassi_ci import output
 from bassi_ci.errors import ExitCode, UsageError
 from bassi_ci.procguard import hide_from_same_user
 from bassi_ci.runs.ci import (
@@ -35,7 +36,7 @@ from bassi_ci.runs.resolve import resolve_task, task_workdir
 from bassi_ci.runs.result import RunReport, build_result
 from bassi_ci.runs.templating import parse_vars
 from bassi_ci.signals import ignore_interrupts, interrupts_deferred
-from bassi_ci.tasks.model import ALL_TOOLS, Task, duration_option, parse_duration, parse_tools
+from bassi_ci.tasks.model import ALL_TOOLS, TIMEOUT_RULE, Task, duration_option, parse_tools, timeout_seconds
 
 
 @dataclass(frozen=True)
@@ -155,13 +156,13 @@ def execute(
 
 
 def _seconds(timeout: str | None) -> float | None:
-    value = duration_option(timeout)
+    value = duration_option(timeout.strip() if timeout is not None else None)
     if value is None:
         return None
     try:
-        return float(parse_duration(value.strip() if isinstance(value, str) else value))
+        return float(timeout_seconds(value))
     except ValueError:
-        raise UsageError(f"--timeout {timeout!r}: expected seconds or a duration such as 30m, 2h, 90s") from None
+        raise UsageError(f"--timeout {timeout!r}: expected {TIMEOUT_RULE}") from None
 
 
 def _console(outputs: ResultOutputs, redactor: Redactor, interactive: bool) -> ConsoleObserver:
@@ -191,20 +192,19 @@ def publish(report: RunReport, outputs: ResultOutputs, redactor: Redactor) -> in
 
 def _publish(report: RunReport, outputs: ResultOutputs, redactor: Redactor) -> None:
     env = CiEnvironment.detect(os.environ)
-    human = _human_stream(outputs)
+    # Without --ci the summary of a failed run is an error message: stderr, as for any command.
+    human = _human_stream(outputs) if report.exit_code is ExitCode.SUCCESS else sys.stderr
     lines = [redactor.text(line) for line in summary_lines(report)]
     if env.github:  # the error message may quote the model: no workflow commands in it
         stop, resume = stop_commands()
         lines = [stop, *lines, resume]
-    human.write("".join(line + "\n" for line in lines))
-    human.flush()
+    output.write(human, "".join(line + "\n" for line in lines))
     if env.github and report.error is not None:
-        sys.stderr.write(error_annotation(redactor.text(report.error.message), title=f"bassi {report.status}") + "\n")
-        sys.stderr.flush()
+        annotation = error_annotation(redactor.text(report.error.message), title=f"bassi {report.status}")
+        output.write(sys.stderr, annotation + "\n")
     document = redactor.data(build_result(report))
     if outputs.ci or outputs.as_json:
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        output.write(sys.stdout, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     if env.github and env.step_summary:
         _write_extra("step summary", env.step_summary, lambda: append_step_summary(str(env.step_summary), report))
     junit = outputs.junit

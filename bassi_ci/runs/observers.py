@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import click
 
-from bassi_ci import clock
+from bassi_ci import clock, output
 from bassi_ci.agent.loop import AgentObserver, NullObserver
 from bassi_ci.errors import NeedsInput, StoreError
 from bassi_ci.runs.ci import Folder, stop_commands
@@ -105,8 +105,7 @@ class ConsoleObserver(NullObserver):
             self._resume = None
 
     def _emit(self, line: str) -> None:
-        self.out.write(self.redactor.text(line) + "\n")
-        self.out.flush()
+        output.write(self.out, self.redactor.text(line) + "\n")
 
     def on_text(self, delta: str) -> None:
         self._pending += delta
@@ -150,8 +149,7 @@ class ConsoleObserver(NullObserver):
             raise NeedsInput(f"the agent asked a question nobody can answer here: {question}")
         self.write_untrusted(self._style(f"? {question}", "yellow"))
         self._resume_commands()
-        self.out.write("> ")
-        self.out.flush()
+        output.write(self.out, "> ")
         answer = self.answers.readline()
         if not answer:
             raise NeedsInput(f"the agent asked a question and got no answer: {question}")

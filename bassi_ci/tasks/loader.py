@@ -18,7 +18,7 @@ import yaml
 
 from bassi_ci.errors import ScheduleError, TaskFileError
 from bassi_ci.schedules import parse_schedule, validate_timezone
-from bassi_ci.tasks.model import Task, task_from_dict
+from bassi_ci.tasks.model import MAX_TIMEOUT_S, Task, task_from_dict
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 TASK_SUFFIXES = (".yaml", ".yml", ".json")
 # A task is a prompt and some settings; anything larger is a mistake (or an attack).
 MAX_TASK_FILE_BYTES = 256 * 1024
-MAX_TIMEOUT_S = 7 * 24 * 3600
 # The deepest valid task is three levels (commit.paths[...]); without a bound a deeply nested
 # file overflows the stack of the parser (libyaml's composer crashes the process) or of the
 # schema check. Every collection of a YAML or JSON document needs one of these characters.

@@ -26,6 +26,9 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SLUG_MAX = 63
 _DURATION_RE = re.compile(r"^([1-9][0-9]{0,5})(s|m|h)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+# The one rule for a wall-clock limit, in task files (limits.timeout) and on the command line.
+MAX_TIMEOUT_S = 7 * 24 * 3600
+TIMEOUT_RULE = "seconds (a whole number >= 1) or a duration such as 30m, 2h, 90s, at most 7 days"
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,14 @@ def parse_duration(value: int | str) -> int:
     if not match:
         raise ValueError(f"not a duration: {value!r}")
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def timeout_seconds(value: int | str) -> int:
+    """A wall-clock limit in seconds by the one rule (TIMEOUT_RULE); ValueError otherwise."""
+    seconds = parse_duration(value.strip() if isinstance(value, str) else value)
+    if not 1 <= seconds <= MAX_TIMEOUT_S:
+        raise ValueError(f"{seconds} s is outside 1 s to 7 days")
+    return seconds
 
 
 def parse_tools(text: str | None, *, check: bool = True) -> tuple[str, ...] | None:

@@ -419,7 +419,7 @@ def test_killed_run_is_lost_and_its_lock_recovered(
     assert code == 0 and json.loads(out)[0]["status"] == "running"
     child.kill()
     child.wait()
-    code, out, _ = run_cli("history", "weekly", "--json")
+    _, out, _ = run_cli("history", "weekly", "--json")
     lost = json.loads(out)[0]
     assert (lost["status"], lost["pid"] == child.pid) == ("lost", True)
     assert lost["finished_at"] is not None
@@ -619,3 +619,51 @@ def test_a_corrupt_history_is_a_clear_error(fake_api: FakeMessagesAPI, workspace
     code, result, _ = execute_ci("--prompt", "hi")
     assert (code, result["error"]["type"]) == (1, "HistoryError")
     assert str(isolated_home / "state.db") in result["error"]["message"]
+
+
+# --------------------------------------------------------------------------- everyday edges (issue #8)
+
+
+@pytest.mark.parametrize("value", ["0", "0m", "-5", "604801", "169h", "soon"])
+def test_timeout_follows_the_task_files_rule(workspace: Path, value: str) -> None:
+    code, result, _ = execute_ci("--prompt", "x", "--timeout", value)
+    assert (code, result["status"]) == (2, "usage_error")
+    assert "at most 7 days" in result["error"]["message"] and repr(value) in result["error"]["message"]
+    task = workspace / "t.yaml"
+    task.write_text(f"id: t\nprompt: x\nlimits:\n  timeout: {value if value.isdigit() else repr(value)}\n")
+    code, result, _ = execute_ci(str(task))
+    assert (code, result["status"]) == (2, "usage_error")  # the same values are refused in a task file
+
+
+def test_without_ci_a_failure_is_reported_on_stderr(workspace: Path) -> None:
+    code, out, err = run_cli("execute", "nosuch-task")
+    assert code == 2 and out == ""
+    assert "usage_error (exit 2)" in err and "nosuch-task" in err
+
+
+def test_a_reader_that_goes_away_does_not_change_the_run(
+    fake_api: FakeMessagesAPI, task_file: Path, workspace: Path, isolated_home: Path
+) -> None:
+    """`bassi execute … | head -1`: the pipe closes after the first line; the run, its history row
+    and its exit code stay what they were."""
+    fake_api.enqueue(
+        tool_use(("bash", {"command": "seq 1 3000"}), text="Counting.\n" * 50), text("Done.\n" * 200 + "all good")
+    )
+    script = f'{sys.executable} -m bassi_ci execute {task_file} | head -1; echo "rc=${{PIPESTATUS[0]}}"'
+    proc = subprocess.run(
+        ["bash", "-c", script],
+        cwd=workspace,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.stdout.splitlines()[-1] == "rc=0", proc.stderr
+    assert "BrokenPipe" not in proc.stderr and "Traceback" not in proc.stderr
+    _, out, _ = run_cli("history", "weekly", "--json")
+    assert json.loads(out)[0]["status"] == "success"
+
+
+def test_bare_bassi_prints_its_help_and_exits_0() -> None:
+    code, out, err = run_cli()
+    assert code == 0 and out.startswith("Usage: bassi") and "schedule" in out and err == ""
