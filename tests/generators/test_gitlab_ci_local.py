@@ -13,9 +13,11 @@ import pytest
 
 from tests.fakeapi import FakeMessagesAPI, from_script
 from tests.generators.helpers import generate, load_yaml, write_task
+from tests.oracles import requires
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow
+# gitlab-ci-local also needs rsync; both are checked before the fake API server starts.
+pytestmark = [pytest.mark.slow, requires("gitlab-ci-local", "rsync")]
 
 
 def git(repo: Path, *args: str) -> None:
@@ -26,10 +28,7 @@ def git(repo: Path, *args: str) -> None:
 
 def test_generated_job_runs_in_a_scheduled_pipeline(tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
     tool = shutil.which("gitlab-ci-local")
-    if tool is None:
-        pytest.skip("gitlab-ci-local is not installed (npm i -g gitlab-ci-local@4.73.0; it also needs rsync)")
-    if shutil.which("rsync") is None:
-        pytest.skip("gitlab-ci-local needs rsync (apt-get install rsync)")
+    assert tool is not None  # the module is marked requires("gitlab-ci-local")
     repo = tmp_path / "repo"
     repo.mkdir()
     write_task(
