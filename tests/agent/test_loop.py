@@ -106,6 +106,22 @@ def test_budget_is_checked_from_reported_usage(fake_api: FakeMessagesAPI, worksp
     assert "max_budget_usd" in str(outcome.error)
 
 
+@pytest.mark.parametrize(("budget", "calls"), [(4.0, 2), (4.000001, 3)])
+def test_a_budget_equal_to_the_cost_so_far_is_reached(
+    fake_api: FakeMessagesAPI, workspace: Path, budget: float, calls: int
+) -> None:
+    # claude-sonnet-5-5: $2 per million input tokens, so two turns cost exactly $4.00.
+    usage = {"input_tokens": 1_000_000, "output_tokens": 0}
+    fake_api.enqueue(*[tool_use(("bash", {"command": "true"}), usage=usage) for _ in range(3)], text("done"))
+
+    outcome = run(make_request(workspace, max_budget_usd=budget))
+
+    assert len(fake_api.requests) == calls == outcome.num_turns
+    assert outcome.total_cost_usd == 2.0 * calls
+    assert outcome.exit_code is ExitCode.LIMIT_REACHED  # the third turn, too, ends at the budget
+    assert "max_budget_usd reached" in str(outcome.error)
+
+
 def test_slow_api_hits_the_deadline(fake_api: FakeMessagesAPI, workspace: Path) -> None:
     fake_api.enqueue(slow(10, text("too late")), text("never"), text("never"))
     started = time.monotonic()

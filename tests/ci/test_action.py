@@ -455,3 +455,58 @@ def test_the_agent_sees_no_runner_file_command_or_token_and_the_summary_still_ar
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     assert summary.startswith("GITHUB_STEP_SUMMARY_BEFORE=1\n") and "success" in summary  # execute's own block
     assert outputs["status"] == "success"
+
+
+# --- The action's limits, each observed in its effect ----------------------------------------------
+
+BASH_TRUE = {"type": "tool_use", "calls": [["bash", {"command": "true"}]]}
+
+
+@pytest.mark.parametrize(("max_turns", "expected"), [("1", ("5", "limit_reached", "1")), ("2", ("0", "success", "2"))])
+def test_the_max_turns_input_stops_the_run(
+    work: Path, tmp_path: Path, fake_api: FakeMessagesAPI, max_turns: str, expected: tuple[str, str, str]
+) -> None:
+    fake_api.enqueue(from_script(BASH_TRUE), from_script({"type": "text", "text": "done"}))
+    code, outputs, log = action_run(work, tmp_path, prompt="p", anthropic_api_key="k" * 20, max_turns=max_turns)
+    assert (str(code), outputs["status"], outputs["num-turns"]) == expected, log
+    assert outputs["exit-code"] == expected[0]
+    if code == 5:
+        assert "max_turns reached" in json.loads(Path(outputs["result-file"]).read_text())["error"]["message"]
+
+
+@pytest.mark.parametrize(("budget", "expected"), [("0.001", ("5", "limit_reached", "1")), ("5", ("0", "success", "2"))])
+def test_the_max_budget_usd_input_stops_the_run(
+    work: Path, tmp_path: Path, fake_api: FakeMessagesAPI, budget: str, expected: tuple[str, str, str]
+) -> None:
+    # claude-haiku-4-5: $1 per million input tokens, so the first turn costs exactly $0.001
+    usage = {"input_tokens": 1000, "output_tokens": 0}
+    fake_api.enqueue(
+        from_script({**BASH_TRUE, "usage": usage}), from_script({"type": "text", "text": "ok", "usage": usage})
+    )
+    code, outputs, log = action_run(
+        work, tmp_path, prompt="p", anthropic_api_key="k" * 20, model="claude-haiku-4-5", max_budget_usd=budget
+    )
+    assert (str(code), outputs["status"], outputs["num-turns"]) == expected, log
+    if code == 5:
+        assert float(outputs["cost-usd"]) == 0.001
+        assert "max_budget_usd reached" in json.loads(Path(outputs["result-file"]).read_text())["error"]["message"]
+
+
+def test_the_timeout_minutes_input_sets_the_runs_time_limit(
+    work: Path, tmp_path: Path, fake_api: FakeMessagesAPI
+) -> None:
+    # The task allows 3 seconds; a 5-second command times out unless the input (1 minute) replaces that.
+    (work / ".bassi" / "tasks" / "quick.yaml").write_text("id: quick\nprompt: p\nlimits: {timeout: 3}\n")
+    sleep = from_script({"type": "tool_use", "calls": [["bash", {"command": "sleep 5"}]]})
+    fake_api.enqueue(sleep)
+    code, outputs, log = action_run(work, tmp_path, task="quick", anthropic_api_key="k" * 20)
+    assert (code, outputs["status"]) == (4, "timeout"), log
+    if fake_api.pending == 0:  # on a slow machine the deadline may pass before the first call
+        fake_api.enqueue(sleep)
+    fake_api.enqueue(from_script({"type": "text", "text": "done"}))
+    code, outputs, log = action_run(work, tmp_path, task="quick", anthropic_api_key="k" * 20, timeout_minutes="1")
+    assert (code, outputs["status"], outputs["num-turns"]) == (0, "success", "2"), log
+    result = json.loads(Path(outputs["result-file"]).read_text())
+    start = json.loads(Path(result["log_path"]).read_text().splitlines()[0])
+    assert (start["event"], start["timeout_s"]) == ("run_start", 60)
+    assert result["duration_ms"] >= 5000  # the command ran to its end

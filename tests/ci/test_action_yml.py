@@ -8,10 +8,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from tests.oracles import actionlint, check_schema
+from tests.oracles import actionlint, check_schema, requires
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
@@ -34,6 +33,7 @@ def action() -> dict[str, Any]:
     return data
 
 
+@requires("check-jsonschema")
 def test_action_matches_the_actions_schema() -> None:
     check_schema("vendor.github-actions", ACTION)
 
@@ -60,6 +60,7 @@ def test_outputs_are_declared() -> None:
     assert tuple(action()["outputs"]) == OUTPUTS
 
 
+@requires("actionlint")
 def test_a_workflow_using_the_action_is_clean(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # actionlint finds ./ from the repo root
     shutil.copy(ACTION, tmp_path / "action.yml")
@@ -92,8 +93,6 @@ def test_a_workflow_using_the_action_is_clean(tmp_path: Path) -> None:
     # actionlint really reads action.yml: an unknown input is reported.
     workflow["jobs"]["run"]["steps"][1]["with"]["no-such-input"] = "x"  # type: ignore[index]
     path.write_text(yaml.safe_dump(workflow, sort_keys=False))
-    if shutil.which("actionlint") is None:
-        pytest.skip("actionlint is not installed")
     proc = subprocess.run(
         ["actionlint", "-shellcheck=", "-pyflakes=", "-oneline", str(path)],
         cwd=tmp_path,
@@ -104,6 +103,7 @@ def test_a_workflow_using_the_action_is_clean(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "no-such-input" in proc.stdout
 
 
+@requires("actionlint", "check-jsonschema")
 def test_repository_workflows_and_templates_are_clean() -> None:
     files = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted((ROOT / "workflow-templates").glob("*.yml"))
     assert {p.name for p in files} >= {"tests.yml", "actionlint.yml", "self-test.yml", "bassi-scheduled-task.yml"}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,9 +144,13 @@ def test_harmless_assignments_are_fine(remote: Path, tmp_path: Path) -> None:
 
 
 def test_pull_request_branch_without_gh(remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    if subprocess.run(["sh", "-c", "command -v gh"], capture_output=True, check=False).returncode == 0:
-        pytest.skip("gh is installed in /usr/bin; this test checks the message shown without it")
+    # gh may well be installed (GitHub's runners have it): commit-back is made not to find it.
+    real_which = shutil.which
+
+    def which_without_gh(name: str, *args: Any, **kwargs: Any) -> str | None:
+        return None if name == "gh" else real_which(name, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "which", which_without_gh)  # what commit-back asks
     work = clone(remote, tmp_path / "work")
     (work / "r.md").write_text("x\n")
     outcome = commit_back(request(work, "r.md", pull_request=True, pr_branch_suffix="weekly-42"))
@@ -438,19 +443,29 @@ def test_hooks_and_fsmonitor_the_agent_planted_never_run(remote: Path, tmp_path:
     assert not witness.exists(), witness.read_text()
 
 
-def test_multi_line_and_padded_secrets_neither_crash_nor_slip_through(
+def test_multi_line_secrets_neither_crash_nor_refuse_a_shared_header_line(
     remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
     monkeypatch.setenv("SSH_PRIVATE_KEY", key)
-    monkeypatch.setenv("MY_TOKEN", "abcdefghij-token-value\n")
     work = clone(remote, tmp_path / "work")
     (work / "ok.md").write_text("-----BEGIN CERTIFICATE----- is just a header line here\n")
     assert commit_back(request(work, "ok.md")).sha  # no crash, no false refusal
-    (work / "leak.md").write_text("token: abcdefghij-token-value\n")
+
+
+@pytest.mark.parametrize("padded", ["  {v}\n", "\n{v}\n\n", "\t{v} ", "{v}\r\n"])
+def test_a_padded_secret_is_found_without_its_padding(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, padded: str
+) -> None:
+    value = "abcdefghij-token-value"
+    monkeypatch.setenv("MY_TOKEN", padded.format(v=value))  # pasted into the secret with whitespace around it
+    work = clone(remote, tmp_path / "work")
+    (work / "leak.md").write_bytes(f"id={value}".encode())  # the bare value: no whitespace, no newline
+    before = git(remote, "rev-parse", "main")
     with pytest.raises(CommitRefused) as refused:
         commit_back(request(work, "leak.md"))
-    assert "MY_TOKEN" in str(refused.value) and "abcdefghij" not in str(refused.value)
+    assert "MY_TOKEN" in str(refused.value) and value not in str(refused.value)
+    assert git(remote, "rev-parse", "main") == before
 
 
 @pytest.mark.parametrize("leak", [TOKEN, HEADER.removeprefix("AUTHORIZATION: basic ")])

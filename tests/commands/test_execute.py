@@ -667,3 +667,122 @@ def test_a_reader_that_goes_away_does_not_change_the_run(
 def test_bare_bassi_prints_its_help_and_exits_0() -> None:
     code, out, err = run_cli()
     assert code == 0 and out.startswith("Usage: bassi") and "schedule" in out and err == ""
+
+
+# --------------------------------------------------------------------------- limits from the task file
+
+
+def limited_task(workspace: Path, limits: str, *, model: str = "claude-haiku-4-5") -> Path:
+    """A task file whose `limits:` line is `limits` (flow YAML), run with a model of known price."""
+    path = workspace / "limited.yaml"
+    path.write_text(f"id: limited\nname: Limited\nprompt: Do the work\nmodel: {model}\nlimits: {limits}\n")
+    return path
+
+
+def turns(count: int) -> list[FakeResponse]:
+    """A script of `count` turns: count - 1 harmless bash calls, then a final answer."""
+    return [*(tool_use(("bash", {"command": "true"})) for _ in range(count - 1)), text("done")]
+
+
+@pytest.mark.parametrize(("script_turns", "expected"), [(3, (5, "limit_reached", 2)), (2, (0, "success", 2))])
+def test_max_turns_of_the_task_file_stops_the_run_only_when_reached(
+    fake_api: FakeMessagesAPI,
+    workspace: Path,
+    isolated_home: Path,
+    script_turns: int,
+    expected: tuple[int, str, int],
+) -> None:
+    fake_api.enqueue(*turns(script_turns))
+    code, result, _ = execute_ci(str(limited_task(workspace, "{max_turns: 2}")))
+    assert (code, result["status"], result["num_turns"]) == expected
+    assert len(fake_api.requests) == 2  # the third call is never made
+    if code == 5:
+        assert result["error"]["type"] == "LimitReached" and "max_turns reached" in result["error"]["message"]
+        assert history_row(isolated_home, result["run_id"])["status"] == "limit_reached"
+    else:
+        assert result["error"] is None and result["result"] == "done"
+
+
+# claude-haiku-4-5 costs $1 per million input tokens: 1,000 input tokens cost exactly $0.001.
+THOUSAND_INPUT_TOKENS = {"input_tokens": 1000, "output_tokens": 0}
+
+
+@pytest.mark.parametrize(
+    ("budget", "expected"),
+    [
+        ("0.001", (5, "limit_reached", 1)),  # cost == budget: reached (`>=`), no second call
+        ("0.0011", (0, "success", 2)),  # just above the cost of the first turn: it goes on
+        ("0.0005", (5, "limit_reached", 1)),  # the first call is always made: the check is before each new one
+    ],
+)
+def test_max_budget_of_the_task_file_stops_at_the_boundary(
+    fake_api: FakeMessagesAPI, workspace: Path, budget: str, expected: tuple[int, str, int]
+) -> None:
+    fake_api.enqueue(
+        tool_use(("bash", {"command": "true"}), usage=THOUSAND_INPUT_TOKENS), text("done", usage=THOUSAND_INPUT_TOKENS)
+    )
+    code, result, _ = execute_ci(str(limited_task(workspace, f"{{max_budget_usd: {budget}, max_turns: 10}}")))
+    assert (code, result["status"], result["num_turns"]) == expected
+    assert len(fake_api.requests) == result["num_turns"]
+    assert result["usage"]["input_tokens"] == 1000 * result["num_turns"]
+    assert result["total_cost_usd"] == pytest.approx(0.001 * result["num_turns"])
+    if code == 5:
+        message = result["error"]["message"]
+        assert "max_budget_usd reached" in message and f"${float(budget):.4f}" in message
+
+
+def test_the_budget_check_compares_the_exact_cost_with_the_budget() -> None:
+    """The boundary test above needs a cost that equals its budget as floats, not nearly."""
+    from bassi_ci.agent.loop import Usage
+    from bassi_ci.agent.pricing import cost_usd
+
+    assert cost_usd("claude-haiku-4-5", Usage(input_tokens=1000)) == 0.001
+
+
+@pytest.mark.parametrize("timeout", ["2", "2s"])
+def test_timeout_of_the_task_file_cuts_a_long_command(
+    fake_api: FakeMessagesAPI, workspace: Path, isolated_home: Path, timeout: str
+) -> None:
+    fake_api.enqueue(tool_use(("bash", {"command": "sleep 30; echo never > never.txt"})), text("too late"))
+    started = time.monotonic()
+    code, result, _ = execute_ci(str(limited_task(workspace, f"{{timeout: {timeout}}}")))
+    elapsed = time.monotonic() - started
+    assert (code, result["status"], result["error"]["type"]) == (4, "timeout", "RunTimeout")
+    assert elapsed < 10 and 1900 <= result["duration_ms"] < 10_000
+    assert not (workspace / "never.txt").exists()
+    assert history_row(isolated_home, result["run_id"])["status"] == "timeout"
+    start = json.loads(Path(result["log_path"]).read_text().splitlines()[0])
+    assert (start["event"], start["timeout_s"]) == ("run_start", 2)
+
+
+def test_timeout_of_the_task_file_lets_a_run_within_it_finish(fake_api: FakeMessagesAPI, workspace: Path) -> None:
+    fake_api.enqueue(tool_use(("bash", {"command": "sleep 1; echo made it > done.txt"})), text("done"))
+    code, result, _ = execute_ci(str(limited_task(workspace, "{timeout: 10}")))
+    assert (code, result["status"]) == (0, "success")
+    assert (workspace / "done.txt").read_text() == "made it\n"
+
+
+# --------------------------------------------------------------------------- template variables in the task's zone
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "expected"),
+    [
+        # 20:30 UTC on Wednesday 10 March is already Thursday morning in Auckland (NZDT, UTC+13)
+        ("Pacific/Auckland", "2027-03-10T20:30:00+00:00", "2027-03-11 Thursday 09:30"),
+        # 03:00 UTC on Wednesday 10 March is still Tuesday evening in Los Angeles (PST, UTC-8)
+        ("America/Los_Angeles", "2027-03-10T03:00:00+00:00", "2027-03-09 Tuesday 19:00"),
+    ],
+)
+def test_template_dates_are_those_of_the_tasks_zone_across_a_date_boundary(
+    fake_api: FakeMessagesAPI, workspace: Path, monkeypatch: pytest.MonkeyPatch, zone: str, now: str, expected: str
+) -> None:
+    monkeypatch.setenv("BASSI_NOW", now)
+    path = workspace / "zoned.yaml"
+    path.write_text(f"id: zoned\nname: Zoned\ntimezone: {zone}\nprompt: 'Report of {{date}} {{weekday}} {{time}}'\n")
+    fake_api.enqueue(text("done"))
+    code, result, _ = execute_ci(str(path))
+    assert code == 0
+    prompt = fake_api.requests[0].body["messages"][0]["content"][0]["text"]
+    assert prompt == f"Report of {expected}"
+    assert result["started_at"].startswith(now[:16])  # the pinned instant really was the run's "now"

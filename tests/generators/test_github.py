@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.generators.helpers import NASTY, generate, load_yaml, write_task
-from tests.oracles import actionlint, check_schema
+from tests.oracles import actionlint, check_schema, requires
 
 
 def triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
@@ -22,6 +22,7 @@ def workflow(repo: Path, task_id: str) -> dict[Any, Any]:
     return data
 
 
+@requires("actionlint", "check-jsonschema")
 def test_weekly_task_structure(tmp_path: Path) -> None:
     write_task(
         tmp_path,
@@ -59,6 +60,7 @@ def test_weekly_task_structure(tmp_path: Path) -> None:
     check_schema("vendor.github-workflows", path)
 
 
+@requires("actionlint")
 @pytest.mark.parametrize(
     ("commit", "permissions", "inputs"),
     [
@@ -84,6 +86,7 @@ def test_commit_settings_grant_only_what_they_need(
     actionlint(tmp_path / ".github/workflows/bassi-notes.yml")
 
 
+@requires("actionlint", "check-jsonschema")
 @pytest.mark.parametrize(
     "extra",
     [
@@ -112,6 +115,7 @@ def test_every_workflow_checks_out_without_persisted_credentials(tmp_path: Path,
     check_schema("vendor.github-workflows", path)
 
 
+@requires("actionlint")
 @pytest.mark.parametrize(
     ("schedule", "cron"),
     [
@@ -157,6 +161,7 @@ def test_cron_gap_error_suggests_an_interval(tmp_path: Path) -> None:
     assert "every 2h" in err or "every 1h" in err or "every 60m" in err or "every 120m" in err, err
 
 
+@requires("actionlint")
 def test_task_without_schedule_and_paused_task_run_only_by_hand(tmp_path: Path) -> None:
     write_task(tmp_path, "a.yaml", id="adhoc", prompt="p")
     write_task(tmp_path, "b.yaml", id="paused", prompt="p", schedule="daily 09:00", timezone="UTC", enabled=False)
@@ -169,6 +174,7 @@ def test_task_without_schedule_and_paused_task_run_only_by_hand(tmp_path: Path) 
     actionlint(*sorted((tmp_path / ".github/workflows").iterdir()))
 
 
+@requires("actionlint", "check-jsonschema")
 def test_hostile_text_is_never_evaluated_nor_run(tmp_path: Path) -> None:
     write_task(
         tmp_path,
@@ -200,6 +206,7 @@ def test_hostile_text_is_never_evaluated_nor_run(tmp_path: Path) -> None:
     check_schema("vendor.github-workflows", path)
 
 
+@requires("actionlint")
 def test_tasks_dir_is_relative_to_the_repository_and_quoted(tmp_path: Path) -> None:
     tasks = tmp_path / "ci tasks" / "${{ x }}"
     tasks.mkdir(parents=True)

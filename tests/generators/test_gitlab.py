@@ -7,9 +7,10 @@ from pathlib import Path
 
 from tests.cli import run_cli
 from tests.generators.helpers import GITLAB, NASTY, custom_tasks, generate, load_yaml, write_task
-from tests.oracles import check_schema
+from tests.oracles import check_schema, requires
 
 
+@requires("check-jsonschema")
 def test_gitlab_jobs_run_only_in_their_schedule(tmp_path: Path) -> None:
     write_task(
         tmp_path,
@@ -49,6 +50,7 @@ def test_gitlab_jobs_run_only_in_their_schedule(tmp_path: Path) -> None:
     assert f"#   {commands[0]}" in path.read_text()
 
 
+@requires("check-jsonschema")
 def test_gitlab_install_command_and_image_are_configurable(tmp_path: Path) -> None:
     write_task(tmp_path, "a.yaml", id="a", prompt="p")
     assert generate(tmp_path, "--target", "gitlab", "--install-command", "pip install .", "--gitlab-image", "")[0] == 0
@@ -66,6 +68,7 @@ def test_gitlab_file_is_removed_when_no_task_is_left(tmp_path: Path) -> None:
     assert not (tmp_path / GITLAB).exists()
 
 
+@requires("check-jsonschema")
 def test_gitlab_runs_the_task_file_from_a_custom_folder_and_commits_back(tmp_path: Path) -> None:
     folder = custom_tasks(tmp_path, paths=["reports/*.md"], message="{task_id}: {date}")
     code, _, err = run_cli("ci", "generate", "--target", "gitlab", "--tasks-dir", str(folder), "--out", str(tmp_path))

@@ -25,8 +25,10 @@ from bassi_ci.ci.request import BOT_NAME
 from tests.fakeapi import FakeMessagesAPI, from_script
 from tests.generators.helpers import ROOT, files_holding, generate, install_shim, load_yaml, run_git, write_task
 from tests.gitserver import GitServer
+from tests.oracles import requires
 
-pytestmark = pytest.mark.slow
+# gitlab-ci-local also needs rsync; both are checked before any fixture starts.
+pytestmark = [pytest.mark.slow, requires("gitlab-ci-local", "rsync")]
 
 
 def git(repo: Path, *args: str) -> None:
@@ -36,12 +38,9 @@ def git(repo: Path, *args: str) -> None:
 
 
 def gitlab_ci_local() -> str:
-    """The gitlab-ci-local program; skips the test (before any work) when it cannot run here."""
+    """The gitlab-ci-local program (the module is marked requires("gitlab-ci-local", "rsync"))."""
     tool = shutil.which("gitlab-ci-local")
-    if tool is None:
-        pytest.skip("gitlab-ci-local is not installed (npm i -g gitlab-ci-local@4.73.0; it also needs rsync)")
-    if shutil.which("rsync") is None:
-        pytest.skip("gitlab-ci-local needs rsync (apt-get install rsync)")
+    assert tool is not None
     return tool
 
 
@@ -112,7 +111,6 @@ REPORT = "reports/x.md"
 def commit_checkout(tmp_path: Path, server: GitServer) -> Path:
     """A project whose task `notes` may commit reports/*.md, on the git server, and the job's checkout
     of it: cloned over http with the job token in the origin URL, branch main."""
-    gitlab_ci_local()  # skip before any work
     server.readers["gitlab-ci-token"] = JOB_TOKEN
     server.writers["oauth2"] = PUSH_TOKEN
     seed = tmp_path / "seed"

@@ -32,7 +32,7 @@ import yaml
 
 from bassi_ci.tasks.lookup import TaskFolder, find_in_folder
 from tests.cli import run_cli
-from tests.oracles import actionlint
+from tests.oracles import actionlint, requires
 
 # Characters that some reader ends a line at: YAML 1.1 (NEL, LS, PS, CR, LF), Python's
 # str.splitlines (also VT, FF, FS, GS, RS), Groovy and shells (CR, LF).
@@ -361,13 +361,11 @@ def test_task_name_with_a_line_break_is_refused(tmp_path: Path, sep: str) -> Non
 
 
 @pytest.mark.slow
+@requires("gitlab-ci-local", "rsync")
 def test_gitlab_job_finds_a_task_file_named_with_u2028(tmp_path: Path) -> None:
     """gitlab-ci-local reads the file with a YAML 1.2 parser and runs the script in its shell executor."""
     tool = shutil.which("gitlab-ci-local")
-    if tool is None:
-        pytest.skip("gitlab-ci-local is not installed (npm i -g gitlab-ci-local@4.73.0; it also needs rsync)")
-    if shutil.which("rsync") is None:
-        pytest.skip("gitlab-ci-local needs rsync (apt-get install rsync)")
+    assert tool is not None
     repo = tmp_path / "repo"
     tasks_dir = repo / ".bassi" / "tasks"
     task_path = write_task(tasks_dir, payload("\u2028") + ".yaml")

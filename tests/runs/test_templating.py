@@ -83,3 +83,21 @@ def test_output_path_stays_in_workspace(tmp_path: Path) -> None:
     assert expand_output_path("reports/{date}.md", variables(), tmp_path) == expected
     with pytest.raises(TemplateError, match="outside the workspace"):
         expand_output_path("../{date}.md", variables(), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("now", "zone", "expected"),
+    [
+        # Wednesday 20:30 UTC is Thursday 09:30 in Auckland (NZDT, UTC+13)
+        (datetime(2027, 3, 10, 20, 30, tzinfo=UTC), "Pacific/Auckland", ("2027-03-11", "Thursday", "09:30")),
+        # Wednesday 03:00 UTC is Tuesday 19:00 in Los Angeles (PST, UTC-8)
+        (datetime(2027, 3, 10, 3, 0, tzinfo=UTC), "America/Los_Angeles", ("2027-03-09", "Tuesday", "19:00")),
+    ],
+)
+def test_date_weekday_and_time_are_those_of_the_tasks_zone_across_a_date_boundary(
+    now: datetime, zone: str, expected: tuple[str, str, str]
+) -> None:
+    values = builtin_variables(task_id="t", run_id="r", now=now, zone=zone, last_run=now)
+    assert (values["date"], values["weekday"], values["time"]) == expected
+    assert values["timestamp"].startswith(f"{expected[0]}T{expected[2]}")
+    assert values["last_run"] == values["timestamp"]

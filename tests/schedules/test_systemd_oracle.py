@@ -10,11 +10,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bassi_ci.schedules import next_runs, parse_schedule, to_oncalendar
-from tests.schedules.helpers import RENDERED, SYSTEMD_ANALYZE, systemd_next
+from tests.oracles import requires
+from tests.schedules.helpers import RENDERED, systemd_next
 
-pytestmark = pytest.mark.skipif(
-    SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed (apt-get install systemd)"
-)
+pytestmark = requires("systemd-analyze")
 
 ITERATIONS = 5
 
