@@ -1,0 +1,109 @@
+"""Security review of issue #7's fixes: the runner's file-command guard (xfail, strict: still open)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.ci.test_action import runner_env
+from tests.fakeapi import FakeMessagesAPI, from_script
+
+# The agent finds the files in $RUNNER_TEMP/_runner_file_commands on a real runner; here they are
+# in the test's folder. It plants `<file>.bassi-restore`, the fixed name of restore()'s temporary file.
+SYMLINK_ATTACK = """
+summary=$(ls "$RUNNER_TEMP"/bassi-summary-*/summary.md)
+printf '\\nBASH_ENV=/tmp/evil.sh\\n' >> "$summary"   # the private summary, appended to the real one later
+echo changed >> {real_summary}                        # make restore() put the real summary back ...
+ln -s {github_env} {real_summary}.bassi-restore       # ... through a link to GITHUB_ENV
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review hole 5: restore() writes through a `<file>.bassi-restore` link the agent planted and "
+    "renames the link into place; the private summary, which the agent can write, is then appended "
+    "to GITHUB_ENV",
+)
+def test_restoring_runner_files_follows_no_link_of_the_agent(tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    env = runner_env(tmp_path)
+    command = SYMLINK_ATTACK.format(real_summary=env["GITHUB_STEP_SUMMARY"], github_env=env["GITHUB_ENV"])
+    fake_api.enqueue(
+        from_script({"type": "tool_use", "calls": [["bash", {"command": command}]]}),
+        from_script({"type": "text", "text": "done"}),
+    )
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith("BASSI_INPUT_")}
+    run_env.pop("ANTHROPIC_API_KEY", None)
+    run_env.update(env)
+    run_env.update(
+        {
+            "BASSI_INPUT_PROMPT": "go",
+            "BASSI_INPUT_ANTHROPIC_API_KEY": "k" * 20,
+            "GITHUB_OUTPUT": str(tmp_path / "github_output"),
+            "RUNNER_TEMP": str(tmp_path / "runner-temp"),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "bassi_ci", "ci", "action-run"],
+        cwd=work,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    github_env = Path(env["GITHUB_ENV"])
+    assert "BASH_ENV" not in github_env.read_text(), (proc.returncode, proc.stderr[-1500:])
+    assert not Path(env["GITHUB_STEP_SUMMARY"]).is_symlink()
+
+
+FIFO_ATTACK = "echo changed >> {github_env} && mkfifo {github_env}.bassi-restore"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review hole 5b: a FIFO at `<file>.bassi-restore` makes restore() block for ever (the step "
+    "hangs until the job's own timeout, past every limit of the run)",
+)
+def test_restoring_runner_files_cannot_be_stalled(tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    env = runner_env(tmp_path)
+    fake_api.enqueue(
+        from_script(
+            {"type": "tool_use", "calls": [["bash", {"command": FIFO_ATTACK.format(github_env=env["GITHUB_ENV"])}]]}
+        ),
+        from_script({"type": "text", "text": "done"}),
+    )
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith("BASSI_INPUT_")}
+    run_env.pop("ANTHROPIC_API_KEY", None)
+    run_env.update(env)
+    run_env.update(
+        {
+            "BASSI_INPUT_PROMPT": "go",
+            "BASSI_INPUT_ANTHROPIC_API_KEY": "k" * 20,
+            "BASSI_INPUT_TIMEOUT_MINUTES": "1",
+            "GITHUB_OUTPUT": str(tmp_path / "github_output"),
+            "RUNNER_TEMP": str(tmp_path / "runner-temp"),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bassi_ci", "ci", "action-run"],
+        cwd=work,
+        env=run_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail("action-run still ran 30 s after a one-command run")
