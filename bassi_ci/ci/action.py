@@ -29,7 +29,7 @@ from typing import Any
 from bassi_ci.ci.commit import commit_back
 from bassi_ci.ci.gitstate import GitState, git_state, worktree_of
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
-from bassi_ci.ci.runnerfiles import RunnerFiles, RunnerFilesChanged
+from bassi_ci.ci.runnerfiles import RunnerFiles, RunnerFilesChanged, look
 from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError, as_bassi_error
 from bassi_ci.runs.ci import RUNNER_FILE_COMMANDS, RUNNER_TOKENS, annotation
 from bassi_ci.runs.executor import record_failure
@@ -39,6 +39,7 @@ from bassi_ci.tasks.lookup import TaskFolder, find_in_folder
 from bassi_ci.tasks.model import Task
 
 INPUT_PREFIX = "BASSI_INPUT_"
+MAX_SUMMARY_BYTES = 1024 * 1024  # GitHub's own limit for one step's summary
 GITHUB_TOKEN_VAR = "BASSI_GITHUB_TOKEN"
 
 
@@ -193,7 +194,7 @@ def _run(environ: Mapping[str, str], result_file: Path) -> ActionOutcome:
         outcome.annotated = environ.get("GITHUB_ACTIONS") == "true" and proc.returncode != ExitCode.SUCCESS
         changed = runner_files.restore_changed()
         if summary is not None:
-            _append(Path(environ["GITHUB_STEP_SUMMARY"]), summary.read_bytes())
+            _append(Path(environ["GITHUB_STEP_SUMMARY"]), look(summary, MAX_SUMMARY_BYTES).head)
     if changed:
         problem = RunnerFilesChanged(
             f"the agent changed the runner's file-command files ({', '.join(changed)}); they were put back "
@@ -219,9 +220,12 @@ def _private_summary(environ: Mapping[str, str]) -> Iterator[Path | None]:
 
 
 def _append(path: Path, data: bytes) -> None:
-    if data:
-        with path.open("ab") as handle:
-            handle.write(data)
+    """Append to the runner's file (never through a link the agent may have left in its place)."""
+    if not data or look(path, 0).kind != "file":
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "ab") as handle:
+        handle.write(data)
 
 
 def _git_state_of(workdir: Path) -> GitState | None:

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import git
 
-from bassi_ci.ci.gitstate import check_unchanged
+from bassi_ci.ci.gitstate import GitConfigChanged, check_unchanged
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, GITHUB_TOKEN_USER, CommitRequest
 from bassi_ci.ci.secretscan import known_secret_values, secret_file_reason
 from bassi_ci.errors import RunFailed, UsageError
@@ -56,6 +56,7 @@ def commit_back(request: CommitRequest) -> CommitOutcome:
     root = Path(repo.working_tree_dir or request.repo)
     if request.git_state is not None:  # before any git command: `git status` may run filters too
         check_unchanged(request.git_state, root)
+        _refuse_changed_settings(repo, root, request.guarded_files)
     push_env = push_config_env(repo, request)  # a bad remote for the token stops us before any change
     paths = expand_paths(request.paths, request.variables, root)
     files = changed_files(repo, paths)
@@ -101,12 +102,32 @@ def expand_paths(paths: tuple[str, ...], variables: Mapping[str, str] | None, ro
 def changed_files(repo: git.Repo, globs: tuple[str, ...]) -> list[str]:
     """Changed, new or deleted files matching the globs (git's own pathspec matching)."""
     specs = [f":(glob){pattern.removeprefix('./')}" for pattern in globs]
-    out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *specs)
+    out = repo.git.status(
+        "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=all", "--", *specs
+    )
     files = []
     for entry in out.split("\0"):
         if len(entry) > 3:
             files.append(entry[3:])
     return sorted(set(files))
+
+
+def _refuse_changed_settings(repo: git.Repo, root: Path, files: tuple[Path, ...]) -> None:
+    """The files commit-back took its settings from must be as committed: the agent could have
+    rewritten them (say `commit.paths: ['**']`)."""
+    for path in files:
+        relative = os.path.relpath(path.resolve(), root.resolve())
+        try:
+            committed = repo.git.cat_file(
+                "blob", f"HEAD:{Path(relative).as_posix()}", stdout_as_string=False, strip_newline_in_stdout=False
+            )
+        except git.GitCommandError:
+            committed = None
+        if committed is None or path.read_bytes() != committed:
+            raise GitConfigChanged(
+                f"refusing to commit back: {relative} differs from its committed version, and commit-back "
+                "takes its settings from it; nothing was committed or pushed"
+            )
 
 
 def _refuse_secrets(root: Path, files: list[str]) -> None:
@@ -244,7 +265,14 @@ def _open_pull_request(root: Path, request: CommitRequest, head: str, base: str)
 
 # The agent could have written hooks or an fsmonitor command into the repository it worked
 # in; commit-back must not run them (they would see the push credential).
-_SAFE_GIT_CONFIG = ["core.hooksPath=/dev/null", "core.fsmonitor=false"]
+# Nor recurse into a repository nested in the tree (a submodule has its own config and filters).
+_SAFE_GIT_CONFIG = [
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "submodule.recurse=false",
+    "diff.ignoreSubmodules=all",
+    "push.recurseSubmodules=no",
+]
 
 
 def _open_repo(path: Path) -> git.Repo:

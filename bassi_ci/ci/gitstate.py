@@ -1,10 +1,12 @@
-"""What makes git run programs in a repository, fingerprinted, so commit-back can refuse to run
-git in a repository whose configuration changed while an agent worked in it.
+"""What makes git run programs in a repository, and its HEAD, fingerprinted, so commit-back can
+refuse to run git in a repository whose configuration changed while an agent worked in it, and
+never pushes commits the agent made itself.
 
 Git runs commands named by its configuration (core.sshCommand, filters, credential helpers,
 gpg.program, hooks, fsmonitor, includes, …) and by attribute files that name filters. Rather
 than chase every such key, commit-back fails closed: it compares the files below, taken before
-the run, with the same files after it, and refuses on any difference.
+the run, with the same files after it, and refuses on any difference. Repositories nested in
+the tree (git recurses into submodules) and the shared folder of a linked worktree count too.
 """
 
 from __future__ import annotations
@@ -33,22 +35,80 @@ GitState = dict[str, str]  # relative path → digest of what it is (file conten
 
 
 def git_state(worktree: Path) -> GitState:
-    """The fingerprint of everything in `worktree` that can make git run a program."""
+    """The fingerprint of everything in `worktree` that can make git run a program, and of HEAD
+    (commits the agent made would be pushed with bassi's own)."""
     state: GitState = {}
-    dot_git = worktree / ".git"
-    state[".git"] = _describe(dot_git)
-    git_dir = _git_dir(dot_git)
-    if git_dir is not None:
-        for name in GIT_DIR_ENTRIES:
-            for path in _walk(git_dir / name):
-                state[f".git/{path.relative_to(git_dir).as_posix()}"] = _describe(path)
-        for path in _included_files(git_dir / "config"):
-            state[f"include:{path}"] = _describe(path)
-    for path in _tree_files(worktree):
-        state[path.relative_to(worktree).as_posix()] = _describe(path)
+    _add_repository(state, worktree, ".git")
+    head = _head_commit(worktree / ".git")
+    state["HEAD"] = head or "unknown"
+    for path, nested_git in _tree_files(worktree):
+        relative = path.relative_to(worktree).as_posix()
+        if nested_git:  # a repository inside the tree: git may recurse into it (submodules)
+            _add_repository(state, path.parent, relative)
+        else:
+            state[relative] = _describe(path)
     for path in _user_and_system_files():
         state[f"config:{path}"] = _describe(path)
     return state
+
+
+def _add_repository(state: GitState, top: Path, label: str) -> None:
+    """The `.git` of `top` (a folder, or a `gitdir:` file), its git folder's configuration, hooks
+    and info, the shared folder of a linked worktree (`commondir`), and files its config includes."""
+    dot_git = top / ".git"
+    state[label] = _describe(dot_git)
+    git_dir = _git_dir(dot_git)
+    if git_dir is None:
+        return
+    folders = {git_dir: label}
+    common = _common_dir(git_dir)
+    if common is not None:
+        folders[common] = f"{label}:common"
+    for folder, name in folders.items():
+        for entry in GIT_DIR_ENTRIES:
+            for path in _walk(folder / entry):
+                state[f"{name}/{path.relative_to(folder).as_posix()}"] = _describe(path)
+        for path in _included_files(folder / "config"):
+            state[f"include:{path}"] = _describe(path)
+
+
+def _common_dir(git_dir: Path) -> Path | None:
+    """The repository's shared git folder when `git_dir` is a linked worktree's."""
+    try:
+        text = (git_dir / "commondir").read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    target = Path(text)
+    return (target if target.is_absolute() else git_dir / target).resolve()
+
+
+def _head_commit(dot_git: Path) -> str | None:
+    """HEAD as `ref -> sha` (or a detached sha), read from the files, without running git."""
+    git_dir = _git_dir(dot_git)
+    if git_dir is None:
+        return None
+    try:
+        head = (git_dir / "HEAD").read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    if not head.startswith("ref:"):
+        return head
+    ref = head.removeprefix("ref:").strip()
+    return f"{ref} -> {_ref_value(_common_dir(git_dir) or git_dir, ref)}"
+
+
+def _ref_value(common: Path, ref: str) -> str:
+    try:
+        return (common / ref).read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        pass
+    try:
+        for line in (common / "packed-refs").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.endswith(" " + ref):
+                return line.split(" ", 1)[0]
+    except OSError:
+        pass
+    return "none"
 
 
 def worktree_of(path: Path) -> Path | None:
@@ -72,7 +132,7 @@ def check_unchanged(before: GitState | str, worktree: Path) -> None:
         if not before.startswith("gs1-"):
             raise UsageError(f"--git-state {before!r}: not a value printed by 'bassi ci git-state'")
         if state_token(after) != before:
-            raise GitConfigChanged(_refusal("its git configuration changed during the run"))
+            raise GitConfigChanged(_refusal("its git configuration or HEAD changed during the run"))
         return
     changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
     if changed:
@@ -83,7 +143,8 @@ def check_unchanged(before: GitState | str, worktree: Path) -> None:
 def _refusal(what: str) -> str:
     return (
         f"refusing to commit back: {what} (git configuration, hooks or attribute files can make git "
-        "run programs with the push credential); nothing was committed or pushed"
+        "run programs with the push credential, and only bassi's own commit may be pushed); nothing was "
+        "committed or pushed"
     )
 
 
@@ -132,15 +193,19 @@ def _walk(top: Path) -> Iterator[Path]:
             yield Path(folder, name)
 
 
-def _tree_files(worktree: Path) -> Iterator[Path]:
+def _tree_files(worktree: Path) -> Iterator[tuple[Path, bool]]:
+    """Attribute files in the tree, and `.git` of repositories nested in it (path, is_nested_git)."""
     seen = 0
     for folder, subfolders, files in os.walk(worktree):
+        nested = folder != str(worktree) and (".git" in subfolders or ".git" in files)
         subfolders[:] = sorted(name for name in subfolders if name != ".git")
         seen += len(files)
         if seen > MAX_TREE_FILES:
             raise GitConfigChanged(_refusal(f"more than {MAX_TREE_FILES:,} files to check in {worktree}"))
+        if nested:
+            yield Path(folder, ".git"), True
         for name in sorted(TREE_FILE_NAMES.intersection(files)):
-            yield Path(folder, name)
+            yield Path(folder, name), False
 
 
 def _describe(path: Path) -> str:

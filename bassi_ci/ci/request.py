@@ -47,6 +47,9 @@ class CommitRequest:
     # The repository's git state before the run (gitstate.git_state, or its token): commit-back
     # refuses when it changed. None: nothing to compare with (commit-back outside a run).
     git_state: GitState | str | None = field(default=None, repr=False)
+    # Files commit-back took its settings from (the --task file): with a git_state they must be
+    # as committed in HEAD, since the agent could have rewritten them.
+    guarded_files: tuple[Path, ...] = ()
 
 
 def commit_variables(task: Task | None, task_id: str, run_id: str, cli_vars: Mapping[str, str]) -> dict[str, str]:

@@ -10,7 +10,10 @@ when one changed, puts it back and fails the step.
 from __future__ import annotations
 
 import os
+import stat
+import tempfile
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,62 +28,88 @@ class RunnerFilesChanged(RunFailed):
 
 
 @dataclass(frozen=True)
-class _Copy:
-    path: Path
-    content: bytes | None  # None: the file did not exist
-    size: int
+class Look:
+    """What is at a path, never following a link nor blocking on a FIFO the agent may have put there."""
+
+    kind: str  # "missing", "file", "link:<target>" or "special"
+    identity: tuple[int, int] = (0, 0)  # (device, inode) of a file: a replaced file is a change
+    size: int = 0
+    head: bytes = b""  # the first MAX_COPY_BYTES bytes of a file
+
+
+def look(path: Path, limit: int = MAX_COPY_BYTES) -> Look:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return Look("missing")
+    except OSError:  # ELOOP: a link (or something else we will not open)
+        return Look(f"link:{_link_target(path)}")
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return Look("special")
+        return Look("file", (info.st_dev, info.st_ino), info.st_size, handle.read(limit))
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
 
 
 @dataclass(frozen=True)
 class RunnerFiles:
-    copies: dict[str, _Copy]
+    before: dict[str, tuple[Path, Look]]
 
     @classmethod
     def snapshot(cls, environ: Mapping[str, str]) -> RunnerFiles:
-        copies = {}
+        before = {}
         for name in RUNNER_FILE_COMMANDS:
             value = environ.get(name, "").strip()
             if value:
-                copies[name] = _take_copy(Path(value))
-        return cls(copies)
+                before[name] = (Path(value), look(Path(value)))
+        return cls(before)
 
     def restore_changed(self) -> list[str]:
-        """Put back every file that changed; the names of their variables."""
+        """Put back every file that changed (best effort); the names of their variables."""
         changed = []
-        for name, copy in self.copies.items():
-            if _read_up_to(copy.path, MAX_COPY_BYTES + 1) != copy.content or _size(copy.path) != copy.size:
-                _restore(copy)
+        for name, (path, was) in self.before.items():
+            if look(path) != was:
+                with suppress(OSError):
+                    _restore(path, was)
                 changed.append(name)
         return changed
 
 
-def _take_copy(path: Path) -> _Copy:
-    content = _read_up_to(path, MAX_COPY_BYTES)
-    return _Copy(path, content, _size(path))
-
-
-def _read_up_to(path: Path, limit: int) -> bytes | None:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(limit)
-    except FileNotFoundError:
-        return None
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return -1
-
-
-def _restore(copy: _Copy) -> None:
-    if copy.content is None:
-        copy.path.unlink(missing_ok=True)
+def _restore(path: Path, was: Look) -> None:
+    if was.kind == "missing":
+        path.unlink(missing_ok=True)
         return
-    if copy.size > len(copy.content):  # too big to copy: keep what was there, cut what was added
-        os.truncate(copy.path, copy.size)
+    if was.kind != "file":
+        return  # it was not ours to write either
+    if was.size > len(was.head) and _cut_back(path, was):
         return
-    tmp = copy.path.with_name(copy.path.name + ".bassi-restore")
-    tmp.write_bytes(copy.content)
-    os.replace(tmp, copy.path)
+    # A new file under a name nobody could have prepared, renamed over whatever the path is now
+    # (a link or a FIFO is replaced, never followed or opened).
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bassi-restore-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(was.head)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _cut_back(path: Path, was: Look) -> bool:
+    """A file too big to copy, appended to in place: cut it back to its old size."""
+    fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if (info.st_dev, info.st_ino) != was.identity:
+            return False
+        os.ftruncate(fd, was.size)
+        return True
+    finally:
+        os.close(fd)

@@ -7,7 +7,7 @@ import os
 import click
 
 from bassi_ci import output
-from bassi_ci.ci.action import GITHUB_TOKEN_VAR, github_output_text, run_action
+from bassi_ci.ci.action import GITHUB_TOKEN_VAR, INPUT_PREFIX, github_output_text, run_action
 from bassi_ci.ci.commit import basic_credential
 from bassi_ci.procguard import hide_from_same_user
 
@@ -24,10 +24,10 @@ def ci_action_run() -> int:
         # GitHub masks the token (a secret) itself, not the base64 form commit-back sends as a header.
         output.echo(f"::add-mask::{basic_credential(token)}")
     environ = dict(os.environ)
-    # Keep the workflow token out of every process this one starts (git add runs the
-    # repository's filters, which the agent may have written); run_action passes it to
-    # git push/fetch explicitly.
-    os.environ.pop(GITHUB_TOKEN_VAR, None)
+    # Keep the workflow token and the inputs (the API key among them) out of every process this
+    # one starts itself (git, gh): run_action hands each to the one process that needs it.
+    for name in [GITHUB_TOKEN_VAR, *(name for name in os.environ if name.startswith(INPUT_PREFIX))]:
+        os.environ.pop(name, None)
     outcome = run_action(environ)
     for note in outcome.notes:
         output.echo(note)

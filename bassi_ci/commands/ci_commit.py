@@ -136,6 +136,7 @@ def ci_commit(
             push_user=credential[1],
             server_url="",  # the remote's own host
             git_state=git_state,
+            guarded_files=(task_file,) if task_file is not None else (),
         )
     )
     output.note(outcome.note)

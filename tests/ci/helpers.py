@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 
@@ -84,3 +86,58 @@ def assert_no_credential_in_config(repo: Path) -> None:
         env={k: v for k, v in os.environ.items() if not k.startswith("GIT_CONFIG_")},
     ).stdout
     assert TOKEN not in listing and encoded not in listing and "extraheader" not in listing
+
+
+# --- The action, run through its entry point as action.yml runs it --------------------------------
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    outputs = {}
+    for match in re.finditer(r"^([\w-]+)<<(\S+)\n(.*?)\n\2$", text, re.S | re.M):
+        outputs[match.group(1)] = match.group(3)
+    return outputs
+
+
+def action_run(
+    work: Path, tmp_path: Path, extra_env: dict[str, str] | None = None, **inputs: str
+) -> tuple[int, dict[str, str], str]:
+    out = tmp_path / "github_output"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BASSI_INPUT_")}
+    env.update({f"BASSI_INPUT_{k.upper()}": v for k, v in inputs.items()})
+    env.update(extra_env or {})
+    env.update(
+        {
+            "GITHUB_OUTPUT": str(out),
+            "RUNNER_TEMP": str(tmp_path / "runner-temp"),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        }
+    )
+    env.pop("ANTHROPIC_API_KEY", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bassi_ci", "ci", "action-run"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    text = out.read_text() if out.exists() else ""
+    return proc.returncode, parse_outputs(text), proc.stdout + proc.stderr
+
+
+RUNNER_FILES = ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY")
+RUNNER_TOKENS = {
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "oidc-request-token-0123456789",
+    "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.example/oidc",
+    "ACTIONS_RUNTIME_TOKEN": "runtime-token-0123456789",
+}
+
+
+def runner_env(tmp_path: Path) -> dict[str, str]:
+    env = {"GITHUB_ACTIONS": "true", "BASSI_GITHUB_TOKEN": TOKEN, **RUNNER_TOKENS}
+    for name in RUNNER_FILES:
+        path = tmp_path / name.lower()
+        path.write_text(f"{name}_BEFORE=1\n")
+        env[name] = str(path)
+    return env

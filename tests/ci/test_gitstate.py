@@ -93,8 +93,25 @@ def test_ordinary_work_changes_nothing(work: Path) -> None:
     before = git_state(work)
     (work / "reports").mkdir()
     (work / "reports" / "week.md").write_text("report\n")
-    git(work, "add", "reports")
-    git(work, "commit", "-q", "-m", "work")  # the index, objects and refs change; the state does not
+    (work / "README.md").write_text("edited\n")
+    git(work, "add", "reports")  # the index and objects change; the state does not
     check_unchanged(before, work)
     check_unchanged(state_token(before), work)
     assert state_token(before) == state_token(git_state(work))
+
+
+def test_a_commit_the_agent_made_is_seen(work: Path) -> None:
+    """commit-back pushes HEAD: a commit of the agent's would go out with bassi's own."""
+    before = git_state(work)
+    (work / "x.txt").write_text("x\n")
+    git(work, "add", "x.txt")
+    git(work, "commit", "-q", "-m", "harmless")
+    with pytest.raises(GitConfigChanged, match="HEAD"):
+        check_unchanged(before, work)
+
+
+def test_a_repository_nested_in_the_tree_is_seen(work: Path) -> None:
+    before = git_state(work)
+    git(work, "init", "-q", "reports/sub")
+    with pytest.raises(GitConfigChanged, match=r"reports/sub/\.git"):
+        check_unchanged(before, work)

@@ -1,4 +1,4 @@
-"""Security review of issue #7's fixes: the runner's file-command guard (xfail, strict: still open)."""
+"""Security review of issue #7's fixes: the runner's file-command guard (holes found, and closed since)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ci.test_action import runner_env
+from tests.ci.helpers import runner_env
 from tests.fakeapi import FakeMessagesAPI, from_script
 
 # The agent finds the files in $RUNNER_TEMP/_runner_file_commands on a real runner; here they are
@@ -22,12 +22,9 @@ ln -s {github_env} {real_summary}.bassi-restore       # ... through a link to GI
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review hole 5: restore() writes through a `<file>.bassi-restore` link the agent planted and "
-    "renames the link into place; the private summary, which the agent can write, is then appended "
-    "to GITHUB_ENV",
-)
+# Review hole 5 (was open, now closed): restore() writes through a `<file>.bassi-restore` link the agent
+# planted and renames the link into place; the private summary, which the agent can write, is then appended to
+# GITHUB_ENV,
 def test_restoring_runner_files_follows_no_link_of_the_agent(tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
     work = tmp_path / "work"
     work.mkdir()
@@ -66,11 +63,8 @@ def test_restoring_runner_files_follows_no_link_of_the_agent(tmp_path: Path, fak
 FIFO_ATTACK = "echo changed >> {github_env} && mkfifo {github_env}.bassi-restore"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review hole 5b: a FIFO at `<file>.bassi-restore` makes restore() block for ever (the step "
-    "hangs until the job's own timeout, past every limit of the run)",
-)
+# Review hole 5b (was open, now closed): a FIFO at `<file>.bassi-restore` makes restore() block for ever (the
+# step hangs until the job's own timeout, past every limit of the run),
 def test_restoring_runner_files_cannot_be_stalled(tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
     work = tmp_path / "work"
     work.mkdir()

@@ -1,4 +1,4 @@
-"""Security review of issue #7's fixes: holes in commit-back that are still open (xfail, strict).
+"""Security review of issue #7's fixes: holes found in commit-back, each closed since; the tests keep them closed.
 
 Each test plays a hostile agent with plain git commands in the working tree (what the bash tool
 can do), then runs `bassi ci commit` in a child process as the generated GitLab/Jenkins jobs do.
@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ci.helpers import clone, git
-from tests.ci.test_action import action_run
+from tests.ci.helpers import action_run, clone, git
 from tests.cli import ROOT
 from tests.fakeapi import FakeMessagesAPI, from_script
 from tests.gitserver import GitServer
@@ -45,11 +44,8 @@ def seeded(tmp_path: Path, remote_url: str) -> Path:
     return work
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review hole 1: commit-back pushes HEAD, so commits the agent made itself (files outside "
-    "commit paths, files the secret scan would refuse) are pushed too",
-)
+# Review hole 1 (was open, now closed): commit-back pushes HEAD, so commits the agent made itself (files
+# outside commit paths, files the secret scan would refuse) are pushed too,
 def test_commits_the_agent_made_itself_are_not_pushed(remote: Path, tmp_path: Path) -> None:
     work = clone(remote, tmp_path / "work")
     state = bassi("ci", "git-state", "--repo", str(work), cwd=work).stdout.strip()
@@ -68,12 +64,9 @@ def test_commits_the_agent_made_itself_are_not_pushed(remote: Path, tmp_path: Pa
     assert "ci.sh" not in pushed and "leak.txt" not in pushed, (done.returncode, done.stderr, pushed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review hole 2: a nested repository registered as a gitlink in .git/index is not in the "
-    "git-state fingerprint; `git status` in commit-back runs its clean filter, which reads the push "
-    "token from the environment of `git push`",
-)
+# Review hole 2 (was open, now closed): a nested repository registered as a gitlink in .git/index is not in
+# the git-state fingerprint; `git status` in commit-back runs its clean filter, which reads the push token
+# from the environment of `git push`,
 def test_a_submodule_filter_the_agent_planted_never_runs(tmp_path: Path, git_server: GitServer) -> None:
     git_server.writers["oauth2"] = PUSH_TOKEN
     work = seeded(tmp_path, git_server.url())
@@ -146,11 +139,8 @@ cd ../.. && git update-index --add --cacheinfo 160000,$(git -C $sub rev-parse HE
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review hole 2b: in the action, a filter of a gitlink'd nested repository runs during "
-    "commit-back with BASSI_INPUT_ANTHROPIC_API_KEY still in action-run's environment",
-)
+# Review hole 2b (was open, now closed): in the action, a filter of a gitlink'd nested repository runs during
+# commit-back with BASSI_INPUT_ANTHROPIC_API_KEY still in action-run's environment,
 def test_action_commit_back_runs_no_program_of_the_agent_and_leaks_no_key(
     remote: Path, tmp_path: Path, fake_api: FakeMessagesAPI
 ) -> None:
@@ -173,11 +163,8 @@ def test_action_commit_back_runs_no_program_of_the_agent_and_leaks_no_key(
     assert not dump.exists(), (code, outputs, log[-2000:])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review hole 3: in a linked worktree (`git worktree add`) the fingerprint follows `.git` to "
-    "worktrees/<name> but not `commondir` to the repository's own config, which git reads",
-)
+# Review hole 3 (was open, now closed): in a linked worktree (`git worktree add`) the fingerprint follows
+# `.git` to worktrees/<name> but not `commondir` to the repository's own config, which git reads,
 def test_a_linked_worktree_config_change_is_seen(remote: Path, tmp_path: Path) -> None:
     from bassi_ci.ci.gitstate import GitConfigChanged, check_unchanged, git_state
 
@@ -191,11 +178,8 @@ def test_a_linked_worktree_config_change_is_seen(remote: Path, tmp_path: Path) -
         check_unchanged(before, linked)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review hole 4: GitLab/Jenkins commit-back reads commit.paths/branch from the task file "
-    "in the working tree at commit time, after the agent could rewrite it",
-)
+# Review hole 4 (was open, now closed): GitLab/Jenkins commit-back reads commit.paths/branch from the task
+# file in the working tree at commit time, after the agent could rewrite it,
 def test_ci_commit_takes_paths_from_the_task_as_it_was_before_the_run(remote: Path, tmp_path: Path) -> None:
     work = clone(remote, tmp_path / "work")
     task = work / ".bassi" / "tasks" / "weekly.yaml"
