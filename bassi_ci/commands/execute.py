@@ -37,6 +37,7 @@ from bassi_ci.runs.result import RunReport, build_result
 from bassi_ci.runs.templating import parse_vars
 from bassi_ci.signals import ignore_interrupts, interrupts_deferred
 from bassi_ci.tasks.model import ALL_TOOLS, TIMEOUT_RULE, Task, duration_option, parse_tools, timeout_seconds
+from bassi_ci.tasks.views import complete_runnable_task
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class ExecuteCommand(click.Command):
 
 
 @click.command(cls=ExecuteCommand)
-@click.argument("task", required=False)
+@click.argument("task", required=False, shell_complete=complete_runnable_task)
 @click.option("--prompt", help="What the agent should do (alone: an ad-hoc task; with TASK: replaces its prompt).")
 @click.option(
     "--ci", is_flag=True, help="Unattended: no colour, no questions, progress on stderr, one JSON result on stdout."

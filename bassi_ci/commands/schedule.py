@@ -9,14 +9,24 @@ from typing import Any
 import click
 
 from bassi_ci import clock, output
-from bassi_ci.errors import UsageError
+from bassi_ci.errors import TaskNotFound, UsageError
 from bassi_ci.home import state_db_path
 from bassi_ci.runs.templating import parse_vars as parse_vars  # also used by `bassi ci commit`
 from bassi_ci.schedules import describe, next_runs, normalize_schedule, parse_schedule, validate_timezone
-from bassi_ci.tasks.manage import TaskOptions, edited_task, new_task, with_enabled
-from bassi_ci.tasks.model import ALL_TOOLS, parse_tools
+from bassi_ci.tasks.manage import TaskOptions, describe_schedule, edited_task, new_task, with_enabled
+from bassi_ci.tasks.model import ALL_TOOLS, Task, parse_tools
 from bassi_ci.tasks.store import TaskStore
-from bassi_ci.tasks.views import task_rows, task_summary
+from bassi_ci.tasks.views import (
+    LIST_HEADERS,
+    complete_stored_task,
+    complete_task_with_runs,
+    in_zone,
+    repository_task_ids,
+    stored_task_ids,
+    task_rows,
+    task_summary,
+    unknown_task_message,
+)
 
 NOT_INSTALLED = (
     "Not installed into an OS scheduler: this version of bassi only stores tasks "
@@ -80,11 +90,22 @@ def schedule_add(name: str, when: str, prompt: str, task_id: str | None, no_inst
     """Add a task that runs PROMPT on the schedule WHEN."""
     task = new_task(name, _options(when, prompt, values), clock.now(), clock.local_zone_name(), task_id=task_id)
     path = TaskStore().add(task)
-    summary = task_summary(task, None, clock.now())
-    output.echo(f"Added task '{task.id}': {summary['schedule_description']} ({task.timezone})")
-    output.echo(f"Next run: {summary['next_run'] or 'none'}")
+    _echo_schedule(f"Added task '{task.id}'", task)
     output.echo(f"Saved to {path}")
-    output.note(NOT_INSTALLED.format(id=task.id))
+    if not no_install:
+        output.note(NOT_INSTALLED.format(id=task.id))
+
+
+def _echo_schedule(heading: str, task: Task) -> None:
+    """'<heading>: <canonical schedule> — <in words> (<zone>)' and the next run, as `add` and `edit` say it."""
+    if task.schedule is None:
+        output.echo(f"{heading}: on demand (no schedule; run it with 'bassi execute {task.id}')")
+        return
+    output.echo(f"{heading}: {task.schedule} — {describe_schedule(task)} ({task.timezone})")
+    if not task.enabled:
+        output.echo(f"Next run: none while paused (resume with 'bassi schedule resume {task.id}')")
+        return
+    output.echo(f"Next run: {task_summary(task, None, clock.now())['next_run'] or 'none'}")
 
 
 @schedule.command(name="list")
@@ -107,13 +128,13 @@ def schedule_list(as_json: bool) -> None:
     if not entries:
         output.echo("No tasks yet. Add one with: bassi schedule add NAME --when 'daily 09:00' --prompt '...'")
         return
-    rows = task_rows(entries, stats, now)
+    rows = task_rows(entries, stats, now, clock.local_zone_name())
     styles = [ROW_STYLES.get(row[-1].split(":")[0]) for row in rows]
-    output.print_table(["NAME", "SCHEDULE", "NEXT RUN", "LAST RUN", "RUNS", "STATUS"], rows, styles)
+    output.print_table(LIST_HEADERS, rows, styles)
 
 
 @schedule.command(name="show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_stored_task)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.option("--count", default=5, type=click.IntRange(1, 100), help="How many next runs to show.")
 def schedule_show(name: str, as_json: bool, count: int) -> None:
@@ -123,6 +144,8 @@ def schedule_show(name: str, as_json: bool, count: int) -> None:
     if as_json:
         output.print_json(summary)
         return
+    if summary["last_run"] and task.timezone:  # the history keeps UTC; show it in the zone next runs are in
+        summary["last_run"] = in_zone(summary["last_run"], task.timezone)
     pairs = [(key, _display(value)) for key, value in summary.items() if key != "next_runs"]
     output.print_fields(pairs)
     output.echo("next runs:")
@@ -131,24 +154,41 @@ def schedule_show(name: str, as_json: bool, count: int) -> None:
 
 
 @schedule.command(name="pause")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_stored_task)
 def schedule_pause(name: str) -> None:
     """Stop a task from running on its schedule (it stays stored)."""
-    TaskStore().update(name, lambda task: with_enabled(task, False))
-    output.echo(f"Paused task '{name}'.")
+    was_enabled, task = _set_enabled(name, False)
+    output.echo(f"Paused task '{task.id}'." if was_enabled else f"Task '{task.id}' is already paused.")
 
 
 @schedule.command(name="resume")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_stored_task)
 def schedule_resume(name: str) -> None:
     """Let a paused task run on its schedule again."""
-    task = TaskStore().update(name, lambda task: with_enabled(task, True))
+    was_enabled, task = _set_enabled(name, True)
     next_run = task_summary(task, None, clock.now())["next_run"]
-    output.echo(f"Resumed task '{name}'. Next run: {next_run or 'none'}")
+    said = f"Task '{task.id}' is already enabled." if was_enabled else f"Resumed task '{task.id}'."
+    output.echo(f"{said} Next run: {next_run or 'none'}")
+
+
+def _set_enabled(name: str, enabled: bool) -> tuple[bool, Task]:
+    """(whether the task was enabled before, the task now); an unchanged task is not written again."""
+    before: list[bool] = []
+
+    def change(task: Task) -> Task:
+        before.append(task.enabled)
+        return with_enabled(task, enabled)
+
+    store = TaskStore()
+    task = store.get(name)
+    if task.enabled == enabled:
+        return enabled, task
+    task = store.update(name, change)  # under the store's lock: `before` is what this change replaced
+    return before[0], task
 
 
 @schedule.command(name="delete")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_stored_task)
 def schedule_delete(name: str) -> None:
     """Delete a task (its run history is kept)."""
     TaskStore().delete(name)
@@ -156,7 +196,7 @@ def schedule_delete(name: str) -> None:
 
 
 @schedule.command(name="edit")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_stored_task)
 @click.option("--when", help="New schedule.")
 @click.option("--prompt", help="New prompt.")
 @task_options
@@ -168,7 +208,7 @@ def schedule_edit(name: str, when: str | None, prompt: str | None, **values: Any
     now = clock.now()
     zone = clock.local_zone_name()
     task = TaskStore().update(name, lambda task: edited_task(task, options, now, zone))
-    output.echo(f"Updated task '{task.id}'.")
+    _echo_schedule(f"Updated task '{task.id}'", task)
 
 
 @schedule.command(name="preview")
@@ -227,15 +267,20 @@ def _display(value: Any) -> str:
 
 
 @schedule.command(name="logs")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_task_with_runs)
 @click.option("-n", "limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="How many runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def schedule_logs(name: str, limit: int, as_json: bool) -> None:
     """Show the latest runs of a task: time, status, duration, first line of the result."""
     # Lazy: only `schedule logs` reads runs; runs.views (sqlite3, socket) adds ~10 ms to `preview`.
-    from bassi_ci.runs.views import load_runs, log_entry, log_rows
+    from bassi_ci.runs.views import load_runs, log_entry, log_rows, task_ids_with_runs
 
     records = load_runs(name, limit)
+    if not records:
+        known = [*stored_task_ids(), *repository_task_ids(Path.cwd())]
+        if name not in known:
+            # Runs outlive their task (`delete` keeps them), so only a name with neither is unknown.
+            raise TaskNotFound(unknown_task_message(name, [*known, *task_ids_with_runs()]))
     if as_json:
         output.print_json([log_entry(record) for record in records])
         return

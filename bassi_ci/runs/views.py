@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import datetime
 from typing import Any
 
@@ -67,3 +69,16 @@ def _time(iso: str) -> str:
 
 def _duration(ms: int | None) -> str:
     return "-" if ms is None else format_duration(ms)
+
+
+def task_ids_with_runs() -> list[str]:
+    """Every task id the history has runs of, read-only (nothing is created or recovered):
+    for shell completion and did-you-mean, where a missing or unreadable history means none."""
+    db = state_db_path()
+    if not db.exists():
+        return []
+    try:
+        with closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=1)) as conn:
+            return [row[0] for row in conn.execute("SELECT DISTINCT task_id FROM runs ORDER BY task_id")]
+    except sqlite3.Error:
+        return []

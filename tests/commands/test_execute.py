@@ -195,9 +195,16 @@ def test_wait_runs_after_the_other_run(fake_api: FakeMessagesAPI, task_file: Pat
     thread.start()
     held.wait(5)
     threading.Timer(0.5, release.set).start()
-    code, result, _ = execute_ci(str(task_file), "--wait")
+    code, result, err = execute_ci(str(task_file), "--wait")
     thread.join()
     assert (code, result["status"]) == (0, "success")
+    assert err.count("waiting for the running 'weekly' run to finish…\n") == 1, err
+
+
+def test_wait_on_a_free_task_says_nothing_about_waiting(fake_api: FakeMessagesAPI, task_file: Path) -> None:
+    fake_api.enqueue(text("done"))
+    code, _, err = execute_ci(str(task_file), "--wait")
+    assert code == 0 and "waiting" not in err
 
 
 # --------------------------------------------------------------------------- finding tasks

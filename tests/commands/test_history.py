@@ -54,9 +54,31 @@ def test_schedule_logs(two_runs: list[dict[str, object]]) -> None:
 def test_no_runs_yet(isolated_home: Path) -> None:
     assert run_cli("history") == (0, "No runs yet. Start one with: bassi execute TASK\n", "")
     assert run_cli("history", "--json")[1] == "[]\n"
+    run_cli("schedule", "add", "weekly", "--when", "daily 09:00", "--prompt", "p", "--tz", "UTC", "--no-install")
     code, out, _ = run_cli("schedule", "logs", "weekly")
     assert code == 0 and "No runs of 'weekly' yet" in out
     assert not (isolated_home / "state.db").exists()
+
+
+def test_logs_of_an_unknown_task_is_a_usage_error(isolated_home: Path) -> None:
+    run_cli("schedule", "add", "weekly", "--when", "daily 09:00", "--prompt", "p", "--tz", "UTC", "--no-install")
+    assert run_cli("schedule", "logs", "nosuch") == (
+        2,
+        "",
+        "bassi: error: no task named 'nosuch'; see 'bassi schedule list'\n",
+    )
+    code, out, err = run_cli("schedule", "logs", "weeky", "--json")
+    assert (code, out) == (2, "") and "did you mean 'weekly'?" in err
+    assert not (isolated_home / "state.db").exists()
+
+
+def test_logs_outlive_their_task_and_typos_are_matched_against_the_history(
+    two_runs: list[dict[str, object]],
+) -> None:
+    # 'weekly' ran from a file and is in no store: its runs are still its logs.
+    assert run_cli("schedule", "logs", "weekly")[0] == 0
+    code, _, err = run_cli("schedule", "logs", "weeklyy")
+    assert code == 2 and "did you mean 'weekly'?" in err
 
 
 def test_schedule_list_shows_run_counts(two_runs: list[dict[str, object]], isolated_home: Path) -> None:

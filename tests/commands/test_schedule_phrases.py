@@ -56,7 +56,9 @@ def test_add_stores_and_show_prints_the_canonical_form(isolated_home: Path) -> N
         "schedule", "add", "Evening digest", "--when", "weekdays at 17:30", "--prompt", "x", "--tz", "Europe/Berlin"
     )
     assert code == 0, err
-    assert "Added task 'evening-digest': every weekday (Monday to Friday) at 17:30 (Europe/Berlin)" in out
+    assert (
+        "Added task 'evening-digest': weekdays 17:30 — every weekday (Monday to Friday) at 17:30 (Europe/Berlin)" in out
+    )
     assert "schedule: weekdays 17:30" in (isolated_home / "tasks" / "evening-digest.yaml").read_text()
 
     code, out, err = run("schedule", "show", "evening-digest")
@@ -64,8 +66,9 @@ def test_add_stores_and_show_prints_the_canonical_form(isolated_home: Path) -> N
     assert any(line.split() == ["schedule:", "weekdays", "17:30"] for line in out.splitlines()), out
     assert json.loads(run("schedule", "show", "evening-digest", "--json")[1])["schedule"] == "weekdays 17:30"
 
-    code, _, err = run("schedule", "edit", "evening-digest", "--when", "Every Sunday at noon")
+    code, out, err = run("schedule", "edit", "evening-digest", "--when", "Every Sunday at noon")
     assert code == 0, err
+    assert out.startswith("Updated task 'evening-digest': sunday 12:00 — "), out
     assert json.loads(run("schedule", "show", "evening-digest", "--json")[1])["schedule"] == "sunday 12:00"
 
 

@@ -59,6 +59,37 @@ def test_wait_blocks_until_released() -> None:
     assert 0.2 < waited < 5
 
 
+def test_wait_says_once_that_it_waits_and_only_when_it_must() -> None:
+    said: list[str] = []
+    with task_lock("weekly", wait=True, on_wait=said.append):  # free: nothing to say
+        pass
+    assert said == []
+
+    release = threading.Event()
+    held = threading.Event()
+
+    def hold() -> None:
+        with task_lock("weekly", wait=False):
+            held.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    threading.Timer(0.5, release.set).start()
+    with task_lock("weekly", wait=True, on_wait=said.append):
+        pass
+    holder.join()
+    assert said == ["weekly"]
+
+
+def test_refusal_without_wait_says_nothing_about_waiting() -> None:
+    said: list[str] = []
+    with task_lock("weekly", wait=False), pytest.raises(Locked), task_lock("weekly", wait=False, on_wait=said.append):
+        pass
+    assert said == []
+
+
 def test_lock_of_a_killed_process_is_recovered() -> None:
     child = subprocess.Popen([sys.executable, "-c", HOLDER], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stdout.readline() == "locked\n"
