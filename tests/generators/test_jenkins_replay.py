@@ -394,7 +394,8 @@ def test_jenkins_commit_back_refuses_a_filter_the_agent_planted(
     runs = run_job(job, fake_api, command)
     log = log_of(runs)
     assert [run.returncode for run in runs] == [0, 0, 0, 1], log[-4000:]
-    assert "bassi: error: refusing to commit back: its git configuration or HEAD changed during the run" in runs[3].stderr
+    refusal = "bassi: error: refusing to commit back: its git configuration or HEAD changed during the run"
+    assert refusal in runs[3].stderr
     assert not witness.exists(), "commit-back ran the filter the agent configured"
     assert git_server.git("rev-parse", "main") == before
     assert not any(request.is_push for request in git_server.requests)
