@@ -30,8 +30,9 @@ from bassi_ci.ci.commit import commit_back
 from bassi_ci.ci.gitstate import GitState, git_state, worktree_of
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
 from bassi_ci.ci.runnerfiles import RunnerFiles, RunnerFilesChanged, look
+from bassi_ci.envnames import RUNNER_FILE_COMMANDS, RUNNER_TOKENS
 from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError, as_bassi_error
-from bassi_ci.runs.ci import RUNNER_FILE_COMMANDS, RUNNER_TOKENS, annotation
+from bassi_ci.runs.ci import annotation
 from bassi_ci.runs.executor import record_failure
 from bassi_ci.runs.redact import Redactor
 from bassi_ci.runs.result import build_result

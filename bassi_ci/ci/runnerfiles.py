@@ -17,8 +17,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from bassi_ci.envnames import RUNNER_FILE_COMMANDS
 from bassi_ci.errors import RunFailed
-from bassi_ci.runs.ci import RUNNER_FILE_COMMANDS
 
 MAX_COPY_BYTES = 16 * 1024 * 1024  # larger files are restored by cutting them back to their old size
 

@@ -18,6 +18,7 @@ from typing import IO
 import click
 
 from bassi_ci import output
+from bassi_ci.commands.completion import complete_runnable_task
 from bassi_ci.errors import ExitCode, UsageError
 from bassi_ci.procguard import hide_from_same_user
 from bassi_ci.runs.ci import (
@@ -37,7 +38,6 @@ from bassi_ci.runs.result import RunReport, build_result
 from bassi_ci.runs.templating import parse_vars
 from bassi_ci.signals import ignore_interrupts, interrupts_deferred
 from bassi_ci.tasks.model import ALL_TOOLS, TIMEOUT_RULE, Task, duration_option, parse_tools, timeout_seconds
-from bassi_ci.tasks.views import complete_runnable_task
 
 
 @dataclass(frozen=True)

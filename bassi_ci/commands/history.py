@@ -5,19 +5,12 @@ from __future__ import annotations
 import click
 
 from bassi_ci import output
-from bassi_ci.runs.views import history_rows, load_runs
-
-
-def complete_task(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """TAB on TASK: the ids of stored tasks and of tasks with runs."""
-    # Lazy: the task views load the store and the schedule engine, which `bassi history` never needs.
-    from bassi_ci.tasks.views import complete_task_with_runs
-
-    return complete_task_with_runs(ctx, param, incomplete)
+from bassi_ci.commands.completion import complete_task_with_runs
+from bassi_ci.views.runs import history_rows, load_runs
 
 
 @click.command(name="history")
-@click.argument("task", required=False, shell_complete=complete_task)
+@click.argument("task", required=False, shell_complete=complete_task_with_runs)
 @click.option("-n", "limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="How many runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def history(task: str | None, limit: int, as_json: bool) -> None:

@@ -13,19 +13,6 @@ from bassi_ci.runs.result import RunReport
 
 _section_ids = count(1)
 
-# The GitHub runner's file commands: a step appends to these files to set variables, PATH,
-# outputs, state and its summary for the steps after it.
-RUNNER_FILE_COMMANDS = ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY")
-# The runner's own credentials: the OIDC token request, the runtime (cache, artifacts) token.
-RUNNER_TOKENS = (
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_URL",
-    "ACTIONS_RUNTIME_TOKEN",
-    "ACTIONS_RUNTIME_URL",
-    "ACTIONS_RESULTS_URL",
-    "ACTIONS_CACHE_URL",
-)
-
 
 @dataclass(frozen=True)
 class CiEnvironment:

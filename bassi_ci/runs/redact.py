@@ -24,10 +24,11 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from bassi_ci.envnames import ALWAYS_SECRET
+
 REDACTED = "[REDACTED]"
 # Names that hold credentials by convention; matched as substrings, case-insensitively.
 _SECRET_NAME_RE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
-ALWAYS_SECRET = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 # Anthropic keys have a recognisable shape even when no variable holds them.
 _KEY_SHAPE_RE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
 # Shorter values ("1", "true", "dev") would blank out ordinary words everywhere.

@@ -32,9 +32,8 @@ from typing import IO
 
 from bassi_ci.agent.tools import ToolResult, cut_output
 from bassi_ci.agent.tools.containment import Supervised, SupervisorLost, become_subreaper, kill_adopted
+from bassi_ci.envnames import ALWAYS_SECRET, RUNNER_FILE_COMMANDS, RUNNER_TOKENS
 from bassi_ci.errors import RunTimeout
-from bassi_ci.runs.ci import RUNNER_FILE_COMMANDS, RUNNER_TOKENS
-from bassi_ci.runs.redact import ALWAYS_SECRET
 from bassi_ci.signals import interrupts_deferred
 
 _READ_LIMIT_BYTES = 8 * 1024 * 1024

@@ -1,0 +1,20 @@
+"""Environment variables bassi treats specially, in one place for the tools, the action and
+redaction alike."""
+
+from __future__ import annotations
+
+# The API key: never in a tool's environment, always redacted.
+ALWAYS_SECRET = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+
+# The GitHub runner's file commands: a step appends to these files to set variables, PATH,
+# outputs, state and its summary for the steps after it.
+RUNNER_FILE_COMMANDS = ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY")
+# The runner's own credentials: the OIDC token request, the runtime (cache, artifacts) token.
+RUNNER_TOKENS = (
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_RUNTIME_URL",
+    "ACTIONS_RESULTS_URL",
+    "ACTIONS_CACHE_URL",
+)
