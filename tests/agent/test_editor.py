@@ -13,6 +13,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,11 +21,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bassi_ci.agent.loop import AgentRequest, NullObserver, run_agent
 from bassi_ci.agent.tools import cut_output
 from bassi_ci.agent.tools import editor as editor_module
 from bassi_ci.agent.tools.editor import MAX_FILE_BYTES, EditorTool, numbered_and_cut
+from bassi_ci.agent.transport import AnthropicTransport
 from bassi_ci.errors import ExitCode, RunTimeout
-from tests.agent.support import make_request, run
+from bassi_ci.tasks.model import ALL_TOOLS
 from tests.fakeapi import FakeMessagesAPI, text, tool_use
 
 GIB = 1024**3
@@ -67,13 +70,6 @@ def small(outcome: dict[str, object]) -> bool:
     peak, cpu = outcome["peak_mib"], outcome["cpu_s"]
     assert isinstance(peak, float | int) and isinstance(cpu, float | int)
     return peak < 16 and cpu < 5
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    folder = tmp_path / "ws"
-    folder.mkdir()
-    return folder
 
 
 def sparse(path: Path, size: int, head: bytes = b"") -> Path:
@@ -242,7 +238,17 @@ def test_the_loop_gives_the_editor_the_run_deadline(
     # Only the editor's clock says the time is up; the loop's own checks see time left.
     monkeypatch.setattr(editor_module, "time", SimpleNamespace(monotonic=lambda: float("inf")))
     fake_api.enqueue(tool_use(("str_replace_based_edit_tool", {"command": "view", "path": "a.txt"})), text("ok"))
-    outcome = run(make_request(workspace))
+    request = AgentRequest(
+        prompt="view a.txt",
+        model="claude-sonnet-5-5",
+        workdir=workspace,
+        allowed_tools=ALL_TOOLS,
+        max_turns=None,
+        max_budget_usd=None,
+        deadline=time.monotonic() + 30,
+        interactive=False,
+    )
+    outcome = run_agent(request, AnthropicTransport(retries=0, sdk_max_retries=0, backoff_s=0.01), NullObserver())
     assert outcome.exit_code is ExitCode.TIMEOUT, outcome
     assert outcome.error is not None and "editor" in str(outcome.error)
     assert len(fake_api.requests) == 1
