@@ -178,7 +178,9 @@ class _Run:
         self.bash = BashTool(
             request.workdir, timeout_s=request.bash_timeout_s, max_output_chars=request.max_tool_output_chars
         )
-        self.editor = EditorTool(request.workdir, max_output_chars=request.max_tool_output_chars)
+        self.editor = EditorTool(
+            request.workdir, max_output_chars=request.max_tool_output_chars, deadline=request.deadline
+        )
         self.tools = tool_definitions(request.allowed_tools)
         if self.tools:
             self.tools[-1] = {**self.tools[-1], "cache_control": EPHEMERAL}

@@ -17,24 +17,45 @@ That check alone is racy: a bash background job can swap a checked folder for a 
 before the file is opened. So every read and write then walks from the workspace root one
 folder at a time with O_NOFOLLOW, relative to the folder already opened, and works inside
 the last folder's descriptor; a symlink met on the way is refused.
+
+Memory and time are bounded whatever the workspace holds (issue 7, item 5):
+- view without view_range, str_replace and insert read the whole file, so they refuse a
+  file of more than MAX_FILE_BYTES (10 MiB) with an error that names the limit and the way
+  on (view_range, or bash); its size is checked before a byte is read, so a sparse 1 GB
+  file costs nothing. A whole-file view numbers only the lines it shows.
+- view with view_range streams the file: it counts newlines to reach its first line (at
+  most MAX_SKIP_BYTES, 256 MiB, of file before it), then reads no further than its last
+  line or the output limit, whichever comes first; a cut output says at which line it
+  stopped.
+- a folder view reads at most MAX_LISTED_ENTRIES entries.
+- every command checks the run's deadline before it starts and between chunks of 1 MiB;
+  past it, the run ends with a timeout, as a bash command cut by the deadline does.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bassi_ci.agent.tools import ToolResult, cut_output
+from bassi_ci.errors import RunTimeout
 
 _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: opening a FIFO must not hang the run; it is refused as not a regular file.
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+MAX_FILE_BYTES = 10 * 1024 * 1024  # view without view_range, str_replace, insert
+MAX_SKIP_BYTES = 256 * 1024 * 1024  # what view_range reads at most before its first line
+MAX_LISTED_ENTRIES = 10_000  # what a folder view reads at most, hidden entries included
+_CHUNK = 1024 * 1024
 
 
 class EditorError(Exception):
@@ -42,12 +63,16 @@ class EditorError(Exception):
 
 
 class EditorTool:
-    def __init__(self, workdir: Path, *, max_output_chars: int) -> None:
+    def __init__(self, workdir: Path, *, max_output_chars: int, deadline: float | None = None) -> None:
         self.root = Path(os.path.realpath(workdir))
         self.max_output_chars = max_output_chars
+        self.deadline = deadline  # time.monotonic() value when the run must stop
         self.changed: list[str] = []
 
     def __call__(self, tool_input: dict[str, object]) -> ToolResult:
+        """Run one command; RunTimeout (not a tool error) when the deadline passes before or
+        while it runs."""
+        self._check_deadline("before an editor command could start")
         try:
             return ToolResult(self._dispatch(tool_input))
         except EditorError as problem:
@@ -93,33 +118,93 @@ class EditorTool:
         found = self._lstat(path)
         if found is not None and stat.S_ISDIR(found.st_mode):
             return cut_output(self._listing(path), self.max_output_chars)
-        lines = self._read_text(path).split("\n")
-        start, end = 1, len(lines)
-        if view_range is not None:
-            if (
-                not isinstance(view_range, list)
-                or len(view_range) != 2
-                or not all(isinstance(n, int) for n in view_range)
-            ):
-                raise EditorError("Error: view_range must be two integers [start, end].")
-            start, end = view_range
-            end = len(lines) if end == -1 else end
-            if not 1 <= start <= len(lines) or end < start or end > len(lines):
-                raise EditorError(f"Error: invalid view_range {view_range}; the file has {len(lines)} lines.")
-        numbered = "\n".join(f"{number}: {lines[number - 1]}" for number in range(start, end + 1))
-        return cut_output(numbered, self.max_output_chars)
+        if view_range is None:
+            text = self._read_text(
+                path,
+                "view without view_range shows files",
+                "View part of it with view_range [start, end] (it reads only up to the lines it shows), "
+                "or use bash (head, tail, grep, sed -n 'START,ENDp').",
+            )
+            return numbered_and_cut(text, self.max_output_chars)
+        if not isinstance(view_range, list) or len(view_range) != 2 or not all(isinstance(n, int) for n in view_range):
+            raise EditorError("Error: view_range must be two integers [start, end].")
+        start, end = view_range
+        if start < 1 or (end != -1 and end < start):
+            raise EditorError(
+                f"Error: invalid view_range {view_range}; lines count from 1, and end is at least start "
+                "or -1 for the last line."
+            )
+        with self._open_file(path) as fd:
+            return self._view_lines(fd, self.relative(path), start, end, view_range)
+
+    def _view_lines(self, fd: int, shown: str, start: int, end: int, view_range: object) -> str:
+        """Lines start..end (-1: the last) numbered, read from `fd` no further than needed."""
+        chunks = self._chunks(fd, shown)
+        data, newlines = b"", 0
+        last = "$" if end == -1 else end
+        for data in chunks:  # skip to the first line by counting newlines
+            found = data.count(b"\n")
+            if newlines + found >= start - 1:
+                data = data[_after_newline(data, start - 1 - newlines) :]
+                break
+            newlines += found
+            if chunks.read > MAX_SKIP_BYTES:
+                raise EditorError(
+                    f"Error: line {start} of {shown} lies beyond its first {MAX_SKIP_BYTES // 2**20} MiB, "
+                    f"as far as view_range reads to find it. Use bash (tail, grep -n, sed -n '{start},{last}p')."
+                )
+        else:
+            if start > 1:  # an empty file has one line, empty
+                raise EditorError(f"Error: invalid view_range {view_range}; the file has {newlines + 1} lines.")
+        output = _Output(self.max_output_chars)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        number = start
+        output.add(f"{number}: ")
+        while True:
+            position = 0
+            while True:
+                newline = data.find(b"\n", position)
+                output.add(_decode(decoder, data[position : len(data) if newline == -1 else newline], shown))
+                if output.cut or newline == -1:
+                    break
+                _decode(decoder, b"", shown, final=True)
+                if number == end:
+                    return output.text
+                number += 1
+                output.add(f"\n{number}: ")
+                position = newline + 1
+            if output.cut:
+                return (
+                    output.text + f"\n\n[... the output was cut at {self.max_output_chars} characters, in line "
+                    f"{number}; a view_range starting there shows more; bash suits very long lines ...]"
+                )
+            data = next(chunks, b"")
+            if not data:
+                break
+        _decode(decoder, b"", shown, final=True)
+        if end not in (-1, number):
+            raise EditorError(f"Error: invalid view_range {view_range}; the file has {number} lines.")
+        return output.text
 
     def _listing(self, folder: Path) -> str:
         entries: list[str] = []
         shown = self.relative(folder)
         prefix = "" if shown == "." else shown + "/"
+        budget = _Budget(MAX_LISTED_ENTRIES)  # shared by every folder listed
         with self._folder(self._parts(folder)) as fd:
-            for name, is_dir in _entries(fd):
+            for name, is_dir in _entries(fd, budget):
                 entries.append(prefix + name + ("/" if is_dir else ""))
-                if is_dir:
+                if is_dir and not budget.stopped:
+                    self._check_deadline(f"while the editor was listing {shown}")
                     with self._folder((name,), start=fd) as child:
-                        entries.extend(f"{prefix}{name}/{n}" + ("/" if d else "") for n, d in _entries(child))
+                        children = _entries(child, budget)
+                        entries.extend(f"{prefix}{name}/{n}" + ("/" if d else "") for n, d in children)
         listing = "\n".join(entries) or "(empty)"
+        if budget.stopped:
+            listing += (
+                f"\n[... the listing stopped after reading {MAX_LISTED_ENTRIES} entries; "
+                "use bash (ls, find) for the rest ...]"
+            )
         return f"Files and folders in {shown} (two levels deep):\n{listing}"
 
     def _create(self, path: Path, text: str) -> str:
@@ -128,7 +213,7 @@ class EditorTool:
         return f"{'Overwrote' if existed else 'Created'} {self.relative(path)}."
 
     def _str_replace(self, path: Path, old: str, new: str) -> str:
-        content = self._read_text(path)
+        content = self._read_text(path, _EDITS, _EDIT_ELSEWHERE)
         count = content.count(old) if old else 0
         if count == 0:
             raise EditorError(
@@ -143,12 +228,19 @@ class EditorTool:
         return f"Edited {self.relative(path)}: replaced 1 occurrence."
 
     def _insert(self, path: Path, insert_line: object, new: str) -> str:
-        content = self._read_text(path)
-        lines = content.split("\n")
-        if not isinstance(insert_line, int) or not 0 <= insert_line <= len(lines):
-            raise EditorError(f"Error: insert_line must be an integer from 0 to {len(lines)} for this file.")
-        lines[insert_line:insert_line] = new.split("\n")
-        self._write(path, "\n".join(lines))
+        content = self._read_text(path, _EDITS, _EDIT_ELSEWHERE)
+        lines = content.count("\n") + 1
+        if not isinstance(insert_line, int) or not 0 <= insert_line <= lines:
+            raise EditorError(f"Error: insert_line must be an integer from 0 to {lines} for this file.")
+        # As joining the file's lines with `new`'s lines put after line insert_line.
+        if insert_line == 0:
+            edited = new + "\n" + content
+        elif insert_line == lines:
+            edited = content + "\n" + new
+        else:
+            at = _nth_newline(content, insert_line)
+            edited = content[:at] + "\n" + new + content[at:]
+        self._write(path, edited)
         return f"Inserted text after line {insert_line} of {self.relative(path)}."
 
     def _parts(self, path: Path) -> tuple[str, ...]:
@@ -185,7 +277,9 @@ class EditorTool:
         except FileNotFoundError:
             return None
 
-    def _read_text(self, path: Path) -> str:
+    @contextlib.contextmanager
+    def _open_file(self, path: Path) -> Iterator[int]:
+        """A descriptor of the regular file `path`, opened inside the folder walk."""
         shown = self.relative(path)
         parts = self._parts(path) or (".",)
         try:
@@ -197,19 +291,51 @@ class EditorTool:
                     raise
         except FileNotFoundError:
             raise EditorError(f"Error: {shown} does not exist.") from None
-        with os.fdopen(fd, "rb") as handle:
+        try:
             mode = os.fstat(fd).st_mode
             if stat.S_ISDIR(mode):
                 raise EditorError(f"Error: {shown} is a folder; this command needs a file.")
             if not stat.S_ISREG(mode):
                 raise EditorError(f"Error: {shown} is not a regular file.")
-            data = handle.read()
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _read_text(self, path: Path, what: str, way_on: str) -> str:
+        """The whole file, when it has at most MAX_FILE_BYTES; else an error saying that
+        `what` of at most that size, and `way_on`."""
+        shown = self.relative(path)
+        parts: list[bytes] = []
+        with self._open_file(path) as fd:
+            size = os.fstat(fd).st_size
+            if size <= MAX_FILE_BYTES:
+                total = 0
+                chunks = self._chunks(fd, shown)
+                for chunk in chunks:  # the file may grow while it is read: stop past the limit
+                    parts.append(chunk)
+                    total += len(chunk)
+                    if total > MAX_FILE_BYTES:
+                        size = total
+                        break
+            if size > MAX_FILE_BYTES:
+                raise EditorError(
+                    f"Error: {shown} has {size:,} bytes; {what} of at most "
+                    f"{MAX_FILE_BYTES // 2**20} MiB ({MAX_FILE_BYTES:,} bytes). {way_on}"
+                )
         try:
-            return data.decode("utf-8")
+            return b"".join(parts).decode("utf-8")
         except UnicodeDecodeError:
             raise EditorError(f"Error: {shown} is not a UTF-8 text file.") from None
 
+    def _chunks(self, fd: int, shown: str) -> _Chunks:
+        return _Chunks(fd, lambda: self._check_deadline(f"while the editor was reading {shown}"))
+
+    def _check_deadline(self, when: str) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise RunTimeout(f"the run's time limit was reached {when}")
+
     def _write(self, path: Path, text: str) -> None:
+        self._check_deadline(f"before the editor wrote {self.relative(path)}")
         parts = self._parts(path)
         if not parts:
             raise EditorError("Error: . is a folder.")
@@ -240,6 +366,139 @@ class EditorTool:
             self.changed.append(relative)
 
 
+_EDITS = "str_replace and insert edit files"
+_EDIT_ELSEWHERE = "Edit it with bash instead (sed -i, or a short script), or view parts of it with view_range."
+
+
+class _Chunks:
+    """The rest of a file in chunks of _CHUNK bytes, calling `check` before each read;
+    `read` counts the bytes read so far."""
+
+    def __init__(self, fd: int, check: Callable[[], None]) -> None:
+        self.fd = fd
+        self.check = check
+        self.read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        self.check()
+        data = os.read(self.fd, _CHUNK)
+        if not data:
+            raise StopIteration
+        self.read += len(data)
+        return data
+
+
+class _Output:
+    """Text collected up to `limit` characters; `cut` once some had to be left out."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+        self.cut = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def add(self, text: str) -> None:
+        room = self.limit - self.size
+        if len(text) > room:
+            text, self.cut = text[:room], True
+        self.parts.append(text)
+        self.size += len(text)
+
+
+class _Budget:
+    """How many folder entries a listing may still read, and whether it had to stop."""
+
+    def __init__(self, entries: int) -> None:
+        self.left = entries
+        self.stopped = False
+
+
+def _decode(decoder: codecs.IncrementalDecoder, data: bytes, shown: str, *, final: bool = False) -> str:
+    try:
+        return str(decoder.decode(data, final))
+    except UnicodeDecodeError:
+        raise EditorError(f"Error: {shown} is not a UTF-8 text file.") from None
+
+
+def _after_newline(data: bytes, count: int) -> int:
+    """The index just after the `count`-th newline of `data` (0 for count 0); data has that many."""
+    if count == 0:
+        return 0
+    start = 0
+    while (found := data.count(b"\n", start, start + 4096)) < count:  # whole blocks at C speed
+        count -= found
+        start += 4096
+    position = start - 1
+    for _ in range(count):
+        position = data.index(b"\n", position + 1)
+    return position + 1
+
+
+def _nth_newline(text: str, count: int) -> int:
+    """The index of the `count`-th newline (from 1) of `text`, which has that many."""
+    start = 0
+    while (found := text.count("\n", start, start + 4096)) < count:
+        count -= found
+        start += 4096
+    position = start - 1
+    for _ in range(count):
+        position = text.index("\n", position + 1)
+    return position
+
+
+def numbered_and_cut(text: str, limit: int) -> str:
+    """cut_output of `text`'s lines numbered "N: line", joined by newlines, building only the
+    head and the tail that are shown: a file of ten million short lines costs no more."""
+    lines = text.count("\n") + 1
+    total = len(text) + _number_prefixes_length(lines)
+    if total <= limit:
+        return "\n".join(f"{number}: {line}" for number, line in enumerate(text.split("\n"), 1))
+    head_size = limit // 2
+    tail_size = limit - head_size
+    head: list[str] = []
+    size, number, position = 0, 1, 0
+    while size < head_size:
+        newline = text.find("\n", position)
+        line_end = len(text) if newline == -1 else newline
+        piece = f"{number}: {text[position : min(line_end, position + head_size)]}\n"
+        head.append(piece)
+        size += len(piece)
+        number, position = number + 1, line_end + 1
+        if newline == -1:
+            break
+    tail: list[str] = []
+    size, number, line_end = 0, lines, len(text)
+    while size < tail_size:
+        line_start = text.rfind("\n", 0, line_end) + 1
+        if line_end - line_start >= tail_size - size:  # this line fills the tail by itself
+            tail.append(text[line_end - (tail_size - size) : line_end])
+            break
+        piece = f"\n{number}: {text[line_start:line_end]}"
+        tail.append(piece)
+        size += len(piece)
+        number, line_end = number - 1, line_start - 1
+    shown_head = "".join(head)[:head_size]
+    shown_tail = "".join(reversed(tail))[-tail_size:]
+    cut = total - limit
+    return f"{shown_head}\n\n[... {cut} characters cut; the output had {total} characters ...]\n\n{shown_tail}"
+
+
+def _number_prefixes_length(lines: int) -> int:
+    """len("1: ") + len("2: ") + … + len(f"{lines}: ")."""
+    total, digits, first = 2 * lines, 1, 1
+    while first <= lines:
+        total += digits * (min(lines, first * 10 - 1) - first + 1)
+        digits, first = digits + 1, first * 10
+    return total
+
+
 def _text(tool_input: dict[str, object], key: str, *, required: bool = False) -> str:
     value = tool_input.get(key)
     if value is None:
@@ -262,9 +521,16 @@ def _refuse_symlink(problem: OSError, name: str, folder: int) -> None:
             ) from None
 
 
-def _entries(folder: int) -> list[tuple[str, bool]]:
-    """(name, is a real folder) for the visible entries of an open folder, sorted."""
+def _entries(folder: int, budget: _Budget) -> list[tuple[str, bool]]:
+    """(name, is a real folder) for the visible entries of an open folder, sorted; what it
+    reads (hidden entries included) comes off the budget, and it stops when that is spent."""
+    found = []
     with os.scandir(folder) as scan:
-        return sorted(
-            (entry.name, entry.is_dir(follow_symlinks=False)) for entry in scan if not entry.name.startswith(".")
-        )
+        for entry in scan:
+            if budget.left <= 0:
+                budget.stopped = True
+                break
+            budget.left -= 1
+            if not entry.name.startswith("."):
+                found.append((entry.name, entry.is_dir(follow_symlinks=False)))
+    return sorted(found)
