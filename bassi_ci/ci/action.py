@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bassi_ci.agent.tools.containment import become_subreaper, kill_adopted
 from bassi_ci.ci.commit import commit_back
 from bassi_ci.ci.gitstate import GitState, git_state, worktree_of
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
@@ -186,10 +187,14 @@ def _run(environ: Mapping[str, str], result_file: Path) -> ActionOutcome:
     argv = execute_argv(inputs, task.source.resolve() if task and task.source else None)
     git_before = _git_state_of(workdir) if inputs.commit else None
     runner_files = RunnerFiles.snapshot(environ)
+    # Processes of the agent's that outlived `bassi execute` (say it was killed with their
+    # supervisors) are adopted here and stopped before the runner's files are checked.
+    become_subreaper()
     with _private_summary(environ) as summary:
         env = {**agent_env(environ, inputs), **({"GITHUB_STEP_SUMMARY": str(summary)} if summary else {})}
         with result_file.open("w", encoding="utf-8") as handle:
             proc = subprocess.run(argv, cwd=workdir, stdout=handle, env=env, check=False)
+        kill_adopted()
         outcome = _read_outcome(result_file, proc.returncode, environ)
         # On GitHub, `bassi execute` annotates its own failures; a second annotation would repeat it.
         outcome.annotated = environ.get("GITHUB_ACTIONS") == "true" and proc.returncode != ExitCode.SUCCESS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,45 @@ def test_restoring_runner_files_cannot_be_stalled(tmp_path: Path, fake_api: Fake
         proc.kill()
         proc.wait()
         pytest.fail("action-run still ran 30 s after a one-command run")
+
+
+ESCAPE_THEN_WRITE = (
+    "(setsid sh -c 'sleep 3; echo BASH_ENV=/tmp/evil.sh >> {github_env}' > /dev/null 2>&1 &); "
+    "execute=$(awk '{{print $4}}' /proc/$PPID/stat); kill -9 $PPID; kill -9 $execute"
+)
+
+
+def test_a_process_that_outlives_a_killed_execute_cannot_write_the_runner_files_later(
+    tmp_path: Path, fake_api: FakeMessagesAPI
+) -> None:
+    """The agent kills its supervisor and `bassi execute` itself, leaving a process that writes
+    GITHUB_ENV once the check is done: action-run adopts it (a subreaper) and stops it first."""
+    work = tmp_path / "work"
+    work.mkdir()
+    env = runner_env(tmp_path)
+    command = ESCAPE_THEN_WRITE.format(github_env=env["GITHUB_ENV"])
+    fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {"command": command}]]}))
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith("BASSI_INPUT_")}
+    run_env.pop("ANTHROPIC_API_KEY", None)
+    run_env.update(env)
+    run_env.update(
+        {
+            "BASSI_INPUT_PROMPT": "go",
+            "BASSI_INPUT_ANTHROPIC_API_KEY": "k" * 20,
+            "GITHUB_OUTPUT": str(tmp_path / "github_output"),
+            "RUNNER_TEMP": str(tmp_path / "runner-temp"),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "bassi_ci", "ci", "action-run"],
+        cwd=work,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode != 0  # execute was killed: no result, the step fails
+    time.sleep(4)  # longer than the escaped process waits before it writes
+    assert "BASH_ENV" not in Path(env["GITHUB_ENV"]).read_text(), proc.stderr[-1500:]
