@@ -2,6 +2,9 @@
 
 Fast and quiet on purpose: ids come from file names, not from validating every task, and a
 source that fails (a broken store or history) only means fewer completions, never an error.
+Every command module names these callbacks when it is imported, but they run only on TAB: so
+this module imports the task store and the history inside them (~60 ms `schedule preview`
+would otherwise pay).
 """
 
 from __future__ import annotations
@@ -12,17 +15,14 @@ from pathlib import Path
 import click
 from click.shell_completion import CompletionItem
 
-from bassi_ci.tasks.loader import TASK_SUFFIXES
-from bassi_ci.tasks.lookup import REPO_TASKS_DIR
+from bassi_ci.home import tasks_dir
 from bassi_ci.tasks.model import SLUG_RE
-from bassi_ci.tasks.store import TaskStore
-from bassi_ci.views.runs import task_ids_with_runs
 
 
-def stored_task_ids(store: TaskStore | None = None) -> list[str]:
+def stored_task_ids() -> list[str]:
     """The ids of the store's task files, read off their names alone (a store file is <id>.yaml),
     so a shell's TAB never waits for every task to be validated."""
-    root = (store or TaskStore()).root
+    root = tasks_dir()
     try:
         names = [path.name for path in root.iterdir()]
     except OSError:
@@ -32,6 +32,9 @@ def stored_task_ids(store: TaskStore | None = None) -> list[str]:
 
 def repository_task_ids(cwd: Path) -> list[str]:
     """The ids `bassi execute` finds in `.bassi/tasks/` of `cwd` or a parent up to the git root."""
+    from bassi_ci.tasks.loader import TASK_SUFFIXES  # on TAB only (see the module's docstring)
+    from bassi_ci.tasks.lookup import REPO_TASKS_DIR
+
     folders = [cwd, *cwd.parents]
     git_root = next((depth for depth, folder in enumerate(folders) if (folder / ".git").exists()), 0)
     ids: set[str] = set()
@@ -63,6 +66,8 @@ def complete_stored_task(ctx: click.Context, param: click.Parameter, incomplete:
 
 def complete_task_with_runs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Shell completion for `schedule logs` and `history`: stored ids and ids that have runs."""
+    from bassi_ci.views.runs import task_ids_with_runs  # on TAB only (see the module's docstring)
+
     return _completions(incomplete, stored_task_ids, task_ids_with_runs)
 
 

@@ -17,13 +17,11 @@ from bassi_ci.commands.completion import (
 )
 from bassi_ci.errors import TaskNotFound, UsageError
 from bassi_ci.home import state_db_path
-from bassi_ci.runs.history import read_task_stats
 from bassi_ci.runs.templating import parse_vars as parse_vars  # also used by `bassi ci commit`
 from bassi_ci.schedules import describe, next_runs, normalize_schedule, parse_schedule, validate_timezone
 from bassi_ci.tasks.manage import TaskOptions, describe_schedule, edited_task, new_task, with_enabled
 from bassi_ci.tasks.model import ALL_TOOLS, Task, parse_tools
 from bassi_ci.tasks.store import TaskStore
-from bassi_ci.views.runs import load_runs, log_entry, log_rows, task_ids_with_runs
 from bassi_ci.views.tasks import LIST_HEADERS, in_zone, task_rows, task_summary, unknown_task_message
 
 NOT_INSTALLED = (
@@ -248,6 +246,8 @@ def _stats() -> dict[str, Any]:
     """Run counts per task from the history database, if there is one yet."""
     if not state_db_path().exists():
         return {}
+    # Lazy: `schedule preview`/`add` and a first `schedule list` read no history; runs.history is ~7 ms.
+    from bassi_ci.runs.history import read_task_stats
 
     return dict(read_task_stats(state_db_path()))
 
@@ -268,6 +268,8 @@ def _display(value: Any) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def schedule_logs(name: str, limit: int, as_json: bool) -> None:
     """Show the latest runs of a task: time, status, duration, first line of the result."""
+    # Lazy: only `schedule logs` reads runs; views.runs (sqlite3) adds ~10 ms to `preview`.
+    from bassi_ci.views.runs import load_runs, log_entry, log_rows, task_ids_with_runs
 
     records = load_runs(name, limit)
     if not records:
