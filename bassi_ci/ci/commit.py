@@ -276,6 +276,10 @@ _SAFE_GIT_CONFIG = [
 
 
 def _open_repo(path: Path) -> git.Repo:
+    if shutil.which("git") is None:
+        raise UsageError(
+            "commit-back needs the git program, which is not on PATH: install git (Debian/Ubuntu: apt-get install git)"
+        )
     try:
         repo = git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -539,3 +541,25 @@ def test_the_push_token_leaves_the_environment_before_any_git_command(
     assert "MY_PUSH_TOKEN" not in os.environ
     assert not (tmp_path / "filter-env.txt").exists()  # nothing was staged
     assert git(work, "status", "--porcelain") == "?? .gitattributes\n?? r.md".strip()
+
+
+def test_without_git_commit_back_is_one_clear_line(tmp_path: Path) -> None:
+    """The default image of a CI job may have no git: exit 2 and one line, never GitPython's page."""
+    no_git = tmp_path / "bin"
+    no_git.mkdir()
+    env = {**os.environ, "PATH": str(no_git), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("GIT_PYTHON_REFRESH", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bassi_ci", "ci", "commit", "--paths", "x"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "bassi: error: commit-back needs the git program, which is not on PATH: install git "
+        "(Debian/Ubuntu: apt-get install git)"
+    ]
