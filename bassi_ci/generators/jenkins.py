@@ -35,6 +35,8 @@ from bassi_ci.tasks.model import Task
 JENKINS_DIR = "jenkins"
 INTERVAL_KINDS = ("interval", "hourly")
 PUSH_USER_VAR = "BASSI_PUSH_USER"
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,21 @@ def _groovy_escape(match: re.Match[str]) -> str:
 
 
 def jenkins_cron(cron: CronSpec) -> str:
-    """Cron spec with the TZ line; interval schedules get `H` for the minute."""
+    """Cron spec with the TZ line; interval schedules get `H` for the minute; month and weekday
+    names as numbers (Jenkins refuses `JAN` and `MON`)."""
     fields = cron.expression.split()
     minute = fields[0]
     if cron.kind in INTERVAL_KINDS and minute != "*":
         fields[0] = "H/" + minute[2:] if minute.startswith("*/") else "H"
+    if len(fields) == 5:
+        fields[3] = _numbered(fields[3], MONTHS, first=1)
+        fields[4] = _numbered(fields[4], WEEKDAYS, first=0)
     return f"TZ={cron.timezone}\n" + " ".join(fields)
+
+
+def _numbered(field: str, names: tuple[str, ...], first: int) -> str:
+    """`JAN,JUL` → `1,7`, `MON-FRI` → `1-5`: each name (any case) by its number."""
+    return re.sub(r"[A-Za-z]{3}", lambda match: str(names.index(match.group().upper()) + first), field)
 
 
 def render_jenkinsfile(task: Task, options: JenkinsOptions, source: str) -> str:

@@ -35,6 +35,10 @@ def test_groovy_strings(text: str, groovy: str) -> None:
         ("0 */2 * * *", "interval", "TZ=Europe/Berlin\nH */2 * * *"),
         ("* * * * *", "interval", "TZ=Europe/Berlin\n* * * * *"),
         ("0 * * * *", "cron", "TZ=Europe/Berlin\n0 * * * *"),  # a cron expression is taken literally
+        # Jenkins refuses month and weekday names: numbers, in lists and ranges, any case
+        ("15 6 * JAN,JUL MON-FRI", "cron", "TZ=Europe/Berlin\n15 6 * 1,7 1-5"),
+        ("0 9 1 dec sun", "cron", "TZ=Europe/Berlin\n0 9 1 12 0"),
+        ("0 9 * * Sat,Sun", "cron", "TZ=Europe/Berlin\n0 9 * * 6,0"),
     ],
 )
 def test_jenkins_cron_uses_h_only_for_intervals(expression: str, kind: str, spec: str) -> None:
