@@ -35,7 +35,8 @@ from bassi_ci.generators.files import GeneratedFile, Rendering, dump_yaml, marke
 from bassi_ci.tasks.model import Task
 
 GITLAB_FILE = ".gitlab/bassi.gitlab-ci.yml"
-DEFAULT_IMAGE = "python:3.12-slim"
+# The full image: it has git, which commit-back needs (the -slim one has none).
+DEFAULT_IMAGE = "python:3.12"
 PUSH_USER = "oauth2"  # the user name GitLab takes with a project access token
 
 
