@@ -301,7 +301,8 @@ def test_commit_back_uses_a_task_file_and_a_successful_result(remote: Path, tmp_
 def test_pull_request_hint_is_shell_quoted(remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shlex
 
-    monkeypatch.setattr(commit_module.shutil, "which", lambda name: None)  # no gh
+    real_which = shutil.which
+    monkeypatch.setattr(commit_module.shutil, "which", lambda name: None if name == "gh" else real_which(name))
     work = clone(remote, tmp_path / "work")
     (work / "r.md").write_text("x\n")
     title = "it's done; $(touch pwned) `x`"
