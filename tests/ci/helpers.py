@@ -98,30 +98,32 @@ def parse_outputs(text: str) -> dict[str, str]:
     return outputs
 
 
-def action_run(
-    work: Path, tmp_path: Path, extra_env: dict[str, str] | None = None, **inputs: str
-) -> tuple[int, dict[str, str], str]:
-    out = tmp_path / "github_output"
+ACTION_RUN = [sys.executable, "-m", "bassi_ci", "ci", "action-run"]
+
+
+def action_env(tmp_path: Path, extra_env: dict[str, str] | None = None, **inputs: str) -> dict[str, str]:
+    """The environment action.yml gives `bassi ci action-run`: inputs as BASSI_INPUT_*, the runner's
+    GITHUB_OUTPUT and RUNNER_TEMP in `tmp_path`, no API key but the input's."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("BASSI_INPUT_")}
     env.update({f"BASSI_INPUT_{k.upper()}": v for k, v in inputs.items()})
     env.update(extra_env or {})
     env.update(
         {
-            "GITHUB_OUTPUT": str(out),
+            "GITHUB_OUTPUT": str(tmp_path / "github_output"),
             "RUNNER_TEMP": str(tmp_path / "runner-temp"),
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         }
     )
     env.pop("ANTHROPIC_API_KEY", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "bassi_ci", "ci", "action-run"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    return env
+
+
+def action_run(
+    work: Path, tmp_path: Path, extra_env: dict[str, str] | None = None, **inputs: str
+) -> tuple[int, dict[str, str], str]:
+    out = tmp_path / "github_output"
+    env = action_env(tmp_path, extra_env, **inputs)
+    proc = subprocess.run(ACTION_RUN, cwd=work, env=env, capture_output=True, text=True, check=False, timeout=120)
     text = out.read_text() if out.exists() else ""
     return proc.returncode, parse_outputs(text), proc.stdout + proc.stderr
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.ci.helpers import runner_env
+from tests.ci.helpers import ACTION_RUN, action_env, runner_env
 from tests.fakeapi import FakeMessagesAPI, from_script
 
 # The agent finds the files in $RUNNER_TEMP/_runner_file_commands on a real runner; here they are
@@ -35,20 +33,9 @@ def test_restoring_runner_files_follows_no_link_of_the_agent(tmp_path: Path, fak
         from_script({"type": "tool_use", "calls": [["bash", {"command": command}]]}),
         from_script({"type": "text", "text": "done"}),
     )
-    run_env = {k: v for k, v in os.environ.items() if not k.startswith("BASSI_INPUT_")}
-    run_env.pop("ANTHROPIC_API_KEY", None)
-    run_env.update(env)
-    run_env.update(
-        {
-            "BASSI_INPUT_PROMPT": "go",
-            "BASSI_INPUT_ANTHROPIC_API_KEY": "k" * 20,
-            "GITHUB_OUTPUT": str(tmp_path / "github_output"),
-            "RUNNER_TEMP": str(tmp_path / "runner-temp"),
-            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-        }
-    )
+    run_env = action_env(tmp_path, env, prompt="go", anthropic_api_key="k" * 20)
     proc = subprocess.run(
-        [sys.executable, "-m", "bassi_ci", "ci", "action-run"],
+        ACTION_RUN,
         cwd=work,
         env=run_env,
         capture_output=True,
@@ -76,21 +63,9 @@ def test_restoring_runner_files_cannot_be_stalled(tmp_path: Path, fake_api: Fake
         ),
         from_script({"type": "text", "text": "done"}),
     )
-    run_env = {k: v for k, v in os.environ.items() if not k.startswith("BASSI_INPUT_")}
-    run_env.pop("ANTHROPIC_API_KEY", None)
-    run_env.update(env)
-    run_env.update(
-        {
-            "BASSI_INPUT_PROMPT": "go",
-            "BASSI_INPUT_ANTHROPIC_API_KEY": "k" * 20,
-            "BASSI_INPUT_TIMEOUT_MINUTES": "1",
-            "GITHUB_OUTPUT": str(tmp_path / "github_output"),
-            "RUNNER_TEMP": str(tmp_path / "runner-temp"),
-            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-        }
-    )
+    run_env = action_env(tmp_path, env, prompt="go", anthropic_api_key="k" * 20, timeout_minutes="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bassi_ci", "ci", "action-run"],
+        ACTION_RUN,
         cwd=work,
         env=run_env,
         stdout=subprocess.DEVNULL,
@@ -120,20 +95,9 @@ def test_a_process_that_outlives_a_killed_execute_cannot_write_the_runner_files_
     env = runner_env(tmp_path)
     command = ESCAPE_THEN_WRITE.format(github_env=env["GITHUB_ENV"])
     fake_api.enqueue(from_script({"type": "tool_use", "calls": [["bash", {"command": command}]]}))
-    run_env = {k: v for k, v in os.environ.items() if not k.startswith("BASSI_INPUT_")}
-    run_env.pop("ANTHROPIC_API_KEY", None)
-    run_env.update(env)
-    run_env.update(
-        {
-            "BASSI_INPUT_PROMPT": "go",
-            "BASSI_INPUT_ANTHROPIC_API_KEY": "k" * 20,
-            "GITHUB_OUTPUT": str(tmp_path / "github_output"),
-            "RUNNER_TEMP": str(tmp_path / "runner-temp"),
-            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-        }
-    )
+    run_env = action_env(tmp_path, env, prompt="go", anthropic_api_key="k" * 20)
     proc = subprocess.run(
-        [sys.executable, "-m", "bassi_ci", "ci", "action-run"],
+        ACTION_RUN,
         cwd=work,
         env=run_env,
         capture_output=True,
