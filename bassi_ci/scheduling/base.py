@@ -57,21 +57,29 @@ class FileChange:
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything a change would do, in order: write/remove files, replace the crontab, run commands."""
+    """Everything a change would do, in order: run `commands_before`, write/remove files, replace
+    the crontab, run `commands`."""
 
     backend: str
     files: tuple[FileChange, ...] = ()
     crontab: str | None = None  # the whole new crontab text, or None when the crontab is not touched
     commands: tuple[tuple[str, ...], ...] = ()
     notes: tuple[str, ...] = ()  # what a person should know (e.g. "cron has no CRON_TZ: times translated")
+    # Commands that must run while the old files still exist (systemd disables a timer before
+    # its unit file goes: `systemctl disable` of a missing unit file fails).
+    commands_before: tuple[tuple[str, ...], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The `--dry-run --json` document (docs/design.md, "Local scheduling")."""
+        """The `--dry-run --json` document (docs/design.md, "Local scheduling").
+
+        `commands` lists every command in the order it runs; those of `commands_before` run
+        before the files change.
+        """
         return {
             "backend": self.backend,
             "files": [{"path": str(f.path), "content": f.content} for f in self.files],
             "crontab": self.crontab,
-            "commands": [list(argv) for argv in self.commands],
+            "commands": [list(argv) for argv in (*self.commands_before, *self.commands)],
         }
 
 
