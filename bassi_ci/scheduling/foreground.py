@@ -413,8 +413,7 @@ class SignalWaker:
         self._stops += 1
 
     def sleep(self, seconds: float) -> None:
-        if self._stops:
-            return
+        # No early return once a stop was requested: the grace period sleeps here too.
         readable, _, _ = select.select([self._wakeups], [], [], max(seconds, 0.0))
         if readable:
             self._wakeups.read(4096)  # drain; the pipe is non-blocking

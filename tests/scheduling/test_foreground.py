@@ -29,6 +29,7 @@ from bassi_ci.scheduling.foreground import (
     latest_fire_time,
     run_loop,
     run_once,
+    signal_waker,
 )
 from bassi_ci.tasks.loader import load_task_file
 from bassi_ci.tasks.model import Task, task_from_dict
@@ -449,6 +450,26 @@ def test_catch_up_is_an_optional_boolean_of_task_files(tmp_path: Path) -> None:
     path.write_text("id: t\nprompt: p\ncatch_up: 'yes'\n")
     with pytest.raises(TaskFileError, match="field 'catch_up'"):
         load_task_file(path)
+
+
+# --------------------------------------------------------------------------- the real waker
+
+
+def test_the_signal_waker_counts_stop_requests_and_wakes_when_a_child_ends() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with signal_waker() as waker:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGINT)
+        waker.sleep(1.0)  # returns at once: the signals wrote to the wakeup pipe
+        assert waker.stops == 2
+        began = time.monotonic()
+        waker.sleep(0.3)  # after a stop request it still sleeps (the grace period is no busy loop)
+        assert time.monotonic() - began >= 0.25
+        child = subprocess.Popen(["sleep", "0.2"])
+        began = time.monotonic()
+        waker.sleep(10)
+        assert time.monotonic() - began < 5 and child.wait() == 0
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 # --------------------------------------------------------------------------- the real command
