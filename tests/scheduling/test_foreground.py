@@ -478,7 +478,8 @@ DUE = "2027-03-22T09:00:00+00:00"
 LOG_LINE = re.compile(r"^2\d{3}-\d\d-\d\dT\d\d:\d\d:\d\dZ [a-z0-9-]+: \S.*$")
 
 
-def store_task(home: Path, task_id: str, workdir: Path, **fields: object) -> None:
+def store_task(folder: Path, task_id: str, workdir: Path, **fields: object) -> None:
+    """A task file `<task_id>.yaml` in `folder`, due daily at 09:00 UTC."""
     record: dict[str, object] = {
         "id": task_id,
         "prompt": f"Run {task_id}",
@@ -486,8 +487,8 @@ def store_task(home: Path, task_id: str, workdir: Path, **fields: object) -> Non
         "timezone": "UTC",
     }
     record |= {"workdir": str(workdir), "limits": {"timeout": "2m", "max_turns": 5}, **fields}
-    (home / "tasks").mkdir(parents=True, exist_ok=True)
-    (home / "tasks" / f"{task_id}.yaml").write_text(yaml.safe_dump(record))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{task_id}.yaml").write_text(yaml.safe_dump(record))
 
 
 def history_rows(home: Path) -> list[dict[str, object]]:
@@ -522,8 +523,8 @@ def test_once_runs_the_due_task_through_execute_and_leaves_a_history_row(
     fake_api.enqueue(tool_use(("bash", {"command": "echo ran > out.txt"})), text("Done."))
     workspace = tmp_path / "ws"
     workspace.mkdir()
-    store_task(isolated_home, "nine", workspace)
-    store_task(isolated_home, "ten", workspace, schedule="daily 10:00")
+    store_task(isolated_home / "tasks", "nine", workspace)
+    store_task(isolated_home / "tasks", "ten", workspace, schedule="daily 10:00")
     (isolated_home / "tasks" / "broken.yaml").write_text("id: broken\nprompt: [\n")
     proc = bassi_process("scheduler", "run", "--once", cwd=tmp_path, env={"BASSI_NOW": DUE})
     out, err = proc.communicate(timeout=120)
@@ -543,11 +544,26 @@ def test_once_runs_the_due_task_through_execute_and_leaves_a_history_row(
 
 
 def test_once_exits_1_when_a_run_failed(fake_api: FakeMessagesAPI, isolated_home: Path, tmp_path: Path) -> None:
-    store_task(isolated_home, "nine", tmp_path / "missing-workspace")
+    store_task(isolated_home / "tasks", "nine", tmp_path / "missing-workspace")
     proc = bassi_process("scheduler", "run", "--once", cwd=tmp_path, env={"BASSI_NOW": DUE})
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
     assert "nine: due 2027-03-22T09:00:00Z, not started: the workspace " in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_once_with_a_tasks_dir_runs_its_files_and_exits_1_when_a_run_failed(
+    fake_api: FakeMessagesAPI, isolated_home: Path, tmp_path: Path
+) -> None:
+    fake_api.enqueue(text("FAILED: metrics.csv does not exist"))
+    store_task(tmp_path / "repo-tasks", "nine", Path("."))  # workdir relative to the task file
+    store_task(isolated_home / "tasks", "stored", tmp_path)  # in BASSI_HOME/tasks: not read with --tasks-dir
+    args = ("scheduler", "run", "--once", "--tasks-dir", "repo-tasks")
+    proc = bassi_process(*args, cwd=tmp_path, env={"BASSI_NOW": DUE})
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert "nine: finished exit 1 (failed)" in err and "stored" not in err
+    assert [(row["task_id"], row["status"]) for row in history_rows(isolated_home)] == [("nine", "failed")]
 
 
 @pytest.mark.slow
@@ -557,7 +573,7 @@ def test_sigterm_lets_the_run_end_with_its_partial_result_and_exits_0(
     marker = f"bassi-fg-test-{os.getpid()}-{time.monotonic_ns()}"
     command = f"python3 -c 'import time; time.sleep(300)' {marker}"
     fake_api.enqueue(tool_use(("bash", {"command": command})))
-    store_task(isolated_home, "nine", tmp_path)
+    store_task(isolated_home / "tasks", "nine", tmp_path)
     proc = bassi_process("scheduler", "run", "--grace", "1s", cwd=tmp_path, env={"BASSI_NOW": DUE})
     try:
         _wait_until(lambda: len(processes_with(marker)) > 0, 60, "the task's tool never started")
