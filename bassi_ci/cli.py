@@ -22,6 +22,10 @@ COMMANDS = {
         "bassi_ci.commands.history:history", "Show past runs of TASK (or of every task), newest first."
     ),
     "schedule": LazyCommand("bassi_ci.commands.schedule:schedule", "Manage scheduled tasks and preview schedules."),
+    "scheduler": LazyCommand(
+        "bassi_ci.commands.scheduler:scheduler",
+        "Run due tasks from this process, for machines without a scheduler (containers).",
+    ),
 }
 
 

@@ -77,6 +77,8 @@ class Task:
     vars: dict[str, str] = field(default_factory=dict)
     description: str | None = None
     commit: CommitSettings | None = None
+    # `bassi scheduler run`: run once at start when a due time passed while it was down.
+    catch_up: bool = False
     # Where the task was loaded from; not part of the stored record.
     source: Path | None = field(default=None, compare=False)
 
@@ -105,6 +107,8 @@ class Task:
         data["retries"] = self.retries
         if self.commit is not None:
             data["commit"] = self.commit.to_dict()
+        if self.catch_up:
+            data["catch_up"] = True
         if self.vars:
             data["vars"] = dict(self.vars)
         return data
@@ -183,6 +187,7 @@ def task_from_dict(data: dict[str, Any], source: Path | None = None) -> Task:
         vars={key: _var_text(value) for key, value in data.get("vars", {}).items()},
         description=data.get("description"),
         commit=_commit_settings(data.get("commit")),
+        catch_up=bool(data.get("catch_up", False)),
         source=source,
     )
 
