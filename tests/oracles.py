@@ -22,6 +22,7 @@ INSTALL_HINTS = {
     "gitlab-ci-local": "npm i -g gitlab-ci-local@4.73.0",
     "rsync": "apt-get install rsync",
     "systemd-analyze": "apt-get install systemd",
+    "strace": "apt-get install strace",
 }
 
 
