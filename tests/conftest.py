@@ -1,4 +1,7 @@
-"""Suite-wide fixtures: every test gets its own BASSI_HOME and can never write to the real home.
+"""Suite-wide fixtures: every test, and every process the tests start, has a temporary home.
+
+`tests.homes` (imported first) points HOME, BASSI_HOME and the XDG folders at a temporary folder
+for the whole session; `isolated_home` gives each test a fresh one of its own on top.
 
 With CI=true a skipped test fails the run: CI installs every checker the tests use
 (.ci/run), so a skip there means a check silently did not happen. A test that needs a
@@ -14,24 +17,26 @@ from pathlib import Path
 
 import pytest
 
+from tests.homes import home_environment  # first: isolates the session's home as it is imported
+
 # Plugins that other test modules share (fixtures such as `fake_api`, `git_server`).
 pytest_plugins: list[str] = ["tests.fakeapi", "tests.gitserver"]
 
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Point BASSI_HOME and HOME at fresh temporary folders for every test."""
+    """Point HOME, BASSI_HOME and the XDG folders at a fresh temporary folder for every test."""
     root = tmp_path_factory.mktemp("home")
-    bassi_home = root / "bassi"
-    monkeypatch.setenv("HOME", str(root))
-    monkeypatch.setenv("BASSI_HOME", str(bassi_home))
+    environment = home_environment(root)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.delenv("BASSI_NOW", raising=False)
-    yield bassi_home
+    yield Path(environment["BASSI_HOME"])
 
 
 def skips_fail() -> bool:
@@ -64,21 +69,3 @@ def pytest_make_collect_report(
     if report.skipped and skips_fail():
         _as_failure(report)
     return report
-
-
-REAL_HOME = Path(os.path.expanduser("~")).resolve()
-
-
-@pytest.fixture(autouse=True, scope="session")
-def real_home_untouched() -> Iterator[None]:
-    """Fail the session if anything under the real ~/.bassi changed while tests ran."""
-    real = REAL_HOME / ".bassi"
-    before = _snapshot(real)
-    yield
-    assert _snapshot(real) == before, f"the test suite wrote to the real {real}"
-
-
-def _snapshot(folder: Path) -> dict[str, float]:
-    if not folder.exists():
-        return {}
-    return {str(p): p.stat().st_mtime for p in folder.rglob("*")}

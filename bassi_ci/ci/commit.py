@@ -27,6 +27,7 @@ from bassi_ci.ci.gitstate import GitConfigChanged, check_unchanged
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, GITHUB_TOKEN_USER, CommitRequest
 from bassi_ci.ci.secretscan import known_secret_values, secret_file_reason
 from bassi_ci.errors import RunFailed, UsageError
+from bassi_ci.runs.commitpaths import unchanged_note
 from bassi_ci.runs.redact import Redactor, secret_values
 from bassi_ci.runs.templating import expand_output_path
 
@@ -63,9 +64,7 @@ def commit_back(request: CommitRequest) -> CommitOutcome:
     base = _current_branch(repo)
     target = _target_branch(request, base)
     if not files:
-        return CommitOutcome(
-            sha="", branch=target, files=(), note="nothing to commit: no changes under " + ", ".join(paths)
-        )
+        return CommitOutcome(sha="", branch=target, files=(), note=_nothing_to_commit(repo, paths, request))
     _refuse_secrets(root, files)
     with _bot_identity(repo, request):
         try:
@@ -110,6 +109,15 @@ def changed_files(repo: git.Repo, globs: tuple[str, ...]) -> list[str]:
         if len(entry) > 3:
             files.append(entry[3:])
     return sorted(set(files))
+
+
+def _nothing_to_commit(repo: git.Repo, paths: tuple[str, ...], request: CommitRequest) -> str:
+    """Names the paths and where files did change instead: a run that wrote into the wrong folder
+    must not pass for one that had nothing to report."""
+    elsewhere = changed_files(repo, ("**",))  # every changed file of the working tree
+    note = unchanged_note(paths, elsewhere, whose="the commit paths", changer="the working tree")
+    redactor = Redactor([*secret_values(os.environ), *_credential_forms(request)])
+    return "nothing to commit: " + redactor.text(note or "no changes under " + ", ".join(paths))
 
 
 def _refuse_changed_settings(repo: git.Repo, root: Path, files: tuple[Path, ...]) -> None:

@@ -230,6 +230,7 @@ def summary_lines(report: RunReport) -> list[str]:
     ]
     if report.error is not None:
         lines.append(f"  {report.error.type}: {report.error.message}")
+    lines += [f"  note: {note}" for note in report.notes]
     if report.log_path:
         lines.append(f"  log: {report.log_path}")
     return lines

@@ -110,6 +110,7 @@ def step_summary(report: RunReport) -> str:
     lines += [f"| {key} | {_cell(value)} |" for key, value in rows]
     if report.error is not None:
         lines += ["", f"**Error ({report.error.type}):** {_cell(report.error.message)}"]
+    lines += ["", *(f"> **Note:** {_cell(note)}" for note in report.notes)] if report.notes else []
     if report.final_text.strip():
         lines += ["", "<details open><summary>Final text</summary>", "", report.final_text.strip(), "", "</details>"]
     return "\n".join(lines) + "\n\n"

@@ -20,6 +20,7 @@ from bassi_ci.agent.transport import AnthropicTransport, RecordingTransport, Rep
 from bassi_ci.errors import ExitCode, InternalError, as_bassi_error
 from bassi_ci.home import bassi_home, state_db_path
 from bassi_ci.runs import history
+from bassi_ci.runs.commitpaths import run_commit_note
 from bassi_ci.runs.ending import RunIdentity, error_info, report_of
 from bassi_ci.runs.locks import task_lock
 from bassi_ci.runs.observers import FanOut, TranscriptObserver
@@ -70,7 +71,8 @@ def execute_run(
     db = state_db_path()
     row_started = False
     try:
-        prompt = expand_prompt(plan, ident)
+        variables = run_variables(plan, ident)
+        prompt = expand(plan.task.prompt, variables)
         transport = transport_factory(plan) if transport_factory else build_transport(plan, redactor)
         with _lock(plan):
             ident.restart_clock()
@@ -86,6 +88,7 @@ def execute_run(
             if on_started is not None:
                 on_started(ident)
             report = _run_agent(plan, ident, prompt, transport, console, redactor)
+            report = _with_commit_note(report, plan, variables, redactor)
             with interrupts_deferred():
                 return _finish_row(db, ident.run_id, report, redactor)
     except (Exception, KeyboardInterrupt) as ending:
@@ -133,14 +136,27 @@ def _record_ending(db: Path, ident: RunIdentity, report: RunReport, model: str, 
         history.finish_run(db, ident.run_id, _run_end(report))
 
 
-def expand_prompt(plan: RunPlan, ident: RunIdentity) -> str:
+def run_variables(plan: RunPlan, ident: RunIdentity) -> dict[str, str]:
+    """The template variables of this run: the built-ins, the task's vars, then --var."""
     task = plan.task
     last = history.last_success_started(state_db_path(), task.id)
     builtins = builtin_variables(
         task_id=task.id, run_id=ident.run_id, now=ident.started, zone=task.timezone, last_run=last
     )
-    variables = merge_variables(builtins, task.vars, plan.cli_vars)
-    return expand(task.prompt, variables)
+    return merge_variables(builtins, task.vars, plan.cli_vars)
+
+
+def _with_commit_note(report: RunReport, plan: RunPlan, variables: dict[str, str], redactor: Redactor) -> RunReport:
+    """A successful run of a task with commit paths that changed nothing there says so (commit-back
+    will commit nothing, and the exit code stays 0: the agent did finish)."""
+    commit = plan.task.commit
+    if report.exit_code is not ExitCode.SUCCESS or commit is None or not commit.paths:
+        return report
+    try:
+        note = run_commit_note(commit.paths, plan.workdir, report.files_changed, variables)
+    except (OSError, RuntimeError):  # an unreadable folder or a symlink loop: a remark is not worth a failed run
+        return report
+    return report if note is None else dataclasses.replace(report, notes=(*report.notes, redactor.text(note)))
 
 
 def build_transport(plan: RunPlan, redactor: Redactor) -> Transport:

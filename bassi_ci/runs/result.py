@@ -45,6 +45,9 @@ class RunReport:
     permission_denials: Sequence[Mapping[str, Any]] = ()
     error: ErrorInfo | None = None
     log_path: str | None = None
+    # Remarks for the people reading the summaries, not part of the JSON result (its fields are
+    # the contract): e.g. that nothing changed under the task's commit paths.
+    notes: Sequence[str] = ()
 
     @property
     def status(self) -> str:

@@ -408,6 +408,28 @@ def test_the_agent_sees_no_runner_file_command_or_token_and_the_summary_still_ar
     assert outputs["status"] == "success"
 
 
+def test_a_report_outside_the_commit_paths_is_named_in_the_log_and_the_summary(
+    work: Path, tmp_path: Path, remote: Path, fake_api: FakeMessagesAPI
+) -> None:
+    """The run succeeds and commit-back commits nothing, as before; now both say where the file went."""
+    wrong_folder = {"type": "tool_use", "calls": [["bash", {"command": "mkdir -p report && echo x > report/week.md"}]]}
+    fake_api.enqueue(from_script(wrong_folder), from_script({"type": "text", "text": "Report written."}))
+    summary = tmp_path / "step-summary.md"
+    summary.write_text("")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    code, outputs, log = action_run(work, tmp_path, env, task="weekly", anthropic_api_key="k" * 20, commit="true")
+    assert code == 0, log
+    assert (outputs["status"], outputs["commit-sha"]) == ("success", "")
+    assert len(remote_log(remote)) == 2  # the seed and the task: nothing was pushed
+    assert (
+        "nothing to commit: nothing changed under reports/*.md (the commit paths); "
+        "the working tree changed report/week.md"
+    ) in log.splitlines()
+    note = "nothing changed under reports/*.md (the task's commit paths); the run changed report/week.md"
+    assert f"  note: {note}" in log.splitlines()
+    assert f"> **Note:** {note}" in summary.read_text().splitlines()
+
+
 # --- The action's limits, each observed in its effect ----------------------------------------------
 
 BASH_TRUE = {"type": "tool_use", "calls": [["bash", {"command": "true"}]]}

@@ -60,13 +60,37 @@ def test_recursive_globs_and_deletions(remote: Path, tmp_path: Path) -> None:
     assert remote_files(remote) == ["out/a/b/r.json"]
 
 
-def test_nothing_to_commit(remote: Path, tmp_path: Path) -> None:
+def test_nothing_to_commit_names_the_paths_and_where_files_changed(remote: Path, tmp_path: Path) -> None:
     work = clone(remote, tmp_path / "work")
-    (work / "elsewhere.txt").write_text("x\n")
-    outcome = commit_back(request(work, "reports/*"))
+    (work / ".bassi" / "tasks" / "reports").mkdir(parents=True)
+    (work / ".bassi" / "tasks" / "reports" / "week.md").write_text("x\n")
+    (work / "README.md").write_text("changed\n")
+    outcome = commit_back(request(work, "reports/*", "summary.md"))
     assert outcome.sha == ""
-    assert "nothing to commit" in outcome.note
+    assert outcome.note == (
+        "nothing to commit: nothing changed under reports/*, summary.md (the commit paths); "
+        "the working tree changed .bassi/tasks/reports/week.md, README.md"
+    )
     assert len(remote_log(remote)) == 1
+
+
+def test_nothing_changed_anywhere_says_so(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    outcome = commit_back(request(work, "reports/"))
+    assert outcome.note == (
+        "nothing to commit: nothing changed under reports/ (the commit paths); the working tree changed no files"
+    )
+
+
+def test_bassi_ci_commit_says_what_changed_instead(remote: Path, tmp_path: Path) -> None:
+    work = clone(remote, tmp_path / "work")
+    (work / "notes").mkdir()
+    (work / "notes" / "week.md").write_text("x\n")
+    code, out, err = run_cli("ci", "commit", "--repo", str(work), "--paths", "reports/")
+    assert code == 0 and out == "commit-sha=\n"
+    assert err == (
+        "nothing to commit: nothing changed under reports/ (the commit paths); the working tree changed notes/week.md\n"
+    )
 
 
 def test_lost_push_race_is_rebased_and_retried_never_forced(remote: Path, tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ import yaml
 
 from bassi_ci.tasks.lookup import TaskFolder, find_in_folder
 from tests.cli import run_cli
+from tests.homes import home_variables
 from tests.oracles import actionlint, requires
 
 # Characters that some reader ends a line at: YAML 1.1 (NEL, LS, PS, CR, LF), Python's
@@ -136,6 +137,7 @@ def stub_bassi(tmp_path: Path) -> tuple[dict[str, str], Path]:
     stub.write_text('#!/bin/sh\nprintf \'%s\\0\' "$#" "$@" >> "$BASSI_CALLS"\n')
     stub.chmod(0o755)
     env = {
+        **home_variables(),  # a job's other commands still run with the test's home, not the real one
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "BASSI_CALLS": str(log),
         "BASSI_PUSH_TOKEN": "dummy",
@@ -252,9 +254,9 @@ def check_generated(repo: Path, tasks_dir: Path, task_path: Path, target: str, t
         plain = tmp_path / "plain"
         write_task(plain / "tasks", "plain.yaml")
         assert generate(plain, plain / "tasks", target)[0] == 0
-        code, _ = groovy_tokens(text)
-        assert code == groovy_tokens(raw_text(generated_file(plain, target)))[0]
-        assert "GH_TOKEN" not in code
+        groovy_code, _ = groovy_tokens(text)
+        assert groovy_code == groovy_tokens(raw_text(generated_file(plain, target)))[0]
+        assert "GH_TOKEN" not in groovy_code
         assert_calls_name(replay(sh_steps(text), repo, tmp_path), task_file, repo)
         groovy_lint(path)
     # Whatever the readers above made of it, a reader that ends lines elsewhere would differ.
