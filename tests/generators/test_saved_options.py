@@ -124,3 +124,12 @@ def test_the_folder_of_the_options_file_is_no_tasks_folder(tmp_path: Path) -> No
     (tmp_path / ".bassi" / "a.yaml").write_text("id: a\nprompt: p\n")
     code, _, err = run_cli("ci", "generate", "--tasks-dir", str(tmp_path / ".bassi"), "--out", str(tmp_path))
     assert code == 2 and "holds .bassi/ci-generate.yaml" in err and ".bassi/tasks/" in err, err
+
+
+def test_an_option_that_is_not_utf8_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    """Bytes that are no UTF-8 (as Python holds them from argv) fit in no file, the options file included."""
+    (tmp_path / ".bassi" / "tasks").mkdir(parents=True)  # no task: no CI file would show the option
+    code, out, err = generate(tmp_path, "--target", "jenkins", "--install-command", "pip install bassi\udcff")
+    assert code == 2, out + err
+    assert err == "bassi: error: --install-command: not valid UTF-8 text; nothing was written\n"
+    assert not (tmp_path / OPTIONS).exists()
