@@ -8,9 +8,7 @@ import click
 
 from bassi_ci import output
 from bassi_ci.errors import ExitCode
-from bassi_ci.generators.generate import TARGETS, GenerateOptions, generate
-from bassi_ci.generators.github import GithubOptions
-from bassi_ci.generators.gitlab import GitlabOptions
+from bassi_ci.generators.generate import DEFAULTS, TARGETS, GenerateOptions, generate
 from bassi_ci.tasks.lookup import TaskFolder
 
 
@@ -36,45 +34,59 @@ from bassi_ci.tasks.lookup import TaskFolder
     type=click.Path(path_type=Path),
     help="Repository root the files are written under.",
 )
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if regenerating would change any file.")
-@click.option("--action", default=GithubOptions.action, show_default=True, help="GitHub: the action the workflows use.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 if regenerating (with the remembered options) would change any file.",
+)
+@click.option("--action", help=f"GitHub: the action the workflows use.  [default: {DEFAULTS['github']['action']}]")
 @click.option(
     "--install-command",
-    default=GitlabOptions.install_command,
-    show_default=True,
-    help="GitLab/Jenkins: the command that installs bassi in the job.",
+    help=(
+        "GitLab: the command that installs bassi in the job.  "
+        f"[default: {DEFAULTS['gitlab']['install-command']}]  "
+        "Jenkins: a command that must leave an executable .bassi-venv/bin/bassi in the workspace "
+        "(each sh step is a new shell, so later steps call bassi by that path).  "
+        f"[default: {DEFAULTS['jenkins']['install-command']}]"
+    ),
 )
 @click.option(
     "--gitlab-image",
-    default=GitlabOptions.image,
-    show_default=True,
-    help="GitLab: job image ('' for the runner's default).",
+    help=f"GitLab: job image ('' for the runner's default).  [default: {DEFAULTS['gitlab']['gitlab-image']}]",
 )
 @click.option(
-    "--gitlab-ref", default=GitlabOptions.ref, show_default=True, help="GitLab: branch of the printed schedules."
+    "--gitlab-ref", help=f"GitLab: branch of the printed schedules.  [default: {DEFAULTS['gitlab']['gitlab-ref']}]"
 )
 def ci_generate(
     tasks_dir: Path,
     target: str,
     out: Path,
     check: bool,
-    action: str,
-    install_command: str,
-    gitlab_image: str,
-    gitlab_ref: str,
+    action: str | None,
+    install_command: str | None,
+    gitlab_image: str | None,
+    gitlab_ref: str | None,
 ) -> int:
     """Generate one CI pipeline per task (GitHub workflows, a GitLab include, Jenkinsfiles).
 
     Only files that bassi generated are ever overwritten or removed; files of
     deleted tasks are removed.
+
+    The options --action, --install-command, --gitlab-image and --gitlab-ref that
+    differ from their defaults are remembered per target in OUT/.bassi/ci-generate.yaml
+    (commit it): a later generate or --check without them uses the remembered ones,
+    and an option given again replaces its remembered value.
+
+    Task files must lie inside the repository (OUT), and a task's workdir must be
+    relative: a CI runner has only the repository's checkout.
     """
-    options = GenerateOptions(
-        target=target,
-        action=action,
-        install_command=install_command,
-        gitlab_image=gitlab_image or None,
-        gitlab_ref=gitlab_ref,
-    )
+    given = {
+        "action": action,
+        "install-command": install_command,
+        "gitlab-image": gitlab_image,
+        "gitlab-ref": gitlab_ref,
+    }
+    options = GenerateOptions(target=target, given={name: value for name, value in given.items() if value is not None})
     result = generate(TaskFolder(tasks_dir, named_by="--tasks-dir"), out, options, check=check)
     plan = result.plan
     if check:
@@ -91,6 +103,8 @@ def ci_generate(
         output.echo(f"wrote {file.path} ({'new' if reason == 'missing' else 'updated'})")
     for path in plan.removals:
         output.echo(f"removed {path} (its task is gone)")
+    if result.options_file is not None:
+        output.echo(f"wrote {result.options_file} (the options to generate with from now on)")
     if not plan.changes:
         output.echo(f"{len(plan.unchanged)} generated file(s) already up to date.")
     for note in result.notes:

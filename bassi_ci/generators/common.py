@@ -15,6 +15,7 @@ from bassi_ci.tasks.model import Task
 RESULT_FILE = "bassi-result.json"
 JUNIT_FILE = "bassi-junit.xml"
 DEFAULT_INSTALL = "pip install bassi-ci"
+BASSI = "bassi"  # the program as the job calls it (Jenkins: by its path in the job's venv)
 # Room for checkout and installing bassi on top of the task's own wall-clock limit.
 TIMEOUT_MARGIN_MIN = 5
 
@@ -24,23 +25,26 @@ def job_timeout_minutes(task: Task) -> int:
     return math.ceil(task.limits.timeout_s / 60) + TIMEOUT_MARGIN_MIN
 
 
-def execute_command(task_file: str) -> str:
+def execute_command(task_file: str, bassi: str = BASSI) -> str:
     """The run: the task file by path, the JSON result and the JUnit report into their files."""
-    return f"bassi execute {shlex.quote(task_file)} --ci --junit {JUNIT_FILE} > {RESULT_FILE}"
+    return f"{bassi} execute {shlex.quote(task_file)} --ci --junit {JUNIT_FILE} > {RESULT_FILE}"
 
 
 # Before the run, the job keeps the repository's git state in this variable, a value the agent
 # cannot change; commit-back refuses when the agent changed what can make git run programs.
 GIT_STATE_VAR = "BASSI_GIT_STATE"
-GIT_STATE_COMMAND = "bassi ci git-state"
 PUSH_TOKEN_VAR = "BASSI_PUSH_TOKEN"
 
 
-def commit_command(task_file: str, push_user: str) -> str:
+def git_state_command(bassi: str = BASSI) -> str:
+    return f"{bassi} ci git-state"
+
+
+def commit_command(task_file: str, push_user: str, bassi: str = BASSI) -> str:
     """Commit-back after a run: paths, message, branch and vars come from the task file at run time;
     the push token reaches git push/fetch alone (bassi takes it out of its environment)."""
     return (
-        f"bassi ci commit --task {shlex.quote(task_file)} --result {RESULT_FILE} "
+        f"{bassi} ci commit --task {shlex.quote(task_file)} --result {RESULT_FILE} "
         f'--git-state "${GIT_STATE_VAR}" --push-token-env {PUSH_TOKEN_VAR} {push_user}'
     )
 

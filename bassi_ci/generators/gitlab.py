@@ -20,7 +20,6 @@ from typing import Any
 
 from bassi_ci.generators.common import (
     DEFAULT_INSTALL,
-    GIT_STATE_COMMAND,
     GIT_STATE_VAR,
     JUNIT_FILE,
     PUSH_TOKEN_VAR,
@@ -28,6 +27,7 @@ from bassi_ci.generators.common import (
     check_commit_supported,
     commit_command,
     execute_command,
+    git_state_command,
     job_timeout_minutes,
 )
 from bassi_ci.generators.cron import task_cron
@@ -85,7 +85,7 @@ def job_data(task: Task, options: GitlabOptions, task_file: str) -> dict[str, An
     if task.commit is not None:
         check_commit_supported(task, "gitlab")
         # The push token is a job-wide variable: keep it out of the agent's environment at least.
-        script[1:] = [f'{GIT_STATE_VAR}="$({GIT_STATE_COMMAND})"', f"env -u {PUSH_TOKEN_VAR} {run}"]
+        script[1:] = [f'{GIT_STATE_VAR}="$({git_state_command()})"', f"env -u {PUSH_TOKEN_VAR} {run}"]
         # The checkout is a detached HEAD: push to the branch the schedule runs on, unless the task names one.
         branch = ' --branch "$CI_COMMIT_BRANCH"' if task.commit.branch is None else ""
         script.append(commit_command(task_file, f"--push-user {PUSH_USER}") + branch)

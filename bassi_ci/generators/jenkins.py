@@ -5,6 +5,13 @@ The task's exact minute is kept when it has one; only interval schedules
 hour instead of starting them all at minute 0. Every value put into Groovy is a
 single-quoted string literal, so nothing in it is interpolated.
 
+Jenkins runs every `sh` step in a shell of its own, so a PATH change or an activated virtual
+environment is gone by the next step, and `pip install` is refused on PEP 668 system Pythons. The
+install step (`--install-command`) therefore must leave an executable `.bassi-venv/bin/bassi` in the
+workspace (by default: a venv there, and pip inside it), and every later step calls bassi by that
+path. The step after it fails early when it is missing, and makes git ignore the venv, so
+commit-back never takes it in.
+
 The run names its task file by path. A task with `commit:` notes the repository's git
 state before the run and gets a "commit back" stage after it (a failed run stops the
 pipeline before it) that pushes with the username/password credential `bassi-git-push`,
@@ -17,8 +24,6 @@ import re
 from dataclasses import dataclass
 
 from bassi_ci.generators.common import (
-    DEFAULT_INSTALL,
-    GIT_STATE_COMMAND,
     GIT_STATE_VAR,
     JUNIT_FILE,
     PUSH_TOKEN_VAR,
@@ -26,6 +31,7 @@ from bassi_ci.generators.common import (
     check_commit_supported,
     commit_command,
     execute_command,
+    git_state_command,
     job_timeout_minutes,
 )
 from bassi_ci.generators.cron import CronSpec, task_cron
@@ -37,11 +43,17 @@ INTERVAL_KINDS = ("interval", "hourly")
 PUSH_USER_VAR = "BASSI_PUSH_USER"
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+VENV_DIR = ".bassi-venv"  # in the workspace; each build reuses it
+BASSI_PATH = f"{VENV_DIR}/bin/bassi"
+DEFAULT_INSTALL = f"python3 -m venv {VENV_DIR} && {VENV_DIR}/bin/pip install bassi-ci"
+# A missing bassi fails here, named in the log, not in the middle of the run; the venv ignores
+# itself (as `python3.13 -m venv` and `uv venv` do), so `git status` and commit-back never see it.
+VENV_READY = f"{BASSI_PATH} --version && echo '*' > {VENV_DIR}/.gitignore"
 
 
 @dataclass(frozen=True)
 class JenkinsOptions:
-    install_command: str = DEFAULT_INSTALL
+    install_command: str = DEFAULT_INSTALL  # must leave an executable BASSI_PATH
     credentials_id: str = "anthropic-api-key"
     push_credentials_id: str = "bassi-git-push"  # Username with password (token) that may push
 
@@ -100,7 +112,7 @@ def render_jenkinsfile(task: Task, options: JenkinsOptions, source: str) -> str:
     cron = task_cron(task)
     timeout = job_timeout_minutes(task)
     task_file = source if task.source is not None else task.id
-    run = execute_command(task_file)
+    run = execute_command(task_file, BASSI_PATH)
     lines = [
         marker_line("//", source),
         "pipeline {",
@@ -121,7 +133,9 @@ def render_jenkinsfile(task: Task, options: JenkinsOptions, source: str) -> str:
         "    stages {",
         f"        stage({groovy_string('bassi ' + task.id)}) {{",
         "            steps {",
+        f"                // Each sh step is a new shell: bassi is installed into {VENV_DIR} and called by path.",
         f"                sh {groovy_string(options.install_command)}",
+        f"                sh {groovy_string(VENV_READY)}",
         *git_state_step(task),
         f"                sh {groovy_string(run)}",
         "            }",
@@ -144,7 +158,7 @@ def git_state_step(task: Task) -> list[str]:
     `sh` step is a shell of its own) where the agent cannot change it."""
     if task.commit is None:
         return []
-    command = groovy_string(GIT_STATE_COMMAND)
+    command = groovy_string(git_state_command(BASSI_PATH))
     return [
         "                script {",
         f"                    env.{GIT_STATE_VAR} = sh(script: {command}, returnStdout: true).trim()",
@@ -157,7 +171,7 @@ def commit_stage(task: Task, options: JenkinsOptions, task_file: str) -> list[st
     if task.commit is None:
         return []
     check_commit_supported(task, "jenkins")
-    command = commit_command(task_file, f"--push-user-env {PUSH_USER_VAR}")
+    command = commit_command(task_file, f"--push-user-env {PUSH_USER_VAR}", BASSI_PATH)
     if task.commit.branch is None:
         # Jenkins checks out a detached HEAD; GIT_BRANCH is 'origin/main' (or 'main' in multibranch jobs).
         command += ' --branch "${GIT_BRANCH#origin/}"'

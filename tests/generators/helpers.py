@@ -49,14 +49,14 @@ def custom_tasks(repo: Path, **commit: Any) -> Path:
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def install_shim(bin_dir: Path, *, export: bool) -> str:
-    """An install command for a generated job that puts this checkout's `bassi` into `bin_dir` (no
-    build, no download; the default install command is `pip install bassi-ci`). With `export` it
-    also puts `bin_dir` on PATH for the rest of the script (GitLab: one shell for all lines); a
-    Jenkins `sh` step is a shell of its own, so there the runner's PATH must hold `bin_dir`."""
+def install_shim(bin_dir: Path) -> str:
+    """An install command for a generated GitLab job that puts this checkout's `bassi` into `bin_dir`
+    and `bin_dir` on PATH for the rest of the script (GitLab runs all its lines in one shell; no
+    build, no download; the default install command is `pip install bassi-ci`). Jenkins runs each
+    `sh` step in a shell of its own: see test_jenkins_replay.py for its install."""
     shim = f'#!/bin/sh\\nexec {sys.executable} -m bassi_ci "$@"\\n'
     command = f"mkdir -p {bin_dir} && printf '{shim}' > {bin_dir}/bassi && chmod +x {bin_dir}/bassi"
-    return command + (f" && export PATH={bin_dir}:$PATH PYTHONPATH={ROOT}" if export else "")
+    return command + f" && export PATH={bin_dir}:$PATH PYTHONPATH={ROOT}"
 
 
 def run_git(repo: Path, *args: str) -> str:

@@ -58,7 +58,7 @@ def test_generated_job_runs_in_a_scheduled_pipeline(tmp_path: Path, fake_api: Fa
     )
     # The job's install step puts this checkout's `bassi` on PATH (no build, no download); the
     # default install command is `pip install bassi-ci`.
-    install = install_shim(tmp_path / "bin", export=True)
+    install = install_shim(tmp_path / "bin")
     code, _, err = generate(repo, "--target", "gitlab", "--gitlab-image", "", "--install-command", install)
     assert code == 0, err
     (repo / ".gitlab-ci.yml").write_text("include:\n  - local: .gitlab/bassi.gitlab-ci.yml\n")
@@ -124,7 +124,7 @@ def commit_checkout(tmp_path: Path, server: GitServer) -> Path:
         timezone="UTC",
         commit={"paths": ["reports/*.md"]},
     )
-    install = install_shim(tmp_path / "bin", export=True)
+    install = install_shim(tmp_path / "bin")
     code, _, err = generate(seed, "--target", "gitlab", "--gitlab-image", "", "--install-command", install)
     assert code == 0, err
     (seed / ".gitlab-ci.yml").write_text("include:\n  - local: .gitlab/bassi.gitlab-ci.yml\n")

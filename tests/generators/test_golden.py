@@ -52,6 +52,7 @@ UPDATE = os.environ.get("BASSI_UPDATE_GOLDEN") == "1"
 EVERY_TARGET = ("all/*",)
 GITHUB_TASKS = ("all/*", "github/*")
 INSTALL = "pipx install 'bassi-ci==1.*'"
+JENKINS_INSTALL = "python3 -m venv .bassi-venv && .bassi-venv/bin/pip install 'bassi-ci==1.*'"
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,9 @@ class Variant:
     tasks_dir: str = ".bassi/tasks"  # where the tasks go in the repository (relative to it)
     options: tuple[str, ...] = ()  # more `bassi ci generate` options
 
-    def command(self) -> list[str]:
-        return ["ci", "generate", "--target", self.target, "--tasks-dir", self.tasks_dir, "--out", ".", *self.options]
+    def command(self, with_options: bool = True) -> list[str]:
+        options = self.options if with_options else ()
+        return ["ci", "generate", "--target", self.target, "--tasks-dir", self.tasks_dir, "--out", ".", *options]
 
 
 # The defaults first; then every option that changes the output, with tasks in a folder whose
@@ -88,7 +90,11 @@ VARIANTS = (
         options=("--gitlab-image", "", "--gitlab-ref", "develop", "--install-command", INSTALL),
     ),
     Variant(
-        "jenkins-options", "jenkins", SOME_TASKS, tasks_dir="ci/bassi tasks", options=("--install-command", INSTALL)
+        "jenkins-options",
+        "jenkins",
+        SOME_TASKS,
+        tasks_dir="ci/bassi tasks",
+        options=("--install-command", JENKINS_INSTALL),
     ),
 )
 
@@ -127,9 +133,11 @@ def test_generated_files_match_the_golden_files(
     if problems:
         where = expected_dir.relative_to(GOLDEN.parents[2])
         pytest.fail(f"{variant.name}: output differs from {where}:\n\n" + "\n".join(problems), pytrace=False)
-    # What was just written is up to date by --check's own account.
-    check = run_cli(*command, "--check")
-    assert check[0] == 0, check
+    # What was just written is up to date by --check's own account, with the options given again or
+    # without them (remembered in .bassi/ci-generate.yaml).
+    for again in (command, variant.command(with_options=False)):
+        check = run_cli(*again, "--check")
+        assert check[0] == 0, check
 
 
 @pytest.mark.parametrize(("task", "target"), ERROR_CASES, ids=[f"{t}-{g}" for t, g in ERROR_CASES])

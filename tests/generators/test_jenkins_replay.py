@@ -9,6 +9,13 @@ true).trim()` (the step's trimmed stdout, in the environment of every later step
 environment of the steps inside the block only). The replay below does exactly that, with the
 steps read from the generated file (Groovy single-quoted literals unescaped), in a detached
 checkout, without a terminal, and stops at the first failing step as Jenkins does.
+
+No `bassi` is on the agent's PATH, so every step after the install must call
+`.bassi-venv/bin/bassi` by its path. One test installs bassi for real: a virtual environment in
+the workspace, and pip installing this checkout into it (offline, the dependencies from the
+interpreter's own site packages); the commit-back tests, where the install is not the point, use
+an install command that writes `.bassi-venv/bin/bassi` as a wrapper of this checkout (seconds
+faster each).
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +33,10 @@ from pathlib import Path
 import pytest
 
 from bassi_ci.ci.request import BOT_NAME
-from bassi_ci.generators.jenkins import groovy_string
+from bassi_ci.generators.jenkins import VENV_DIR, groovy_string
 from tests.cli import run_cli
 from tests.fakeapi import FakeMessagesAPI, from_script
-from tests.generators.helpers import ROOT, files_holding, install_shim, run_git, write_task
+from tests.generators.helpers import ROOT, files_holding, run_git, write_task
 from tests.gitserver import GitServer, basic
 
 pytestmark = pytest.mark.slow
@@ -223,6 +232,30 @@ REPORT = "reports/x.md"
 TASK_FILE = ".bassi/tasks/notes.yaml"
 
 
+# The default install command's shape, offline: this checkout instead of bassi-ci from PyPI, the
+# dependencies from the interpreter's site packages (--system-site-packages, --no-deps).
+VENV_INSTALL = (
+    f"python3 -m venv --system-site-packages {VENV_DIR} && {VENV_DIR}/bin/pip install --quiet "
+    f"--disable-pip-version-check --no-deps --no-build-isolation --no-index {ROOT}"
+)
+
+# Puts the same place a wrapper that runs this checkout's bassi.
+WRAPPER = f'#!/bin/sh\\nPYTHONPATH={ROOT} exec {sys.executable} -m bassi_ci "$@"\\n'
+WRAPPER_INSTALL = (
+    f"mkdir -p {VENV_DIR}/bin && printf '{WRAPPER}' > {VENV_DIR}/bin/bassi && chmod +x {VENV_DIR}/bin/bassi"
+)
+
+
+def agent_path(tmp_path: Path) -> str:
+    """The Jenkins agent's PATH: this interpreter as `python3`, the system's programs, and no `bassi`."""
+    python_dir = tmp_path / "python-only"
+    python_dir.mkdir()
+    (python_dir / "python3").symlink_to(sys.executable)
+    path = os.pathsep.join([str(python_dir), "/usr/local/bin", "/usr/bin", "/bin"])
+    assert shutil.which("bassi", path=path) is None, "a bassi on PATH would hide a step that lost its venv"
+    return path
+
+
 def push_forms(token: str) -> tuple[str, str]:
     return token, base64.b64encode(f"{PUSH_USER}:{token}".encode()).decode()
 
@@ -234,7 +267,7 @@ class Job:
     env: dict[str, str]
 
 
-def jenkins_job(tmp_path: Path, server: GitServer) -> Job:
+def jenkins_job(tmp_path: Path, server: GitServer, install: str = WRAPPER_INSTALL) -> Job:
     """A project with task `notes` (commit: reports/*.md) and its generated Jenkinsfile, on the git
     server; the job's workspace is a detached checkout of main, as the git plugin leaves it."""
     server.readers["jenkins-checkout"] = READ_TOKEN
@@ -250,9 +283,7 @@ def jenkins_job(tmp_path: Path, server: GitServer) -> Job:
         timezone="UTC",
         commit={"paths": ["reports/*.md"]},
     )
-    bin_dir = tmp_path / "bin"
     folder = str(seed / ".bassi" / "tasks")
-    install = install_shim(bin_dir, export=False)
     code, _, err = run_cli(
         "ci", "generate", "--target", "jenkins", "--tasks-dir", folder, "--out", str(seed), "--install-command", install
     )
@@ -272,12 +303,10 @@ def jenkins_job(tmp_path: Path, server: GitServer) -> Job:
         for name, value in os.environ.items()
         if not name.startswith(("ANTHROPIC_API_KEY", "GIT_", "BASSI_PUSH")) and name not in ("SSH_ASKPASS",)
     }
+    env.pop("PYTHONPATH", None)  # bassi comes from the venv, not from this checkout's folder
     env.update(
         {
-            # The install step's `bassi` is found through the Jenkins agent's own PATH (where pip
-            # would install it): an `export` in one `sh` step does not reach the next.
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "PYTHONPATH": str(ROOT),
+            "PATH": agent_path(tmp_path),
             "WORKSPACE": str(workspace),
             "GIT_BRANCH": "origin/main",
             "GIT_COMMIT": run_git(workspace, "rev-parse", "HEAD"),
@@ -305,21 +334,69 @@ def log_of(runs: list[StepRun]) -> str:
 # --------------------------------------------------------------------------- tests
 
 
+def test_each_step_calls_the_venv_bassi_that_the_install_step_left(
+    tmp_path: Path, fake_api: FakeMessagesAPI, git_server: GitServer
+) -> None:
+    """A real venv, a real pip install of this checkout; no PATH carries over from step to step."""
+    job = jenkins_job(tmp_path, git_server, install=VENV_INSTALL)
+    runs = run_job(job, fake_api, f"mkdir -p reports && echo '# Report' > {REPORT}")
+    log = log_of(runs)
+    assert [run.returncode for run in runs] == [0, 0, 0, 0, 0], log[-4000:]
+    assert runs[1].stdout.startswith("bassi, version ")
+    # The bassi that ran is the one the install step put into the venv (its own copy of the package).
+    venv = job.workspace / VENV_DIR
+    imported = subprocess.run(
+        [venv / "bin" / "python", "-c", "import bassi_ci; print(bassi_ci.__file__)"],
+        cwd=job.workspace,  # as in the steps (`python -c` looks in its working directory first)
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": job.env["PATH"]},
+    ).stdout.strip()
+    assert Path(imported).is_relative_to(venv), imported
+    # The venv hides itself from git: nothing of it in `git status` or in the pushed commit.
+    status = run_git(job.workspace, "status", "--porcelain", "--untracked-files=all").splitlines()
+    assert "?? bassi-result.json" in status  # the control: untracked files do show
+    assert not [line for line in status if VENV_DIR in line], status
+    pushed = git_server.git("show", "--name-only", "--format=", "main")
+    assert pushed == REPORT
+
+
+def test_a_path_exported_by_the_install_step_is_gone_in_the_next_step(tmp_path: Path, git_server: GitServer) -> None:
+    """Why the venv: the old install commands put bassi on PATH, which the next `sh` step never sees.
+    The step after the install names the missing program, before any run."""
+    bin_dir = tmp_path / "exported-bin"
+    shim = f'#!/bin/sh\\nexec {sys.executable} -m bassi_ci "$@"\\n'
+    install = (
+        f"mkdir -p {bin_dir} && printf '{shim}' > {bin_dir}/bassi && chmod +x {bin_dir}/bassi "
+        f"&& export PATH={bin_dir}:$PATH && bassi --version"  # the control: bassi is found in this step
+    )
+    job = jenkins_job(tmp_path, git_server, install=install)
+    runs = replay(job.pipeline, job.workspace, {**job.env, "PYTHONPATH": str(ROOT)}, {"anthropic-api-key": "k"})
+    assert [run.returncode for run in runs] == [0, 127], log_of(runs)
+    assert "bassi, version" in runs[0].stdout
+    assert ".bassi-venv/bin/bassi: not found" in runs[1].stderr
+
+
 def test_the_replay_reads_every_step_of_the_generated_jenkinsfile(tmp_path: Path, git_server: GitServer) -> None:
     job = jenkins_job(tmp_path, git_server)
     assert job.pipeline.environment == {"ANTHROPIC_API_KEY": "anthropic-api-key"}
     steps = job.pipeline.steps
-    assert [step.stdout_to for step in steps] == [None, "BASSI_GIT_STATE", None, None]
-    assert steps[1].script == "bassi ci git-state"
-    assert steps[2].script == f"bassi execute {TASK_FILE} --ci --junit bassi-junit.xml > bassi-result.json"
+    assert [step.stdout_to for step in steps] == [None, None, "BASSI_GIT_STATE", None, None]
+    assert steps[0].script == WRAPPER_INSTALL
+    assert steps[1].script == ".bassi-venv/bin/bassi --version && echo '*' > .bassi-venv/.gitignore"
+    assert steps[2].script == ".bassi-venv/bin/bassi ci git-state"
     assert steps[3].script == (
-        f"bassi ci commit --task {TASK_FILE} --result bassi-result.json "
+        f".bassi-venv/bin/bassi execute {TASK_FILE} --ci --junit bassi-junit.xml > bassi-result.json"
+    )
+    assert steps[4].script == (
+        f".bassi-venv/bin/bassi ci commit --task {TASK_FILE} --result bassi-result.json "
         '--git-state "$BASSI_GIT_STATE" --push-token-env BASSI_PUSH_TOKEN --push-user-env BASSI_PUSH_USER '
         '--branch "${GIT_BRANCH#origin/}"'
     )
     # The push credential is bound around the commit step alone.
     binding = UsernamePassword("bassi-git-push", "BASSI_PUSH_USER", "BASSI_PUSH_TOKEN")
-    assert [step.bindings for step in steps] == [(), (), (), (binding,)]
+    assert [step.bindings for step in steps] == [(), (), (), (), (binding,)]
 
 
 @pytest.mark.parametrize("text", ["plain", "it's", "back\\slash", "${env.X} $HOME", "two\nlines\r", "tab\there"])
@@ -340,8 +417,8 @@ def test_jenkins_commit_back_pushes_with_the_bound_credential_alone(
     )
     runs = run_job(job, fake_api, command)
     log = log_of(runs)
-    assert [run.returncode for run in runs] == [0, 0, 0, 0], log[-4000:]
-    assert runs[1].stdout.strip().startswith("gs1-")
+    assert [run.returncode for run in runs] == [0, 0, 0, 0, 0], log[-4000:]
+    assert runs[2].stdout.strip().startswith("gs1-")
 
     # The push arrived, as the bot, with the credential Jenkins bound (its user name included).
     assert git_server.git("rev-parse", "main^") == before
@@ -370,8 +447,8 @@ def test_jenkins_commit_back_with_a_wrong_token_fails_and_pushes_nothing(
     wrong = "jenkinsWrongT0ken9876543210"
     runs = run_job(job, fake_api, f"mkdir -p reports && echo '# Report' > {REPORT}", push_token=wrong)
     log = log_of(runs)
-    assert [run.returncode for run in runs] == [0, 0, 0, 1], log[-4000:]
-    assert "bassi: error: push to origin/main failed" in runs[3].stderr
+    assert [run.returncode for run in runs] == [0, 0, 0, 0, 1], log[-4000:]
+    assert "bassi: error: push to origin/main failed" in runs[4].stderr
     assert git_server.git("rev-parse", "main") == before
     tried = [request for request in git_server.requests if request.is_push]
     assert tried and all(request.user is None and request.status == 401 for request in tried)
@@ -393,9 +470,9 @@ def test_jenkins_commit_back_refuses_a_filter_the_agent_planted(
     )
     runs = run_job(job, fake_api, command)
     log = log_of(runs)
-    assert [run.returncode for run in runs] == [0, 0, 0, 1], log[-4000:]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0, 1], log[-4000:]
     refusal = "bassi: error: refusing to commit back: its git configuration or HEAD changed during the run"
-    assert refusal in runs[3].stderr
+    assert refusal in runs[4].stderr
     assert not witness.exists(), "commit-back ran the filter the agent configured"
     assert git_server.git("rev-parse", "main") == before
     assert not any(request.is_push for request in git_server.requests)
