@@ -18,7 +18,9 @@ stays in the block as a commented-out line, so resuming restores it.
 Concurrent edits: a plan records the crontab it was made from; applying re-reads the crontab
 just before writing and writes only over that same text. When it changed meanwhile, the
 plan's own changes (the task lines that differ) are made again on the new text, a few times
-at most, then a one-line SchedulerError says so; nobody's edit is overwritten.
+at most, then a one-line SchedulerError says so; nobody's edit is overwritten. (crontab(1)
+has no lock, so the window that remains is the few milliseconds between that re-read and
+`crontab -` replacing the file.)
 
 Time zones. cronie (Fedora, Arch, RHEL) reads `CRON_TZ=<zone>` and runs the lines below it in
 that zone, so each task gets its own `CRON_TZ=` line and the block ends by restoring the zone

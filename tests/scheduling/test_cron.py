@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from croniter import croniter
 
+from bassi_ci.errors import ScheduleError
 from bassi_ci.schedules import next_runs, parse_schedule
 from bassi_ci.scheduling.base import Entry, SchedulerError, scheduled_command
 from bassi_ci.scheduling.cron import (
@@ -268,6 +269,18 @@ def test_a_hash_or_quote_in_the_workdir_is_quoted_not_refused(backend: CronBacke
     entry = replace(make_entry("alpha"), workdir=workdir, command=scheduled_command("alpha", workdir, ENV_FILE))
     install(backend, entry)
     assert backend.status("alpha").command == entry.command
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [("every 90m", "does not divide an hour or a day"), ("once 2027-01-31 10:00", "runs once")],
+)
+def test_schedules_cron_cannot_say_are_refused_with_a_way_out(
+    backend: CronBackend, standin: StandInCrontab, schedule: str, message: str
+) -> None:
+    with pytest.raises(ScheduleError, match=message):
+        backend.plan_install(make_entry("alpha", schedule))
+    assert not standin.file.exists()
 
 
 # --------------------------------------------------------------------------- concurrent edits
