@@ -7,13 +7,16 @@ started here in the foreground (`cron -f`) and stopped by its PID.
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
+import signal
 import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -30,8 +33,8 @@ pytestmark = [pytest.mark.slow, requires("crontab", "cron")]
 
 # Debian's crontab refuses a text without a final newline, so the real one gets one.
 REAL_FOREIGN = FOREIGN + b"\n"
-FIRE_WAIT_S = 70  # cron wakes at the next full minute
-RUN_WAIT_S = 60  # then bassi starts and the fake API answers
+FIRE_WAIT_S = 90  # cron wakes at the next full minute (<= 60 s), then bassi starts and calls the API
+RUN_WAIT_S = 60  # then the run finishes and writes its row
 
 
 def crontab_l() -> bytes | None:
@@ -106,10 +109,13 @@ def test_the_cron_daemon_runs_the_task_under_its_minimal_environment(
     assert plan.notes == ()
     backend.apply(plan)
 
-    with _started_cron():
-        fired = _wait_for(lambda: bool(fake_api.requests or _statuses(isolated_home)), FIRE_WAIT_S)
-        assert fired, f"no API call and no history row within {FIRE_WAIT_S} s; crontab:\n{crontab_l()!r}"
-        finished = _wait_for(lambda: _statuses(isolated_home) not in ([], ["running"]), RUN_WAIT_S)
+    try:
+        with _started_cron():
+            fired = _wait_for(lambda: bool(fake_api.requests or _statuses(isolated_home)), FIRE_WAIT_S)
+            assert fired, f"no API call and no history row within {FIRE_WAIT_S} s; crontab:\n{crontab_l()!r}"
+            finished = _wait_for(lambda: _statuses(isolated_home) not in ([], ["running"]), RUN_WAIT_S)
+    finally:
+        _stop_jobs_of(str(env_file))
     assert finished and _statuses(isolated_home)[0] == "success", _statuses(isolated_home)
     assert (workdir / "where.txt").read_text().strip() == str(workdir)
 
@@ -124,6 +130,8 @@ def _started_cron() -> Iterator[None]:
     if _running_cron():
         yield
         return
+    if datetime.now().second >= 55:  # started this late, cron may let the coming minute pass
+        time.sleep(61 - datetime.now().second)
     daemon_path = shutil.which("cron")
     assert daemon_path is not None
     daemon = subprocess.Popen([daemon_path, "-f"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -140,6 +148,30 @@ def _started_cron() -> Iterator[None]:
         except subprocess.TimeoutExpired:
             daemon.kill()
             daemon.wait()
+
+
+def _stop_jobs_of(marker: str) -> None:
+    """Stop what cron started for this test and is still running (a failed or slow run):
+    cron leaves its jobs running when it stops. Found by `marker` in the job's command line,
+    then every descendant by parent PID."""
+    parents: dict[int, int] = {}
+    family: set[int] = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            pid = int(proc.name)
+            parents[pid] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if marker.encode() in (proc / "cmdline").read_bytes():
+                family.add(pid)
+        except (ValueError, OSError, IndexError):
+            continue
+    grown = True
+    while grown:
+        children = {pid for pid, parent in parents.items() if parent in family} - family
+        family |= children
+        grown = bool(children)
+    for pid in family - {os.getpid()}:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
 
 
 def _running_cron() -> bool:
