@@ -63,6 +63,9 @@ class Plan:
     backend: str
     files: tuple[FileChange, ...] = ()
     crontab: str | None = None  # the whole new crontab text, or None when the crontab is not touched
+    # The crontab text the plan was made from: applying writes only over this very text, so an
+    # edit made in between (by the user or another bassi) is never overwritten.
+    crontab_before: str | None = None
     commands: tuple[tuple[str, ...], ...] = ()
     notes: tuple[str, ...] = ()  # what a person should know (e.g. "cron has no CRON_TZ: times translated")
     # Commands that must run while the old files still exist (systemd disables a timer before

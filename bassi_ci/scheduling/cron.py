@@ -1,0 +1,518 @@
+"""The cron backend: one line per task inside one marked block of the user's crontab.
+
+    # >>> bassi-ci (managed; do not edit) >>>
+    # bassi-ci:weekly-report
+    0 9 * * 1 /bin/sh -c '… exec /usr/bin/python3 -m bassi_ci execute --ci weekly-report'
+    # bassi-ci:nightly (paused)
+    #30 2 * * * /bin/sh -c '…'
+    # <<< bassi-ci <<<
+
+The crontab is read with `crontab -l` and written with `crontab -` (the program is injectable).
+Everything outside the block is kept byte for byte (comments, `VAR=value` lines, `%` signs,
+other tools' blocks, odd bytes, a missing final newline): the text is split around the block
+and joined again, never re-formatted. A new block goes at the top, so the user's own `SHELL=`,
+`PATH=` or `MAILTO=` lines (which cron applies only to the lines below them) do not change
+bassi's jobs, and removing the last task gives back the original text exactly. A paused task
+stays in the block as a commented-out line, so resuming restores it.
+
+Concurrent edits: a plan records the crontab it was made from; applying re-reads the crontab
+just before writing and writes only over that same text. When it changed meanwhile, the
+plan's own changes (the task lines that differ) are made again on the new text, a few times
+at most, then a one-line SchedulerError says so; nobody's edit is overwritten. (crontab(1)
+has no lock, so the window that remains is the few milliseconds between that re-read and
+`crontab -` replacing the file.)
+
+Time zones. cronie (Fedora, Arch, RHEL) reads `CRON_TZ=<zone>` and runs the lines below it in
+that zone, so each task gets its own `CRON_TZ=` line and the block ends by restoring the zone
+that was in effect before it. Debian's and Ubuntu's cron (vixie cron 3.0pl1) does not: its
+crontab(5) says nothing of CRON_TZ and its FEATURES file says "TZ can be set, but cron ignores
+it", and the daemon contains no "CRON_TZ" string. Support is therefore detected by looking for
+that string in the installed daemon. Without it, a task whose zone has the machine's offsets
+all year is installed as is; any other task is installed at every machine-zone wall time it
+can fall on across the year (its times shifted by each offset difference between the zones,
+plus the ends of its zone's DST gaps) and runs `<due-guard> && <command>`: the guard
+(`bassi_ci.scheduling.due`) lets the job through only at the task's own fire times, so the
+task runs right through every DST change of both zones with no re-install. The plan carries
+a note saying so, for `show` and `debug`. One limit remains: when the machine's clock falls
+back, Debian cron does not run a fixed-time line a second time in the repeated hour, so a
+task time that lands on the second occurrence of that hour is missed once a year.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bassi_ci import clock
+from bassi_ci.errors import ScheduleError
+from bassi_ci.schedules import next_runs, parse_schedule, to_cron, validate_timezone
+from bassi_ci.schedules.cronfields import CronFields, cron_fields
+from bassi_ci.scheduling.base import MARKER, Entry, Plan, SchedulerError, Status, bassi_argv
+from bassi_ci.scheduling.due import guard_argv
+from bassi_ci.tasks.model import SLUG_RE
+
+BEGIN = f"# >>> {MARKER} (managed; do not edit) >>>"
+END = f"# <<< {MARKER} <<<"
+TAG = f"# {MARKER}:"  # "# bassi-ci:<id>", then " (paused)" when the line below is commented out
+PAUSED = " (paused)"
+# The block's last lines when it set CRON_TZ: the zone of the user's lines below it.
+RESTORE = f"# {MARKER}: the zone of the lines below"
+ATTEMPTS = 5  # reads and writes tried while the crontab keeps changing under us
+
+_CRON_TZ_LINE = re.compile(r"[ \t]*CRON_TZ[ \t]*=[ \t]*(?P<value>.*?)[ \t]*")
+_DAEMONS = ("/usr/sbin/cron", "/usr/sbin/crond", "/usr/bin/crond")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class CronBackend:
+    """Installs tasks as lines of the user's crontab (see the module docstring)."""
+
+    name = "cron"
+
+    def __init__(
+        self, crontab: str = "crontab", *, machine_zone: str | None = None, cron_tz: bool | None = None
+    ) -> None:
+        self.crontab = crontab
+        self.machine_zone = machine_zone or daemon_zone()
+        self.cron_tz = supports_cron_tz() if cron_tz is None else cron_tz
+
+    # -- plans (nothing is changed)
+
+    def plan_install(self, entry: Entry) -> Plan:
+        check_entry(entry)
+        lines, notes = self.entry_lines(entry)
+        return self._plan({entry.task_id: lines}, notes)
+
+    def plan_uninstall(self, task_id: str) -> Plan:
+        check_task_id(task_id)
+        return self._plan({task_id: None}, ())
+
+    def plan_enable(self, entry: Entry, enabled: bool) -> Plan:
+        """Comment the line out (pause) or back in (resume); nothing when it is not installed."""
+        check_entry(entry)
+        if entry.task_id not in parse_crontab(self.read()).entries:
+            return Plan(backend=self.name, notes=(f"{entry.task_id} has no line in the crontab; nothing to change",))
+        return self.plan_install(replace(entry, enabled=enabled))
+
+    def entry_lines(self, entry: Entry) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The task's lines in the block and the notes a person should see about them."""
+        validate_timezone(entry.timezone)
+        expression = to_cron(parse_schedule(entry.schedule))
+        command = shlex.join(entry.command)
+        tag = TAG + entry.task_id + ("" if entry.enabled else PAUSED)
+        mark = "" if entry.enabled else "#"
+        if self.cron_tz:
+            return (tag, f"CRON_TZ={entry.timezone}", f"{mark}{expression} {cron_escape(command)}"), ()
+        shifted = machine_expression(entry.schedule, entry.timezone, self.machine_zone)
+        if shifted is None:
+            return (tag, f"{mark}{expression} {cron_escape(command)}"), ()
+        guard = shlex.join(guard_argv(bassi_argv()[0], entry.schedule, entry.timezone))
+        note = (
+            f"this cron has no CRON_TZ: '{entry.schedule}' ({entry.timezone}) is installed at the"
+            f" machine's {self.machine_zone} times '{shifted}', and a due-guard runs the task only"
+            f" at its own times"
+        )
+        return (tag, f"{mark}{shifted} {cron_escape(f'{guard} && {command}')}"), (note,)
+
+    def _plan(self, changes: dict[str, tuple[str, ...] | None], notes: tuple[str, ...]) -> Plan:
+        before = self.read()
+        after = with_entries(before, changes, self.machine_zone)
+        if after == before:
+            return Plan(backend=self.name, notes=notes)
+        return Plan(
+            backend=self.name,
+            crontab=after,
+            crontab_before=before,
+            commands=((self.crontab, "-"),),
+            notes=notes,
+        )
+
+    # -- changes
+
+    def apply(self, plan: Plan) -> None:
+        """Write the plan's crontab over the text it was made from, re-basing on concurrent edits."""
+        if plan.crontab is None:
+            return
+        expected, wanted = plan.crontab_before or "", plan.crontab
+        for _ in range(ATTEMPTS):
+            current = self.read()
+            if current == expected:
+                self.write(wanted)
+                return
+            expected, wanted = current, rebase(current, plan.crontab_before or "", plan.crontab, self.machine_zone)
+        raise SchedulerError(
+            f"the crontab kept changing while bassi was updating it ({ATTEMPTS} tries); nothing"
+            " was written: wait for the other editor to finish and run the command again"
+        )
+
+    def status(self, task_id: str) -> Status:
+        check_task_id(task_id)
+        lines = parse_crontab(self.read()).entries.get(task_id)
+        if lines is None:
+            return Status(backend=self.name, installed=False, enabled=None)
+        line = lines[-1]
+        enabled = not lines[0].endswith(PAUSED)
+        details = {"line": line, "crontab": f"`{self.crontab} -l`"}
+        zone = next((text for text in lines if text.startswith("CRON_TZ=")), None)
+        details["zone"] = zone or f"machine zone {self.machine_zone}"
+        return Status(backend=self.name, installed=True, enabled=enabled, command=command_of(line), details=details)
+
+    # -- the crontab program
+
+    def read(self) -> str:
+        """The current crontab ("" when the user has none)."""
+        proc = self._run("-l", text="")
+        if proc.returncode == 0:
+            return decode(proc.stdout)
+        message = first_line(proc.stderr)
+        if "no crontab for" in message.lower():
+            return ""
+        raise SchedulerError(f"`{self.crontab} -l` failed: {message or f'exit {proc.returncode}'}")
+
+    def write(self, text: str) -> None:
+        proc = self._run("-", text=text)
+        if proc.returncode != 0:
+            message = first_line(proc.stderr) or f"exit {proc.returncode}"
+            raise SchedulerError(f"`{self.crontab} -` refused the new crontab ({message}); the crontab is unchanged")
+
+    def _run(self, argument: str, text: str) -> subprocess.CompletedProcess[bytes]:
+        try:
+            return subprocess.run(
+                [self.crontab, argument], input=encode(text), capture_output=True, check=False, timeout=60
+            )
+        except FileNotFoundError:
+            raise SchedulerError(
+                f"the cron backend needs the `{self.crontab}` program, which is not installed;"
+                " install cron (Debian/Ubuntu: apt-get install cron) or choose another --backend"
+            ) from None
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SchedulerError(f"cannot run `{self.crontab} {argument}`: {exc}") from None
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_task_id(task_id: str) -> None:
+    if not SLUG_RE.fullmatch(task_id):
+        raise SchedulerError(
+            f"task id {task_id!r} cannot go into a crontab line: use lowercase letters, digits and"
+            " single hyphens (a slug such as weekly-report)"
+        )
+
+
+def check_entry(entry: Entry) -> None:
+    """Refuse anything that could break out of its crontab line or the block's comments."""
+    check_task_id(entry.task_id)
+    for name, value in (("schedule", entry.schedule), ("timezone", entry.timezone)):
+        if _CONTROL.search(value) or "#" in value:
+            raise SchedulerError(f"the {name} {value!r} of {entry.task_id} contains a line break or '#'; remove it")
+    for value in (*entry.command, str(entry.workdir)):
+        if _CONTROL.search(value):
+            raise SchedulerError(
+                f"the command of {entry.task_id} contains a line break or control character"
+                f" ({value!r}); cron runs one line per job, so remove it"
+            )
+
+
+# --------------------------------------------------------------------------- the block
+
+
+@dataclass(frozen=True)
+class Crontab:
+    """A crontab split around bassi's block: foreign text before and after, and the task lines."""
+
+    before: str
+    entries: dict[str, tuple[str, ...]]  # task id -> its lines in the block, the tag line first
+    after: str
+
+
+def parse_crontab(text: str) -> Crontab:
+    """Split the crontab around the block; a crontab without one gets an empty block at the top."""
+    lines = text.splitlines(keepends=True)
+    begins = [index for index, line in enumerate(lines) if line.rstrip("\r\n") == BEGIN]
+    ends = [index for index, line in enumerate(lines) if line.rstrip("\r\n") == END]
+    if not begins and not ends:
+        return Crontab(before="", entries={}, after=text)
+    if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
+        raise SchedulerError(
+            f"the {MARKER} block of the crontab is damaged ({len(begins)} begin and {len(ends)} end"
+            f" lines): fix it with `crontab -e` so that one '{BEGIN}' line comes before one '{END}' line"
+        )
+    inner = [line.rstrip("\r\n") for line in lines[begins[0] + 1 : ends[0]]]
+    before, after = "".join(lines[: begins[0]]), "".join(lines[ends[0] + 1 :])
+    return Crontab(before=before, entries=_entries(inner), after=after)
+
+
+def _entries(inner: list[str]) -> dict[str, tuple[str, ...]]:
+    entries: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    restoring = False  # after RESTORE: the block's closing CRON_TZ, rebuilt on every write
+    for line in inner:
+        if line == RESTORE:
+            current, restoring = None, True
+        elif restoring and _CRON_TZ_LINE.fullmatch(line):
+            continue
+        elif line.startswith(TAG):
+            restoring = False
+            task_id = line.removeprefix(TAG).removesuffix(PAUSED)
+            current = entries.setdefault(task_id, [])
+            current.append(line)
+        elif current is not None:
+            current.append(line)
+        elif line.strip():
+            raise SchedulerError(
+                f"the {MARKER} block of the crontab has a line bassi did not write ({line!r});"
+                " move it out of the block with `crontab -e`"
+            )
+    return {task_id: tuple(lines) for task_id, lines in entries.items()}
+
+
+def render_crontab(crontab: Crontab, machine_zone: str) -> str:
+    """The whole text: foreign text unchanged around the block; no block when it is empty."""
+    if not crontab.entries:
+        return crontab.before + crontab.after
+    body = [line for lines in crontab.entries.values() for line in lines]
+    if any(line.startswith("CRON_TZ=") for line in body):
+        body += [RESTORE, f"CRON_TZ={zone_in_effect(crontab.before) or machine_zone}"]
+    block = "\n".join([BEGIN, *body, END]) + "\n"
+    return crontab.before + block + crontab.after
+
+
+def with_entries(text: str, changes: dict[str, tuple[str, ...] | None], machine_zone: str) -> str:
+    """The crontab with some tasks' lines set (a tuple) or removed (None)."""
+    crontab = parse_crontab(text)
+    entries = dict(crontab.entries)
+    for task_id, lines in changes.items():
+        if lines is None:
+            entries.pop(task_id, None)
+        else:
+            entries[task_id] = lines
+    return render_crontab(replace(crontab, entries=entries), machine_zone)
+
+
+def rebase(current: str, base: str, wanted: str, machine_zone: str) -> str:
+    """Make on `current` the task changes that turned `base` into `wanted`."""
+    old, new = parse_crontab(base).entries, parse_crontab(wanted).entries
+    changed = {task_id for task_id in old.keys() | new.keys() if old.get(task_id) != new.get(task_id)}
+    return with_entries(current, {task_id: new.get(task_id) for task_id in changed}, machine_zone)
+
+
+def zone_in_effect(text: str) -> str | None:
+    """The last CRON_TZ the user's lines set, which the lines after the block expect."""
+    zone = None
+    for line in text.splitlines():
+        match = _CRON_TZ_LINE.fullmatch(line)
+        if match:
+            zone = match["value"].strip("'\"")
+    return zone
+
+
+def cron_escape(command: str) -> str:
+    """cron turns an unescaped `%` into a newline (and the rest into stdin)."""
+    return command.replace("%", "\\%")
+
+
+def command_of(line: str) -> tuple[str, ...]:
+    """The argv of a block line (the task's command, after any due-guard)."""
+    words = line.lstrip("#").split(None, 5)
+    if len(words) < 6:
+        return ()
+    lexer = shlex.shlex(words[5].replace("\\%", "%"), posix=True, punctuation_chars="&")
+    lexer.whitespace_split = True
+    tokens = list(lexer)
+    return tuple(tokens[tokens.index("&&") + 1 :] if "&&" in tokens else tokens)
+
+
+def first_line(stderr: bytes) -> str:
+    lines = decode(stderr).strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def encode(text: str) -> bytes:
+    # surrogateescape: bytes that are not UTF-8 go back out exactly as they came in.
+    return text.encode("utf-8", "surrogateescape")
+
+
+def decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+# --------------------------------------------------------------------------- zones
+
+
+def supports_cron_tz() -> bool:
+    """Whether the installed cron daemon knows CRON_TZ (cronie does; Debian's cron does not)."""
+    candidates = [*_DAEMONS, shutil.which("crond"), shutil.which("cron")]
+    for path in filter(None, candidates):
+        try:
+            if b"CRON_TZ" in Path(path).read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def daemon_zone() -> str:
+    """The zone the cron daemon runs in: the system's (/etc/localtime), not this shell's TZ."""
+    for candidate in (_localtime_link(), _etc_timezone()):
+        try:
+            if candidate:
+                validate_timezone(candidate)
+                return candidate
+        except ScheduleError:
+            continue
+    return "UTC"
+
+
+def _localtime_link() -> str:
+    try:
+        target = str(Path("/etc/localtime").readlink())
+    except OSError:
+        return ""
+    return target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
+
+
+def _etc_timezone() -> str:
+    try:
+        return Path("/etc/timezone").read_text().strip()
+    except OSError:
+        return ""
+
+
+def machine_expression(schedule: str, task_zone: str, machine_zone: str) -> str | None:
+    """The machine-zone cron fields covering every fire time of the task across two years,
+    or None when both zones keep the same offset all the time (the expression runs as is).
+
+    A superset on purpose: the due-guard drops the extra wakings. Each of the task's times of
+    day is shifted by every offset difference between the zones; when that crosses midnight,
+    restricted day fields widen by the days crossed; a run the DST policy moves to the end of
+    a gap in the task's zone adds that machine-zone wall time.
+    """
+    start = datetime(clock.now().year, 1, 1, tzinfo=UTC)
+    instants = list(_hours(start, start.replace(year=start.year + 2)))
+    task, machine = ZoneInfo(task_zone), ZoneInfo(machine_zone)
+    differences = {_minutes(machine, moment) - _minutes(task, moment) for moment in instants}
+    if differences == {0}:
+        return None
+    fields = cron_fields(to_cron(parse_schedule(schedule)))
+    shifted = _shift(fields, differences)
+    for moment in _gap_runs(schedule, task_zone, instants):
+        shifted = _add_wall_time(shifted, moment.astimezone(machine))
+    return _render(shifted)
+
+
+def _hours(start: datetime, end: datetime) -> Iterator[datetime]:
+    moment = start
+    while moment < end:
+        yield moment
+        moment += timedelta(hours=1)
+
+
+def _minutes(zone: ZoneInfo, moment: datetime) -> int:
+    offset = moment.astimezone(zone).utcoffset()
+    assert offset is not None
+    return int(offset.total_seconds() // 60)
+
+
+def _shift(fields: CronFields, differences: set[int]) -> CronFields:
+    hours: set[int] = set()
+    minutes: set[int] = set()
+    day_steps: set[int] = set()
+    for difference in differences:
+        for hour in fields.hours:
+            for minute in fields.minutes:
+                days, minute_of_day = divmod(hour * 60 + minute + difference, 24 * 60)
+                hours.add(minute_of_day // 60)
+                minutes.add(minute_of_day % 60)
+                day_steps.add(days)
+    return CronFields(
+        minutes=frozenset(minutes),
+        hours=frozenset(hours),
+        days=_step(fields.days, day_steps, 31, _month_days),
+        months=_step(fields.months, day_steps, 12, _move_month),
+        weekdays=_step(fields.weekdays, day_steps, 7, _move_weekday),
+        days_and=fields.days_and,
+    )
+
+
+def _step(values: frozenset[int], steps: set[int], size: int, move: Callable[[int, int], set[int]]) -> frozenset[int]:
+    """The values after moving by each step in days (an unrestricted field stays unrestricted)."""
+    if len(values) == size:
+        return values
+    return frozenset(moved for value in values for step in steps for moved in move(value, step))
+
+
+def _month_days(day: int, step: int) -> set[int]:
+    """Where a day of the month lands `step` days later, in months of every length."""
+    target = day + step
+    if target < 1:  # the last days of the month before, however long it was
+        return {target + length for length in range(28, 32)}
+    return {target if target <= length else target - length for length in range(28, 32) if day <= length}
+
+
+def _move_month(month: int, step: int) -> set[int]:
+    """A shifted day stays in its month or crosses into the neighbouring one."""
+    if step == 0:
+        return {month}
+    return {month, (month - 1 + (1 if step > 0 else -1)) % 12 + 1}
+
+
+def _move_weekday(weekday: int, step: int) -> set[int]:
+    return {(weekday + step) % 7}
+
+
+def _gap_runs(schedule: str, zone: str, instants: list[datetime]) -> Iterator[datetime]:
+    """Runs the DST policy moved to the end of a spring-forward gap of the task's zone."""
+    task = ZoneInfo(zone)
+    for earlier, later in pairwise(instants):
+        if _minutes(task, later) <= _minutes(task, earlier):
+            continue
+        transition = _transition(task, earlier, later)
+        runs = next_runs(parse_schedule(schedule), zone, transition - timedelta(seconds=1), 1)
+        if runs and runs[0] == transition:
+            yield transition
+
+
+def _transition(zone: ZoneInfo, earlier: datetime, later: datetime) -> datetime:
+    """The first second at `later`'s offset, between two instants with different offsets."""
+    low, high = 0, int((later - earlier).total_seconds())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _minutes(zone, earlier + timedelta(seconds=middle)) == _minutes(zone, later):
+            high = middle
+        else:
+            low = middle
+    return earlier + timedelta(seconds=high)
+
+
+def _add_wall_time(fields: CronFields, wall: datetime) -> CronFields:
+    def with_value(values: frozenset[int], value: int, size: int) -> frozenset[int]:
+        return values if len(values) == size else values | {value}
+
+    return CronFields(
+        minutes=fields.minutes | {wall.minute},
+        hours=fields.hours | {wall.hour},
+        days=with_value(fields.days, wall.day, 31),
+        months=with_value(fields.months, wall.month, 12),
+        weekdays=with_value(fields.weekdays, wall.isoweekday() % 7, 7),
+        days_and=fields.days_and,
+    )
+
+
+def _render(fields: CronFields) -> str:
+    def field(values: frozenset[int], size: int) -> str:
+        return "*" if len(values) == size else ",".join(str(value) for value in sorted(values))
+
+    days, weekdays = field(fields.days, 31), field(fields.weekdays, 7)
+    if not fields.days_and and "*" in (days, weekdays):
+        days = weekdays = "*"  # "any date OR some weekdays" is every day
+    minutes, hours, months = field(fields.minutes, 60), field(fields.hours, 24), field(fields.months, 12)
+    return f"{minutes} {hours} {days} {months} {weekdays}"
