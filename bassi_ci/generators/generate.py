@@ -12,6 +12,7 @@ from bassi_ci.generators.gitlab import GitlabOptions, render_gitlab
 from bassi_ci.generators.jenkins import JenkinsOptions, render_jenkins
 from bassi_ci.tasks.lookup import TaskFolder, load_folder
 from bassi_ci.tasks.model import Task
+from bassi_ci.tasks.templating import check_task_templates
 
 TARGETS = ("github", "gitlab", "jenkins")
 
@@ -46,6 +47,8 @@ def render(tasks: list[Task], tasks_dir: str, options: GenerateOptions, root: Pa
 def generate(folder: TaskFolder, out: Path, options: GenerateOptions, check: bool = False) -> GenerateResult:
     """Render every task of `folder` and bring `out` up to date (or only compare, with check=True)."""
     tasks = load_folder(folder)
+    for task in tasks:  # a CI job cannot pass --var: every variable must be a built-in or in `vars:`
+        check_task_templates(task, str(task.source or task.id), hint="'vars: {{{name}: VALUE}}' in the task file")
     rendering = render(tasks, _reference(folder.path, out), options, out)
     _refuse_undecodable(rendering)
     plan = make_plan(out, rendering)
