@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -22,3 +23,13 @@ def logs_dir() -> Path:
 
 def state_db_path() -> Path:
     return bassi_home() / "state.db"
+
+
+def folder_state_path(folder: Path, kind: str, suffix: str) -> Path:
+    """Where bassi keeps its own state about a tasks folder (a lock, a cache): in BASSI_HOME,
+    never beside the tasks, so a repository's `.bassi/tasks/` holds only task files.
+
+    One file per folder, named by a hash of the folder's absolute path.
+    """
+    digest = hashlib.sha256(str(folder.absolute()).encode()).hexdigest()[:16]
+    return bassi_home() / kind / f"tasks-{digest}{suffix}"

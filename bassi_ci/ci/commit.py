@@ -29,7 +29,7 @@ from bassi_ci.ci.secretscan import known_secret_values, secret_file_reason
 from bassi_ci.errors import RunFailed, UsageError
 from bassi_ci.runs.commitpaths import unchanged_note
 from bassi_ci.runs.redact import Redactor, secret_values
-from bassi_ci.runs.templating import expand_output_path
+from bassi_ci.tasks.templating import expand_output_path
 
 
 class CommitRefused(RunFailed):

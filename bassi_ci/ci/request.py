@@ -14,8 +14,8 @@ from typing import Any
 from bassi_ci import clock
 from bassi_ci.ci.gitstate import GitState
 from bassi_ci.errors import UsageError
-from bassi_ci.runs.templating import builtin_variables, expand, merge_variables
 from bassi_ci.tasks.model import DEFAULT_COMMIT_MESSAGE, Task
+from bassi_ci.tasks.templating import builtin_variables, expand, merge_variables
 
 BOT_NAME = "bassi[bot]"
 BOT_EMAIL = "bassi-bot@users.noreply.github.com"

@@ -13,8 +13,8 @@ from bassi_ci.ci.commit import commit_back
 from bassi_ci.ci.request import BOT_EMAIL, BOT_NAME, GITHUB_TOKEN_USER, build_commit_request, commit_paths
 from bassi_ci.errors import RunFailed, UsageError
 from bassi_ci.procguard import hide_from_same_user
-from bassi_ci.runs.templating import parse_vars
 from bassi_ci.tasks.loader import load_task_file
+from bassi_ci.tasks.templating import parse_vars
 
 
 @click.command(name="commit")

@@ -15,36 +15,33 @@ from pathlib import Path
 import click
 from click.shell_completion import CompletionItem
 
-from bassi_ci.home import tasks_dir
-from bassi_ci.tasks.model import SLUG_RE
 
+def stored_task_ids(root: Path | None = None) -> list[str]:
+    """The ids of a tasks folder (default: the personal store), from the store's validation
+    cache when it is warm, so a shell's TAB rarely waits for every task to be validated."""
+    from bassi_ci.tasks.store import TaskStore  # on TAB only (see the module's docstring)
 
-def stored_task_ids() -> list[str]:
-    """The ids of the store's task files, read off their names alone (a store file is <id>.yaml),
-    so a shell's TAB never waits for every task to be validated."""
-    root = tasks_dir()
-    try:
-        names = [path.name for path in root.iterdir()]
-    except OSError:
-        return []
-    return sorted(name[: -len(".yaml")] for name in names if name.endswith(".yaml") and SLUG_RE.match(name[:-5]))
+    return sorted({entry.task_id for entry in TaskStore(root).entries()})
 
 
 def repository_task_ids(cwd: Path) -> list[str]:
-    """The ids `bassi execute` finds in `.bassi/tasks/` of `cwd` or a parent up to the git root."""
-    from bassi_ci.tasks.loader import TASK_SUFFIXES  # on TAB only (see the module's docstring)
-    from bassi_ci.tasks.lookup import REPO_TASKS_DIR
+    """The ids `bassi execute` finds in this repository's `.bassi/tasks/`."""
+    from bassi_ci.tasks.lookup import repository_tasks_dir  # on TAB only (see the module's docstring)
 
-    folders = [cwd, *cwd.parents]
-    git_root = next((depth for depth, folder in enumerate(folders) if (folder / ".git").exists()), 0)
-    ids: set[str] = set()
-    for folder in folders[: git_root + 1]:
-        try:
-            paths = list((folder / REPO_TASKS_DIR).iterdir())
-        except OSError:
-            continue
-        ids.update(path.stem for path in paths if path.suffix.lower() in TASK_SUFFIXES and SLUG_RE.match(path.stem))
-    return sorted(ids)
+    folder = repository_tasks_dir(cwd)
+    return stored_task_ids(folder) if folder is not None else []
+
+
+def _chosen_folder(ctx: click.Context) -> Path | None:
+    """The folder that --tasks-dir or --repo (typed before the TAB) chose; None for the store."""
+    from bassi_ci.tasks.lookup import REPO_TASKS_DIR, git_root  # on TAB only
+
+    if ctx.params.get("tasks_dir"):
+        return Path(ctx.params["tasks_dir"]).expanduser()
+    if ctx.params.get("repo"):
+        root = git_root(Path.cwd())
+        return root / REPO_TASKS_DIR if root else None
+    return None
 
 
 def _completions(incomplete: str, *sources: Callable[[], Iterable[str]]) -> list[str]:
@@ -60,8 +57,10 @@ def _completions(incomplete: str, *sources: Callable[[], Iterable[str]]) -> list
 
 
 def complete_stored_task(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Shell completion of NAME in `schedule show/pause/resume/edit/delete`: the store's task ids."""
-    return _completions(incomplete, stored_task_ids)
+    """Shell completion of NAME in `schedule show/pause/resume/edit/delete`: the ids of the
+    folder --tasks-dir/--repo chose, else of the personal store."""
+    folder = _chosen_folder(ctx)
+    return _completions(incomplete, lambda: stored_task_ids(folder))
 
 
 def complete_task_with_runs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:

@@ -35,9 +35,9 @@ from bassi_ci.runs.observers import ConsoleObserver
 from bassi_ci.runs.redact import Redactor
 from bassi_ci.runs.resolve import resolve_task, task_workdir
 from bassi_ci.runs.result import RunReport, build_result
-from bassi_ci.runs.templating import parse_vars
 from bassi_ci.signals import ignore_interrupts, interrupts_deferred
 from bassi_ci.tasks.model import ALL_TOOLS, TIMEOUT_RULE, Task, duration_option, parse_tools, timeout_seconds
+from bassi_ci.tasks.templating import parse_vars
 
 
 @dataclass(frozen=True)

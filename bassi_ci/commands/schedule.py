@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,16 +13,24 @@ from bassi_ci import clock, output
 from bassi_ci.commands.completion import (
     complete_stored_task,
     complete_task_with_runs,
-    repository_task_ids,
-    stored_task_ids,
 )
 from bassi_ci.errors import TaskNotFound, UsageError
 from bassi_ci.home import state_db_path
-from bassi_ci.runs.templating import parse_vars as parse_vars  # also used by `bassi ci commit`
+from bassi_ci.runs.stats import StatsKey, TaskStats, stats_of
 from bassi_ci.schedules import describe, next_runs, normalize_schedule, parse_schedule, validate_timezone
-from bassi_ci.tasks.manage import TaskOptions, describe_schedule, edited_task, new_task, with_enabled
+from bassi_ci.tasks.lookup import REPO_TASKS_DIR, git_root, history_key
+from bassi_ci.tasks.manage import (
+    TaskOptions,
+    default_workdir,
+    describe_schedule,
+    edited_task,
+    new_task,
+    stored_workdir,
+    with_enabled,
+)
 from bassi_ci.tasks.model import ALL_TOOLS, Task, parse_tools
 from bassi_ci.tasks.store import TaskStore
+from bassi_ci.tasks.templating import parse_vars as parse_vars  # also used by `bassi ci commit`
 from bassi_ci.views.tasks import LIST_HEADERS, in_zone, task_rows, task_summary, unknown_task_message
 
 NOT_INSTALLED = (
@@ -35,6 +44,36 @@ ROW_STYLES = {"paused": "dim", "error": "red"}
 @click.group()
 def schedule() -> None:
     """Manage scheduled tasks and preview schedules."""
+
+
+def folder_options(func: Any) -> Any:
+    """--tasks-dir / --repo: which folder of tasks a command works on (default: BASSI_HOME/tasks)."""
+    func = click.option(
+        "--repo",
+        is_flag=True,
+        help="Use this git repository's tasks (.bassi/tasks/), the ones 'bassi ci generate' reads.",
+    )(func)
+    return click.option(
+        "--tasks-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Use the tasks in this folder instead of BASSI_HOME/tasks.",
+    )(func)
+
+
+def task_store(tasks_dir: Path | None, repo: bool) -> TaskStore:
+    """The folder of tasks the user chose with --tasks-dir or --repo."""
+    if tasks_dir is not None and repo:
+        raise UsageError("give --tasks-dir or --repo, not both")
+    if repo:
+        root = git_root(Path.cwd())
+        if root is None:
+            raise UsageError(
+                "--repo: the current folder is not inside a git repository; cd into one or use --tasks-dir"
+            )
+        return TaskStore(root / REPO_TASKS_DIR, flag="--repo")
+    if tasks_dir is not None:
+        return TaskStore(tasks_dir.expanduser().absolute(), flag=f"--tasks-dir {tasks_dir}")
+    return TaskStore()
 
 
 def task_options(func: Any) -> Any:
@@ -60,12 +99,11 @@ def task_options(func: Any) -> Any:
     return func
 
 
-def _options(when: str | None, prompt: str | None, values: dict[str, Any]) -> TaskOptions:
+def _options(when: str | None, prompt: str | None, values: dict[str, Any], store: TaskStore) -> TaskOptions:
     tools = values.pop("tools")
     pairs = values.pop("vars_")
     if values.get("workdir"):
-        # A stored task lives in BASSI_HOME/tasks, so a relative folder would mean nothing there.
-        values["workdir"] = str(Path(values["workdir"]).expanduser().resolve())
+        values["workdir"] = stored_workdir(Path(values["workdir"]), store.root)
     return TaskOptions(
         when=when,
         prompt=prompt,
@@ -82,10 +120,29 @@ def _options(when: str | None, prompt: str | None, values: dict[str, Any]) -> Ta
 @task_options
 @click.option("--id", "task_id", help="Task id (default: made from NAME), e.g. weekly-report.")
 @click.option("--no-install", is_flag=True, help="Only store the task; do not touch the OS scheduler.")
-def schedule_add(name: str, when: str, prompt: str, task_id: str | None, no_install: bool, **values: Any) -> None:
-    """Add a task that runs PROMPT on the schedule WHEN."""
-    task = new_task(name, _options(when, prompt, values), clock.now(), clock.local_zone_name(), task_id=task_id)
-    path = TaskStore().add(task)
+@folder_options
+def schedule_add(
+    name: str,
+    when: str,
+    prompt: str,
+    task_id: str | None,
+    no_install: bool,
+    tasks_dir: Path | None,
+    repo: bool,
+    **values: Any,
+) -> None:
+    """Add a task that runs PROMPT on the schedule WHEN.
+
+    A personal task (the default) works in the current folder, or --workdir. With --repo
+    the task goes into this repository's .bassi/tasks/ and works in the repository root
+    (--workdir relative to it), so 'bassi ci generate' turns it into a pipeline.
+    """
+    store = task_store(tasks_dir, repo)
+    options = _options(when, prompt, values, store)
+    if options.workdir is None:
+        options = dataclasses.replace(options, workdir=default_workdir(store.root, Path.cwd()))
+    task = new_task(name, options, clock.now(), clock.local_zone_name(), task_id=task_id)
+    path = store.add(task)
     _echo_schedule(f"Added task '{task.id}'", task)
     output.echo(f"Saved to {path}")
     if not no_install:
@@ -106,15 +163,16 @@ def _echo_schedule(heading: str, task: Task) -> None:
 
 @schedule.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def schedule_list(as_json: bool) -> None:
+@folder_options
+def schedule_list(as_json: bool, tasks_dir: Path | None, repo: bool) -> None:
     """List all tasks with their next and last runs."""
-    entries = TaskStore().entries()
+    entries = task_store(tasks_dir, repo).entries()
     stats = _stats()
     now = clock.now()
     if as_json:
         output.print_json(
             [
-                task_summary(e.task, stats.get(e.task_id), now)
+                task_summary(e.task, stats_of(stats, e.task.id, history_key(e.task)), now)
                 if e.task
                 else {"id": e.task_id, "status": "error", "error": e.error}
                 for e in entries
@@ -133,10 +191,11 @@ def schedule_list(as_json: bool) -> None:
 @click.argument("name", shell_complete=complete_stored_task)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.option("--count", default=5, type=click.IntRange(1, 100), help="How many next runs to show.")
-def schedule_show(name: str, as_json: bool, count: int) -> None:
-    """Show one task in full, with its next runs."""
-    task = TaskStore().get(name)
-    summary = task_summary(task, _stats().get(task.id), clock.now(), next_count=count)
+@folder_options
+def schedule_show(name: str, as_json: bool, count: int, tasks_dir: Path | None, repo: bool) -> None:
+    """Show one task in full, with its next runs (NAME: its id or its name)."""
+    task = task_store(tasks_dir, repo).get(name)
+    summary = task_summary(task, stats_of(_stats(), task.id, history_key(task)), clock.now(), next_count=count)
     if as_json:
         output.print_json(summary)
         return
@@ -151,23 +210,25 @@ def schedule_show(name: str, as_json: bool, count: int) -> None:
 
 @schedule.command(name="pause")
 @click.argument("name", shell_complete=complete_stored_task)
-def schedule_pause(name: str) -> None:
+@folder_options
+def schedule_pause(name: str, tasks_dir: Path | None, repo: bool) -> None:
     """Stop a task from running on its schedule (it stays stored)."""
-    was_enabled, task = _set_enabled(name, False)
+    was_enabled, task = _set_enabled(task_store(tasks_dir, repo), name, False)
     output.echo(f"Paused task '{task.id}'." if was_enabled else f"Task '{task.id}' is already paused.")
 
 
 @schedule.command(name="resume")
 @click.argument("name", shell_complete=complete_stored_task)
-def schedule_resume(name: str) -> None:
+@folder_options
+def schedule_resume(name: str, tasks_dir: Path | None, repo: bool) -> None:
     """Let a paused task run on its schedule again."""
-    was_enabled, task = _set_enabled(name, True)
+    was_enabled, task = _set_enabled(task_store(tasks_dir, repo), name, True)
     next_run = task_summary(task, None, clock.now())["next_run"]
     said = f"Task '{task.id}' is already enabled." if was_enabled else f"Resumed task '{task.id}'."
     output.echo(f"{said} Next run: {next_run or 'none'}")
 
 
-def _set_enabled(name: str, enabled: bool) -> tuple[bool, Task]:
+def _set_enabled(store: TaskStore, name: str, enabled: bool) -> tuple[bool, Task]:
     """(whether the task was enabled before, the task now); an unchanged task is not written again."""
     before: list[bool] = []
 
@@ -175,7 +236,6 @@ def _set_enabled(name: str, enabled: bool) -> tuple[bool, Task]:
         before.append(task.enabled)
         return with_enabled(task, enabled)
 
-    store = TaskStore()
     task = store.get(name)
     if task.enabled == enabled:
         return enabled, task
@@ -185,10 +245,11 @@ def _set_enabled(name: str, enabled: bool) -> tuple[bool, Task]:
 
 @schedule.command(name="delete")
 @click.argument("name", shell_complete=complete_stored_task)
-def schedule_delete(name: str) -> None:
+@folder_options
+def schedule_delete(name: str, tasks_dir: Path | None, repo: bool) -> None:
     """Delete a task (its run history is kept)."""
-    TaskStore().delete(name)
-    output.echo(f"Deleted task '{name}'.")
+    deleted = task_store(tasks_dir, repo).delete(name)
+    output.echo(f"Deleted task '{deleted.id if deleted else name}'.")
 
 
 @schedule.command(name="edit")
@@ -196,14 +257,18 @@ def schedule_delete(name: str) -> None:
 @click.option("--when", help="New schedule.")
 @click.option("--prompt", help="New prompt.")
 @task_options
-def schedule_edit(name: str, when: str | None, prompt: str | None, **values: Any) -> None:
+@folder_options
+def schedule_edit(
+    name: str, when: str | None, prompt: str | None, tasks_dir: Path | None, repo: bool, **values: Any
+) -> None:
     """Change fields of a task; the whole task is validated again."""
-    options = _options(when, prompt, values)
+    store = task_store(tasks_dir, repo)
+    options = _options(when, prompt, values, store)
     if options == TaskOptions():
         raise UsageError("nothing to change: give at least one option, e.g. --when 'daily 10:00'")
     now = clock.now()
     zone = clock.local_zone_name()
-    task = TaskStore().update(name, lambda task: edited_task(task, options, now, zone))
+    task = store.update(name, lambda task: edited_task(task, options, now, zone))
     _echo_schedule(f"Updated task '{task.id}'", task)
 
 
@@ -242,14 +307,14 @@ def parse_after(text: str, zone: str) -> datetime:
     return value
 
 
-def _stats() -> dict[str, Any]:
-    """Run counts per task from the history database, if there is one yet."""
+def _stats() -> dict[StatsKey, TaskStats]:
+    """Run counts per task file from the history database, if there is one yet."""
     if not state_db_path().exists():
         return {}
     # Lazy: `schedule preview`/`add` and a first `schedule list` read no history; runs.history is ~7 ms.
     from bassi_ci.runs.history import read_task_stats
 
-    return dict(read_task_stats(state_db_path()))
+    return read_task_stats(state_db_path())
 
 
 def _display(value: Any) -> str:
@@ -266,21 +331,23 @@ def _display(value: Any) -> str:
 @click.argument("name", shell_complete=complete_task_with_runs)
 @click.option("-n", "limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="How many runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def schedule_logs(name: str, limit: int, as_json: bool) -> None:
+@folder_options
+def schedule_logs(name: str, limit: int, as_json: bool, tasks_dir: Path | None, repo: bool) -> None:
     """Show the latest runs of a task: time, status, duration, first line of the result."""
     # Lazy: only `schedule logs` reads runs; views.runs (sqlite3) adds ~10 ms to `preview`.
     from bassi_ci.views.runs import load_runs, log_entry, log_rows, task_ids_with_runs
 
-    records = load_runs(name, limit)
-    if not records:
-        known = [*stored_task_ids(), *repository_task_ids(Path.cwd())]
-        if name not in known:
-            # Runs outlive their task (`delete` keeps them), so only a name with neither is unknown.
-            raise TaskNotFound(unknown_task_message(name, [*known, *task_ids_with_runs()]))
+    store = task_store(tasks_dir, repo)
+    task = store.find(name)
+    task_id = task.id if task else name
+    records = load_runs(task_id, limit, history_key(task) if task else None)
+    if not records and task is None:
+        # Runs outlive their task (`delete` keeps them), so only a name with neither is unknown.
+        raise TaskNotFound(unknown_task_message(name, [*store.names(), *task_ids_with_runs()]))
     if as_json:
         output.print_json([log_entry(record) for record in records])
         return
     if not records:
-        output.echo(f"No runs of '{name}' yet. Run it now with: bassi execute {name}")
+        output.echo(f"No runs of '{task_id}' yet. Run it now with: bassi execute {task_id}")
         return
     output.print_table(["TIME", "STATUS", "DURATION", "RESULT"], log_rows(records))

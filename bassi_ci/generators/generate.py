@@ -21,6 +21,7 @@ from bassi_ci.generators.jenkins import JenkinsOptions, render_jenkins
 from bassi_ci.generators.saved_options import OPTIONS_FILE, load_options, options_path, save_options, updated
 from bassi_ci.tasks.lookup import TaskFolder, load_folder
 from bassi_ci.tasks.model import Task
+from bassi_ci.tasks.templating import check_task_templates
 
 TARGETS = ("github", "gitlab", "jenkins")
 # The options each target takes, by their command-line names, and their defaults.
@@ -68,6 +69,8 @@ def generate(folder: TaskFolder, out: Path, options: GenerateOptions, check: boo
     tasks = load_folder(folder)
     for task in tasks:
         _refuse_machine_local_workdir(task)
+        # A CI job cannot pass --var: every variable must be a built-in or in `vars:`.
+        check_task_templates(task, str(task.source or task.id), hint="'vars: {{{name}: VALUE}}' in the task file")
     stored = load_options(out, DEFAULTS)
     given = {name: value for name, value in options.given.items() if name in DEFAULTS[target]}
     _refuse_undecodable_options(given)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bassi_ci.errors import TemplateError
-from bassi_ci.runs.templating import expand
+from bassi_ci.tasks.templating import expand
 
 LISTED_FILES = 5  # beyond these, "and N more": the summary stays a line, not a page
 _WILDCARDS = re.compile(r"[*?\[]")

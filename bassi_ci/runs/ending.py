@@ -32,12 +32,14 @@ class RunIdentity:
     started: datetime
     started_mono: float
     log_path: Path
+    task_key: str | None = None  # the task file, for the history (tasks.lookup.history_key)
 
     @classmethod
-    def new(cls, task_id: str) -> RunIdentity:
+    def new(cls, task_id: str, task_key: str | None = None) -> RunIdentity:
         started = clock.now()
         run_id = new_run_id(started)
-        return cls(run_id, task_id, started, time.monotonic(), logs_dir() / task_id / f"{run_id}.jsonl")
+        log_path = logs_dir() / task_id / f"{run_id}.jsonl"
+        return cls(run_id, task_id, started, time.monotonic(), log_path, task_key)
 
     def restart_clock(self) -> None:
         """The run really starts now (after waiting for its lock)."""

@@ -26,9 +26,10 @@ from bassi_ci.runs.locks import task_lock
 from bassi_ci.runs.observers import FanOut, TranscriptObserver
 from bassi_ci.runs.redact import Redactor
 from bassi_ci.runs.result import RunReport, build_result
-from bassi_ci.runs.templating import builtin_variables, expand, merge_variables
 from bassi_ci.signals import interrupts_deferred
+from bassi_ci.tasks.lookup import history_key
 from bassi_ci.tasks.model import Task
+from bassi_ci.tasks.templating import builtin_variables, expand, merge_variables
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def execute_run(
 ) -> RunReport:
     """Run the plan to its end; never raises: every ending is a report with its exit code."""
     redactor = redactor or Redactor.from_environ()
-    ident = RunIdentity.new(plan.task.id)
+    ident = RunIdentity.new(plan.task.id, history_key(plan.task))
     db = state_db_path()
     row_started = False
     try:
@@ -83,6 +84,7 @@ def execute_run(
                 started_at=clock.utc_iso(ident.started),
                 model=plan.effective_model,
                 log_path=str(ident.log_path),
+                task_key=ident.task_key,
             )
             row_started = True
             if on_started is not None:
@@ -111,7 +113,7 @@ def _finish_row(db: Path, run_id: str, report: RunReport, redactor: Redactor) ->
 def record_failure(task: Task | None, model: str | None, ending: BaseException, redactor: Redactor) -> RunReport:
     """A run that could not start (bad workspace, bad --var, an interrupt, ...): a report, and a
     history row when the task is known."""
-    ident = RunIdentity.new(task.id if task else "")
+    ident = RunIdentity.new(task.id if task else "", history_key(task) if task else None)
     problem = as_bassi_error(ending, interrupted="interrupted before the run started")
     report = report_of(ident, model, problem, redactor, has_log=False)
     if task is None:
@@ -132,6 +134,7 @@ def _record_ending(db: Path, ident: RunIdentity, report: RunReport, model: str, 
                 started_at=report.started_at,
                 model=model,
                 log_path=None,
+                task_key=ident.task_key,
             )
         history.finish_run(db, ident.run_id, _run_end(report))
 
@@ -139,7 +142,7 @@ def _record_ending(db: Path, ident: RunIdentity, report: RunReport, model: str, 
 def run_variables(plan: RunPlan, ident: RunIdentity) -> dict[str, str]:
     """The template variables of this run: the built-ins, the task's vars, then --var."""
     task = plan.task
-    last = history.last_success_started(state_db_path(), task.id)
+    last = history.last_success_started(state_db_path(), task.id, history_key(task))
     builtins = builtin_variables(
         task_id=task.id, run_id=ident.run_id, now=ident.started, zone=task.timezone, last_run=last
     )

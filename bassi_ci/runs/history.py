@@ -22,7 +22,7 @@ from typing import Any
 
 from bassi_ci import clock
 from bassi_ci.errors import StoreError
-from bassi_ci.runs.stats import TaskStats
+from bassi_ci.runs.stats import StatsKey, TaskStats
 
 BUSY_TIMEOUT_S = 30.0
 RUNNING = "running"
@@ -70,6 +70,14 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
     db.execute("CREATE INDEX runs_task_started ON runs (task_id, started_at)")
     db.execute("CREATE INDEX runs_status ON runs (status)")
+
+
+@migration
+def m002_task_key(db: sqlite3.Connection) -> None:
+    """Runs are kept per task file, not per id alone: the bundled example and a personal task
+    that share an id are different tasks. NULL: an ad-hoc prompt, or a run from before this."""
+    db.execute("ALTER TABLE runs ADD COLUMN task_key TEXT")
+    db.execute("CREATE INDEX runs_task_key ON runs (task_id, task_key, started_at)")
 
 
 @dataclass(frozen=True)
@@ -172,17 +180,27 @@ def transaction(db: sqlite3.Connection) -> Iterator[None]:
 # --------------------------------------------------------------------------- writing
 
 
-def start_run(db_path: Path, *, run_id: str, task_id: str, started_at: str, model: str, log_path: str | None) -> None:
+def start_run(
+    db_path: Path,
+    *,
+    run_id: str,
+    task_id: str,
+    started_at: str,
+    model: str,
+    log_path: str | None,
+    task_key: str | None = None,
+) -> None:
     """Insert the `running` row of a run that starts now in this process."""
     pid = os.getpid()
     with connect(db_path) as db:
         recover_lost_runs(db)
         db.execute(
-            "INSERT INTO runs (run_id, task_id, started_at, status, model, log_path, pid, pid_started, host)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (run_id, task_id, task_key, started_at, status, model, log_path, pid, pid_started, host)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 task_id,
+                task_key,
                 started_at,
                 RUNNING,
                 model,
@@ -252,26 +270,28 @@ def recover_lost_runs(db: sqlite3.Connection) -> int:
 # --------------------------------------------------------------------------- reading
 
 
-def read_task_stats(db_path: Path) -> dict[str, TaskStats]:
-    """Run counts and the latest run per task (lost runs count as failures)."""
+def read_task_stats(db_path: Path) -> dict[StatsKey, TaskStats]:
+    """Run counts and the latest run per task file (lost runs count as failures)."""
     with connect(db_path) as db:
         recover_lost_runs(db)
         # One pass: the totals of each task's partition, read off its latest row.
         rows = db.execute(
-            """SELECT task_id, runs, successes, failures, last_started, status, duration_ms
-               FROM (SELECT task_id, status, duration_ms,
+            """SELECT task_id, task_key, runs, successes, failures, last_started, status, duration_ms
+               FROM (SELECT task_id, COALESCE(task_key, '') AS task_key, status, duration_ms,
                             COUNT(*) OVER task AS runs,
                             SUM(status = 'success') OVER task AS successes,
                             SUM(status NOT IN ('success', 'running')) OVER task AS failures,
                             MAX(started_at) OVER task AS last_started,
-                            ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY started_at DESC, id DESC) AS newest
+                            ROW_NUMBER() OVER (
+                                PARTITION BY task_id, COALESCE(task_key, '') ORDER BY started_at DESC, id DESC
+                            ) AS newest
                      FROM runs
-                     WINDOW task AS (PARTITION BY task_id))
+                     WINDOW task AS (PARTITION BY task_id, COALESCE(task_key, '')))
                WHERE newest = 1
-               ORDER BY task_id"""
+               ORDER BY task_id, task_key"""
         ).fetchall()
         stats = {
-            row["task_id"]: TaskStats(
+            (row["task_id"], row["task_key"]): TaskStats(
                 runs=row["runs"],
                 successes=row["successes"] or 0,
                 failures=row["failures"] or 0,
@@ -284,9 +304,10 @@ def read_task_stats(db_path: Path) -> dict[str, TaskStats]:
     return stats
 
 
-def recent_runs(db_path: Path, task_id: str | None, limit: int) -> list[RunRecord]:
-    """The newest `limit` runs, of one task or of all, newest first."""
-    where, params = ("WHERE task_id = ?", [task_id]) if task_id else ("", [])
+def recent_runs(db_path: Path, task_id: str | None, limit: int, task_key: str | None = None) -> list[RunRecord]:
+    """The newest `limit` runs, of one task or of all, newest first; with `task_key`, only the
+    runs of that task file (and unkeyed runs from before keys)."""
+    where, params = _task_filter(task_id, task_key)
     with connect(db_path) as db:
         recover_lost_runs(db)
         rows = db.execute(
@@ -296,15 +317,22 @@ def recent_runs(db_path: Path, task_id: str | None, limit: int) -> list[RunRecor
     return [RunRecord(**dict(row)) for row in rows]
 
 
-def last_success_started(db_path: Path, task_id: str) -> datetime | None:
+def last_success_started(db_path: Path, task_id: str, task_key: str | None = None) -> datetime | None:
     """When the latest successful run of a task started (for `{last_run}`)."""
     if not db_path.exists():
         return None
+    where, params = _task_filter(task_id, task_key)
     with connect(db_path) as db:
-        row = db.execute(
-            "SELECT MAX(started_at) FROM runs WHERE task_id = ? AND status = 'success'", (task_id,)
-        ).fetchone()
+        row = db.execute(f"SELECT MAX(started_at) FROM runs {where} AND status = 'success'", params).fetchone()
     return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
+def _task_filter(task_id: str | None, task_key: str | None) -> tuple[str, list[str]]:
+    if not task_id:
+        return "WHERE 1", []
+    if task_key is None:
+        return "WHERE task_id = ?", [task_id]
+    return "WHERE task_id = ? AND (task_key = ? OR task_key IS NULL)", [task_id, task_key]
 
 
 # --------------------------------------------------------------------------- processes

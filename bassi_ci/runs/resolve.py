@@ -3,8 +3,10 @@
 TASK is found by `tasks.lookup.find_task` (a task file, a stored task, a task of this
 repository); `--prompt` alone is the ad-hoc task.
 
-Workspace: a task file's relative `workdir` is relative to the folder of the task
-file; without `workdir` the run works in the current directory.
+Workspace (docs/design.md, "Where tasks live"): a repository task (a file in
+`<repo>/.bassi/tasks/`) works in the repository root, and its relative `workdir` is relative
+to that root — the same on a laptop and on a CI runner. Any other task file's relative
+`workdir` is relative to the file's folder; without `workdir` it works in the current directory.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bassi_ci.errors import UsageError
-from bassi_ci.tasks.lookup import find_task
+from bassi_ci.tasks.lookup import find_task, repository_root_of
 from bassi_ci.tasks.model import Task
 
 ADHOC_ID = "adhoc"
@@ -31,11 +33,12 @@ def resolve_task(spec: str | None, prompt: str | None, cwd: Path) -> Task:
 
 def task_workdir(task: Task, cwd: Path) -> Path:
     """The run's workspace, which must exist."""
+    repo_root = repository_root_of(task)
     if task.workdir is None:
-        workdir = cwd
+        workdir = repo_root or cwd
     else:
         given = Path(task.workdir).expanduser()
-        base = task.source.parent if task.source is not None else cwd
+        base = repo_root or (task.source.parent if task.source is not None else cwd)
         workdir = given if given.is_absolute() else base / given
     workdir = workdir.resolve()
     if not workdir.is_dir():

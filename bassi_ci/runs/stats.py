@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -18,3 +19,11 @@ class TaskStats:
     def success_rate(self) -> float | None:
         finished = self.successes + self.failures
         return round(self.successes / finished, 3) if finished else None
+
+
+StatsKey = tuple[str, str]  # (task id, task key or ""): runs are kept per task file
+
+
+def stats_of(stats: Mapping[StatsKey, TaskStats], task_id: str, task_key: str | None) -> TaskStats | None:
+    """The stats of one task file; runs recorded before runs had keys count for its id."""
+    return stats.get((task_id, task_key or "")) or stats.get((task_id, ""))

@@ -47,6 +47,7 @@ from bassi_ci.runs.history import read_task_stats
 from bassi_ci.runs.resolve import task_workdir
 from bassi_ci.scheduling.base import bassi_argv
 from bassi_ci.scheduling.due import TOLERANCE_S
+from bassi_ci.tasks.lookup import history_key
 from bassi_ci.tasks.manage import next_fire_times
 from bassi_ci.tasks.model import Task
 from bassi_ci.tasks.store import StoredTask
@@ -95,7 +96,9 @@ class Hooks:
     """Everything the scheduler reads and does outside itself."""
 
     read_tasks: Callable[[], list[StoredTask]]
-    last_starts: Callable[[], dict[str, datetime]]  # task id -> start of its latest run
+    # The start of each task's latest run, by history key (tasks.lookup.history_key; runs from
+    # before keys are under the bare task id).
+    last_starts: Callable[[], dict[str, datetime]]
     start: Callable[[Task], Started]
     log: Callable[[str], None]  # one line, without its newline
     now: Callable[[], datetime] = clock.now
@@ -215,7 +218,7 @@ class ForegroundScheduler:
         """Where the task's window starts when the scheduler first sees it (see the module doc)."""
         first = self._first_tick is None
         floor = now - timedelta(seconds=LATE_S) if first or self._previous_tick is None else self._previous_tick
-        last = last_starts.get(task.id)
+        last = last_starts.get(history_key(task) or task.id) or last_starts.get(task.id)
         if last is None:
             return floor
         return last if first and task.catch_up else max(floor, last)
@@ -357,14 +360,15 @@ def run_once(scheduler: ForegroundScheduler, waker: Waker, grace_s: float) -> in
 
 
 def store_last_starts() -> dict[str, datetime]:
-    """The start of each task's latest run, from the history (nothing when there is none yet)."""
+    """The start of each task file's latest run, from the history (nothing when there is none
+    yet): by history key, or by task id for runs recorded before keys."""
     db = state_db_path()
     if not db.exists():
         return {}
     stats = read_task_stats(db)  # a HistoryError is logged by the scheduler, once
     return {
-        task_id: datetime.fromisoformat(entry.last_started_at)
-        for task_id, entry in stats.items()
+        task_key or task_id: datetime.fromisoformat(entry.last_started_at)
+        for (task_id, task_key), entry in stats.items()
         if entry.last_started_at
     }
 

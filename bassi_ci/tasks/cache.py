@@ -17,9 +17,8 @@ from typing import Any
 
 from bassi_ci import __version__
 from bassi_ci.fsutil import atomic_write_text
+from bassi_ci.home import folder_state_path
 from bassi_ci.tasks.loader import task_schema
-
-CACHE_NAME = ".validated-cache.json"
 
 
 def file_key(path: Path) -> list[int]:
@@ -28,8 +27,10 @@ def file_key(path: Path) -> list[int]:
 
 
 class ValidatedCache:
+    """The cache of one tasks folder; it lives in BASSI_HOME/cache, never in the folder itself."""
+
     def __init__(self, root: Path) -> None:
-        self.path = root / CACHE_NAME
+        self.path = folder_state_path(root, "cache", ".json")
         self.entries: dict[str, Any] = self._read()
         self.changed = False
 
@@ -50,7 +51,7 @@ class ValidatedCache:
             return
         for name in stale:
             del self.entries[name]
-        with contextlib.suppress(OSError):  # a read-only store still lists, just slower
+        with contextlib.suppress(OSError):  # a read-only BASSI_HOME still lists, just slower
             atomic_write_text(self.path, json.dumps({"version": _cache_version(), "entries": self.entries}))
 
     def _read(self) -> dict[str, Any]:

@@ -1,15 +1,17 @@
 """Finding a task: the one place that turns what a user typed into a Task.
 
-- `find_task` is what `bassi execute TASK` means by TASK, in this order: a path to a
-  task file; a task id in the store (BASSI_HOME/tasks); a task id in `.bassi/tasks/`
-  of the current folder or one of its parents up to the git repository's root.
+- `find_task` is what `bassi execute TASK` means by TASK: a path to a task file, else a task
+  named (by id or unique name, see tasks.matching) in this repository's `.bassi/tasks/` or in
+  the personal store (BASSI_HOME/tasks). The same task in both is an error naming both files:
+  silently preferring one would run the wrong prompt.
 - `load_folder` reads a whole folder of task files (`bassi ci generate`), and
-  `find_in_folder` picks one task of such a folder by id (the GitHub Action).
+  `find_in_folder` picks one task of such a folder (the GitHub Action).
+- `repository_root_of` says whether a task is a repository task, whose `workdir` is relative
+  to (and defaults to) the repository root.
 
 Errors speak the caller's language: a TaskFolder carries the words its user knows the
 folder by ("--tasks-dir", "the action's tasks-dir input"), so no command tells its user
-to use a flag of another. Which task of a folder a spec names is decided in `_matching`
-alone, so matching by name, ambiguity and did-you-mean have one place to grow.
+to use a flag of another.
 
 Like all domain code this never prints and never imports click: every failure is a
 BassiError (TaskNotFound, TaskFileError, UsageError) carrying its exit code.
@@ -17,13 +19,13 @@ BassiError (TaskNotFound, TaskFileError, UsageError) carrying its exit code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bassi_ci.errors import TaskFileError, TaskNotFound, UsageError
 from bassi_ci.tasks.loader import TASK_SUFFIXES, load_task_file
-from bassi_ci.tasks.model import SLUG_RE, Task
+from bassi_ci.tasks.matching import did_you_mean, match_task
+from bassi_ci.tasks.model import Task
 from bassi_ci.tasks.store import TaskStore
 
 REPO_TASKS_DIR = Path(".bassi") / "tasks"
@@ -43,49 +45,86 @@ def load_folder(folder: TaskFolder) -> list[Task]:
     One broken file or a repeated id fails the whole folder: skipping it would silently
     drop a CI pipeline, and two tasks with one id would fight over the same files.
     """
-    tasks: dict[str, Task] = {}
-    for path in _task_files(folder):
-        task = load_task_file(path)
-        _refuse_repeated_id(task, tasks)
-        tasks[task.id] = task
-    return [tasks[task_id] for task_id in sorted(tasks)]
+    if not folder.path.is_dir():
+        raise UsageError(f"{folder.path}: no such folder of task files (use {folder.named_by})")
+    entries = TaskStore(folder.path).entries()
+    broken = [entry.error for entry in entries if entry.error]
+    if broken:
+        raise TaskFileError(min(broken))  # the same file every time: entries are sorted
+    return [entry.task for entry in entries if entry.task]
 
 
 def find_in_folder(spec: str, folder: TaskFolder) -> Task:
-    """The task of `folder` that `spec` names (today: its id)."""
-    task = _matching(spec, load_folder(folder))
+    """The task of `folder` that `spec` names (its id, or its name when unique)."""
+    tasks = load_folder(folder)
+    task = match_task(spec, tasks)
     if task is None:
-        raise TaskNotFound(f"task '{spec}': not found in {folder.path}")
+        hint = did_you_mean(spec, [*(t.id for t in tasks), *(t.name for t in tasks)])
+        raise TaskNotFound(f"task '{spec}': not found in {folder.path}{hint}")
     return task
 
 
 def find_task(spec: str, cwd: Path, store: TaskStore | None = None) -> Task:
-    """The task `spec` names seen from `cwd`: a task file, else a task id (store first, then repository)."""
+    """The task `spec` names seen from `cwd`: a task file, else a task of this repository or of
+    the personal store (never both)."""
     path = _as_path(spec, cwd)
     if path.is_file():
         return load_task_file(path)
     if _looks_like_a_file(spec, path):
         raise TaskNotFound(f"task file {spec} does not exist")
-    if not SLUG_RE.match(spec):
-        raise TaskNotFound(f"'{spec}' is neither a task file nor a task id (ids look like 'weekly-report')")
-    return _find_by_id(spec, cwd, store if store is not None else TaskStore())
+    personal = store if store is not None else TaskStore()
+    repo_dir = repository_tasks_dir(cwd)
+    homes = [TaskStore(repo_dir)] if repo_dir is not None else []
+    homes.append(personal)
+    found = [task for task in (home.find(spec) for home in homes) if task is not None]
+    if len(found) > 1:
+        raise UsageError(
+            f"'{spec}' names a task in {found[0].source} and one in {found[1].source}; "
+            "rename or delete one of them, or give the task file's path"
+        )
+    if found:
+        return found[0]
+    raise TaskNotFound(_not_found(spec, homes, repo_dir))
 
 
-def _task_files(folder: TaskFolder) -> list[Path]:
-    """The folder's task files in name order, so the repeated-id error always names the same pair."""
-    if not folder.path.is_dir():
-        raise UsageError(f"{folder.path}: no such folder of task files (use {folder.named_by})")
-    return sorted(p for p in folder.path.iterdir() if p.suffix.lower() in TASK_SUFFIXES and p.is_file())
+def _not_found(spec: str, homes: list[TaskStore], repo_dir: Path | None) -> str:
+    names = [name for home in homes for name in home.names()]
+    where = f"{repo_dir} or {homes[-1].root}" if repo_dir is not None else str(homes[-1].root)
+    listing = "'bassi schedule list' (--repo for this repository's tasks)"
+    return f"no task named '{spec}' in {where}{did_you_mean(spec, names)}; see {listing}"
 
 
-def _refuse_repeated_id(task: Task, seen: dict[str, Task]) -> None:
-    if task.id in seen:
-        raise TaskFileError(f"{task.source}: task id '{task.id}' is also used by {seen[task.id].source}")
+def repository_tasks_dir(cwd: Path) -> Path | None:
+    """`.bassi/tasks/` of `cwd` or its nearest parent that has one, up to the git root."""
+    for folder in _repository_folders(cwd):
+        if (folder / REPO_TASKS_DIR).is_dir():
+            return folder / REPO_TASKS_DIR
+    return None
 
 
-def _matching(spec: str, tasks: Iterable[Task]) -> Task | None:
-    """The one rule for which task of a folder a spec names."""
-    return next((task for task in tasks if task.id == spec), None)
+def git_root(cwd: Path) -> Path | None:
+    """The root of the git repository `cwd` lies in (None outside one)."""
+    return next((folder for folder in (cwd, *cwd.parents) if (folder / ".git").exists()), None)
+
+
+def repository_root_of(task: Task) -> Path | None:
+    """The repository root of a task kept in `<root>/.bassi/tasks/`, else None."""
+    return repository_root_of_folder(task.source.parent) if task.source is not None else None
+
+
+def repository_root_of_folder(folder: Path) -> Path | None:
+    """`<root>` for a folder `<root>/.bassi/tasks`, else None."""
+    folder = folder.absolute()
+    if folder.name == REPO_TASKS_DIR.name and folder.parent.name == REPO_TASKS_DIR.parent.name:
+        return folder.parent.parent
+    return None
+
+
+def history_key(task: Task) -> str | None:
+    """What the run history keeps a task's runs under, beside its id: the task file's real path.
+    Two tasks with one id in different files (the bundled example and a personal task) never
+    share runs. None for an ad-hoc prompt."""
+    return str(task.source.resolve()) if task.source is not None else None
 
 
 def _as_path(spec: str, cwd: Path) -> Path:
@@ -96,28 +135,6 @@ def _as_path(spec: str, cwd: Path) -> Path:
 def _looks_like_a_file(spec: str, path: Path) -> bool:
     """A spec with a task-file suffix or a path separator means a file: never look it up as an id."""
     return path.suffix.lower() in TASK_SUFFIXES or "/" in spec or "\\" in spec
-
-
-def _find_by_id(task_id: str, cwd: Path, store: TaskStore) -> Task:
-    task = store.find(task_id)
-    if task is None:
-        task = _find_in_repository(task_id, cwd)
-    if task is None:
-        raise TaskNotFound(
-            f"no task named '{task_id}' in {store.root} or in {REPO_TASKS_DIR.as_posix()}/ of this repository; "
-            "see 'bassi schedule list'"
-        )
-    return task
-
-
-def _find_in_repository(task_id: str, cwd: Path) -> Task | None:
-    """`.bassi/tasks/<id>.(yaml|yml|json)` in the nearest of `_repository_folders`."""
-    for folder in _repository_folders(cwd):
-        for suffix in TASK_SUFFIXES:
-            candidate = folder / REPO_TASKS_DIR / f"{task_id}{suffix}"
-            if candidate.is_file():
-                return load_task_file(candidate)
-    return None
 
 
 def _repository_folders(cwd: Path) -> list[Path]:

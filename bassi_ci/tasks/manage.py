@@ -15,7 +15,9 @@ from typing import Any
 from bassi_ci.errors import UsageError
 from bassi_ci.schedules import describe, next_runs, normalize_schedule, parse_schedule
 from bassi_ci.tasks.loader import check_task_semantics, validate_task_data
+from bassi_ci.tasks.lookup import repository_root_of_folder
 from bassi_ci.tasks.model import Task, duration_option, slugify, task_from_dict
+from bassi_ci.tasks.templating import check_task_templates
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,30 @@ class TaskOptions:
     workdir: str | None = None
     retries: int | None = None
     vars: dict[str, str] | None = None
+
+
+def stored_workdir(given: Path, folder: Path) -> str:
+    """How a --workdir is written into a task of `folder` (docs/design.md, "Where tasks live").
+
+    A repository task keeps it relative to the repository root, so it means the same folder
+    in every clone and on every CI runner; it must lie inside the repository. Any other task
+    keeps it absolute: a personal task's file says nothing about where it should work.
+    """
+    absolute = given.expanduser().resolve()
+    repo_root = repository_root_of_folder(folder)
+    if repo_root is None:
+        return str(absolute)
+    root = repo_root.resolve()
+    if absolute != root and root not in absolute.parents:
+        raise UsageError(f"--workdir {given}: a repository task must work inside the repository {root}")
+    return absolute.relative_to(root).as_posix() or "."
+
+
+def default_workdir(folder: Path, cwd: Path) -> str | None:
+    """A new task's workdir when none is given: the current folder for a personal task (captured
+    now, as the OS scheduler will start it elsewhere); none for a repository task, which works
+    in the repository root."""
+    return None if repository_root_of_folder(folder) is not None else str(cwd.resolve())
 
 
 def new_task(name: str, options: TaskOptions, now: datetime, default_zone: str, task_id: str | None = None) -> Task:
@@ -108,6 +134,7 @@ def _apply(record: dict[str, Any], options: TaskOptions, now: datetime, source: 
     validate_task_data(record, label)
     task = task_from_dict(record, source=source)
     check_task_semantics(task, label)
+    check_task_templates(task, str(label))
     return task
 
 

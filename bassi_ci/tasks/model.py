@@ -22,7 +22,7 @@ DEFAULT_RETRIES = 2
 
 # A slug can go into a file name, a systemd unit name, a crontab line and a YAML
 # key without quoting: lower-case ASCII letters, digits and single inner hyphens.
-SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+SLUG_RE = re.compile(r"\A[a-z0-9]+(-[a-z0-9]+)*\Z")  # \Z, not $: "a\n" is no id
 SLUG_MAX = 63
 _DURATION_RE = re.compile(r"^([1-9][0-9]{0,5})(s|m|h)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}

@@ -1,4 +1,4 @@
-"""Tasks kept under BASSI_HOME/tasks, one YAML file per task.
+"""A folder of task files (BASSI_HOME/tasks, a repository's .bassi/tasks, any --tasks-dir).
 
 Writes go through a lock file and an atomic replace, so two `bassi` processes
 editing tasks at once never lose each other's work and a reader never sees a
@@ -7,18 +7,20 @@ half-written file. File-system failures become one-line StoreErrors naming the p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
 from bassi_ci.errors import StoreError, TaskFileError, TaskNotFound, UsageError
 from bassi_ci.fsutil import atomic_write_text
-from bassi_ci.home import tasks_dir
+from bassi_ci.home import folder_state_path, tasks_dir
 from bassi_ci.tasks.cache import ValidatedCache, file_key
 from bassi_ci.tasks.loader import TASK_SUFFIXES, check_task_semantics, load_task_file
+from bassi_ci.tasks.matching import did_you_mean, match_task
 from bassi_ci.tasks.model import SLUG_RE, Task, task_from_dict
 
 LOCK_TIMEOUT_S = 30
@@ -38,83 +40,136 @@ class StoredTask:
 
 
 class TaskStore:
-    def __init__(self, root: Path | None = None) -> None:
+    """One folder of task files: the personal store (BASSI_HOME/tasks), a repository's
+    `.bassi/tasks/`, or any folder given with --tasks-dir.
+
+    Files may have any name; a task is known by its `id` (see tasks.matching for names).
+    `add` writes `<id>.yaml`. The folder holds task files only: the lock and the cache are
+    kept in BASSI_HOME (home.folder_state_path).
+    """
+
+    def __init__(self, root: Path | None = None, *, flag: str = "") -> None:
         self.root = root if root is not None else tasks_dir()
+        self.flag = flag  # how the user chose this folder (e.g. "--repo"), for the hints in errors
 
     def path_for(self, task_id: str) -> Path:
         check_task_id(task_id)
         return self.root / f"{task_id}.yaml"
 
     def entries(self) -> list[StoredTask]:
-        """Every task file, sorted by id; a broken file is an entry with its error."""
-        try:
-            paths = sorted(p for p in self.root.iterdir() if p.suffix in TASK_SUFFIXES and not p.name.startswith("."))
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            raise StoreError(f"cannot read the task store {self.root}: {exc.strerror or exc}") from None
+        """Every task file, sorted by id; a broken file, or a second file with a taken id, is an
+        entry with its error."""
         cache = ValidatedCache(self.root)
-        entries = [self._entry(path, cache) for path in paths]
+        paths = self._task_paths()
+        entries = _without_repeated_ids([self._entry(path, cache) for path in paths])
         cache.save({path.name for path in paths})
-        return entries
+        return sorted(entries, key=lambda entry: (entry.task_id, entry.path.name))
 
-    def get(self, task_id: str) -> Task:
-        return self._checked(self._existing_path(task_id))
+    def get(self, spec: str) -> Task:
+        """The task `spec` (an id or a name) names; TaskNotFound with a did-you-mean otherwise."""
+        task = self.find(spec)
+        if task is None:
+            raise TaskNotFound(self._not_found(spec))
+        return task
 
-    def find(self, task_id: str) -> Task | None:
-        """The stored task, or None when the store has none: for lookups that search further."""
-        path = self.path_for(task_id)
-        return self._checked(path) if _present(path) else None
+    def find(self, spec: str) -> Task | None:
+        """The task `spec` names, or None: for lookups that search further.
+
+        `<spec>.yaml` holding that id is taken at once (no need to read the whole folder);
+        anything else is matched against every task. A broken file named after `spec`
+        raises its own error, so the user learns why their task does not load.
+        """
+        quick = self._by_file_name(spec)
+        if quick is not None:
+            return quick
+        entries = self.entries()
+        for entry in entries:
+            if entry.error and entry.path.stem == spec:
+                raise TaskFileError(entry.error)
+        return match_task(spec, [entry.task for entry in entries if entry.task])
+
+    def names(self) -> list[str]:
+        """Ids and names of the loadable tasks: what a did-you-mean may suggest."""
+        tasks = [entry.task for entry in self.entries() if entry.task]
+        return [*(task.id for task in tasks), *(task.name for task in tasks)]
 
     def add(self, task: Task) -> Path:
-        """Store a new task; refuse when the id is taken."""
+        """Store a new task as `<id>.yaml`; refuse when the id is taken."""
         with self._locked():
             path = self.path_for(task.id)
-            if _present(path):
+            taken = _present(path) or any(entry.task_id == task.id for entry in self.entries())
+            if taken:
                 raise UsageError(
-                    f"a task named '{task.id}' exists already; use 'bassi schedule edit {task.id}' or pick another name"
+                    f"a task with the id '{task.id}' exists already in {self.root}; "
+                    f"use 'bassi schedule edit {task.id}{self._flag()}' or pick another name (or --id)"
                 )
             self._write(path, task)
         return path
 
-    def update(self, task_id: str, change: Callable[[Task], Task]) -> Task:
+    def update(self, spec: str, change: Callable[[Task], Task]) -> Task:
         """Read, change and write back one task under the lock (no lost updates)."""
         with self._locked():
-            new = change(self.get(task_id))
-            if new.id != task_id:
+            old = self.get(spec)
+            new = change(old)
+            if new.id != old.id:
                 raise UsageError("a task's id cannot change; delete it and add it again")
-            self._write(self.path_for(task_id), new)
-        return new
+            assert old.source is not None  # every stored task was read from its file
+            self._write(old.source, new)
+        return replace(new, source=old.source)
 
-    def delete(self, task_id: str) -> None:
-        """Remove a task file, even a broken one (so `list` can always be cleaned up)."""
+    def delete(self, spec: str) -> Task | None:
+        """Remove a task file, even a broken one named `spec` (so `list` can always be cleaned up).
+
+        Returns the task that was deleted (None for a broken file).
+        """
         with self._locked():
-            path = self._existing_path(task_id)
+            task, path = self._deletable(spec)
             try:
                 path.unlink()
             except OSError as exc:
                 raise StoreError(f"cannot delete {path}: {exc.strerror or exc}; remove it by hand") from None
+        return task
 
-    def _existing_path(self, task_id: str) -> Path:
-        path = self.path_for(task_id)
-        if not _present(path):
-            raise TaskNotFound(f"no task named '{task_id}'; see 'bassi schedule list'")
-        return path
+    def _deletable(self, spec: str) -> tuple[Task | None, Path]:
+        try:
+            task = self.get(spec)
+        except TaskFileError:
+            return None, next(e.path for e in self.entries() if e.error and e.path.stem == spec)
+        assert task.source is not None
+        return task, task.source
+
+    def _task_paths(self) -> list[Path]:
+        try:
+            names = sorted(self.root.iterdir())
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StoreError(f"cannot read the tasks folder {self.root}: {exc.strerror or exc}") from None
+        return [p for p in names if p.suffix.lower() in TASK_SUFFIXES and not p.name.startswith(".")]
+
+    def _by_file_name(self, spec: str) -> Task | None:
+        if not SLUG_RE.match(spec):
+            return None
+        for suffix in TASK_SUFFIXES:
+            path = self.root / f"{spec}{suffix}"
+            if _present(path):
+                task = load_task_file(path)
+                if task.id == spec:
+                    return task
+        return None
+
+    def _not_found(self, spec: str) -> str:
+        hint = did_you_mean(spec, self.names())
+        return f"no task named '{spec}' in {self.root}{hint}; see 'bassi schedule list{self._flag()}'"
+
+    def _flag(self) -> str:
+        return f" {self.flag}" if self.flag else ""
 
     def _entry(self, path: Path, cache: ValidatedCache) -> StoredTask:
-        if path.suffix != ".yaml":
-            return StoredTask(path, None, f"{path}: the store keeps tasks as <id>.yaml; rename the file")
         try:
-            return StoredTask(path, self._checked(path, cache), None)
+            return StoredTask(path, self._load_cached(path, cache), None)
         except TaskFileError as exc:
             return StoredTask(path, None, str(exc))
-
-    def _checked(self, path: Path, cache: ValidatedCache | None = None) -> Task:
-        """Load a store file and insist that its id is its file name."""
-        task = self._load_cached(path, cache) if cache else load_task_file(path)
-        if task.id != path.stem:
-            raise TaskFileError(f"{path}: field 'id': '{task.id}' does not match the file name; make them the same")
-        return task
 
     def _load_cached(self, path: Path, cache: ValidatedCache) -> Task:
         try:
@@ -135,9 +190,8 @@ class TaskStore:
         return task
 
     def _write(self, path: Path, task: Task) -> None:
-        text = yaml.safe_dump(task.to_dict(), sort_keys=False, allow_unicode=True, width=100)
         try:
-            atomic_write_text(path, text)
+            atomic_write_text(path, task_file_text(task, path))
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -146,21 +200,45 @@ class TaskStore:
         # Lazy: only writes lock; `schedule list` and `--help` load the store, filelock is ~15 ms.
         from filelock import FileLock, Timeout
 
-        lock_path = self.root / ".lock"
+        lock_path = folder_state_path(self.root, "locks", ".lock")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
             lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S)
             lock.acquire()
         except Timeout:
             raise StoreError(
-                f"the task store {self.root} stayed locked for {LOCK_TIMEOUT_S}s; is another bassi command stuck?"
+                f"the tasks folder {self.root} stayed locked for {LOCK_TIMEOUT_S}s; is another bassi command stuck?"
             ) from None
         except OSError as exc:
-            raise StoreError(f"cannot use the task store {self.root}: {exc.strerror or exc}") from None
+            raise StoreError(f"cannot use the tasks folder {self.root}: {exc.strerror or exc}") from None
         try:
             yield
         finally:
             lock.release()
+
+
+def task_file_text(task: Task, path: Path) -> str:
+    """A task as file text: JSON for a `.json` file (kept in its format), YAML otherwise."""
+    if path.suffix.lower() == ".json":
+        return json.dumps(task.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return yaml.safe_dump(task.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+
+def _without_repeated_ids(entries: list[StoredTask]) -> list[StoredTask]:
+    """A second file with an id that another file already has becomes an error entry: two
+    tasks with one id would fight over the same runs, lock and history."""
+    first: dict[str, Path] = {}
+    kept = []
+    for entry in entries:
+        if entry.task is not None and entry.task.id in first:
+            other = first[entry.task.id]
+            error = f"{entry.path}: task id '{entry.task.id}' is also used by {other}; change one of them"
+            entry = StoredTask(entry.path, None, error)
+        elif entry.task is not None:
+            first[entry.task.id] = entry.path
+        kept.append(entry)
+    return kept
 
 
 def _present(path: Path) -> bool:

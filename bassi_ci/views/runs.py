@@ -14,10 +14,11 @@ from bassi_ci.runs.history import RunRecord, recent_runs
 RESULT_WIDTH = 70
 
 
-def load_runs(task_id: str | None, limit: int) -> list[RunRecord]:
-    """Newest first; no database yet means no runs (and nothing is created)."""
+def load_runs(task_id: str | None, limit: int, task_key: str | None = None) -> list[RunRecord]:
+    """Newest first; no database yet means no runs (and nothing is created). With `task_key`
+    only the runs of that task file (see tasks.lookup.history_key)."""
     db = state_db_path()
-    return recent_runs(db, task_id, limit) if db.exists() else []
+    return recent_runs(db, task_id, limit, task_key) if db.exists() else []
 
 
 def first_line(text: str | None, width: int = RESULT_WIDTH) -> str:

@@ -10,7 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bassi_ci.errors import BassiError
-from bassi_ci.runs.stats import TaskStats
+from bassi_ci.runs.stats import StatsKey, TaskStats, stats_of
+from bassi_ci.tasks.lookup import history_key
 from bassi_ci.tasks.manage import describe_schedule, next_fire_times
 from bassi_ci.tasks.model import Task
 from bassi_ci.tasks.store import StoredTask
@@ -55,7 +56,7 @@ LIST_HEADERS = ["NAME", "SCHEDULE", "ZONE", "NEXT RUN", "LAST RUN", "RUNS", "STA
 
 
 def task_rows(
-    entries: Sequence[StoredTask], stats: Mapping[str, TaskStats], now: datetime, default_zone: str
+    entries: Sequence[StoredTask], stats: Mapping[StatsKey, TaskStats], now: datetime, default_zone: str
 ) -> list[list[str]]:
     """One table row per stored task (columns LIST_HEADERS); a broken file shows its error instead of failing.
 
@@ -67,7 +68,8 @@ def task_rows(
         if entry.task is None:
             rows.append([entry.task_id, "-", "-", "-", "-", "-", f"error: {entry.error}"])
             continue
-        task, stat = entry.task, stats.get(entry.task_id)
+        task = entry.task
+        stat = stats_of(stats, task.id, history_key(task))
         zone = task.timezone or default_zone
         upcoming = _upcoming(task, now, 1)
         rows.append(

@@ -81,12 +81,26 @@ def test_logs_outlive_their_task_and_typos_are_matched_against_the_history(
     assert code == 2 and "did you mean 'weekly'?" in err
 
 
-def test_schedule_list_shows_run_counts(two_runs: list[dict[str, object]], isolated_home: Path) -> None:
+def test_schedule_list_shows_run_counts(fake_api: FakeMessagesAPI, tmp_path: Path) -> None:
     run_cli("schedule", "add", "Weekly", "--when", "monday 09:00", "--prompt", "x", "--tz", "UTC", "--no-install")
+    fake_api.enqueue(text("Report written."), text("FAILED: no metrics"))
+    for _ in range(2):
+        run_cli("execute", "Weekly", "--ci")  # by its name, as it was added
     code, out, _ = run_cli("schedule", "list", "--json")
     weekly = json.loads(out)[0]
     assert code == 0 and (weekly["runs"], weekly["successes"], weekly["failures"]) == (2, 1, 1)
     assert weekly["last_status"] == "failed"
+
+
+def test_runs_of_another_file_with_the_same_id_are_not_this_tasks_runs(
+    two_runs: list[dict[str, object]], isolated_home: Path
+) -> None:
+    """The bundled example's runs never show up as runs of a personal task that shares its id."""
+    run_cli("schedule", "add", "Weekly", "--when", "monday 09:00", "--prompt", "x", "--tz", "UTC", "--no-install")
+    code, out, _ = run_cli("schedule", "list", "--json")
+    assert code == 0 and (json.loads(out)[0]["runs"], json.loads(out)[0]["last_status"]) == (0, None)
+    assert json.loads(run_cli("schedule", "logs", "weekly", "--json")[1]) == []
+    assert [r["status"] for r in json.loads(run_cli("history", "weekly.yaml", "--json")[1])] == ["failed", "success"]
 
 
 def test_a_corrupt_history_is_one_clear_line(isolated_home: Path) -> None:

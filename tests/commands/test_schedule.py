@@ -102,7 +102,7 @@ def test_pause_resume_edit_delete(isolated_home: Path) -> None:
         (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--var", "novalue"], "KEY=VALUE"),
         (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--timeout", "soon"], "timeout"),
         (["schedule", "show", "missing"], "no task named 'missing'"),
-        (["schedule", "show", "../etc/passwd"], "not a valid task id"),
+        (["schedule", "show", "../etc/passwd"], "no task named '../etc/passwd'"),
         (["schedule", "edit", "missing", "--prompt", "x"], "no task named 'missing'"),
         (["schedule", "preview", "someday"], "someday"),
         (["schedule", "preview", "daily 09:00", "--after", "yesterday"], "--after"),
@@ -230,7 +230,7 @@ def test_store_problems_are_one_line_errors_not_crashes(isolated_home: Path, tmp
         env={**os.environ, "BASSI_HOME": str(blocker)},
     )
     assert result.returncode == 1
-    assert result.stderr.startswith("bassi: error: cannot use the task store") and "unexpected" not in result.stderr
+    assert result.stderr.startswith("bassi: error: cannot use the tasks folder") and "unexpected" not in result.stderr
     garbage = subprocess.run(
         [sys.executable, "-m", "bassi_ci", "schedule", "list"],
         capture_output=True,

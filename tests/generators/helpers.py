@@ -15,7 +15,7 @@ import yaml
 from tests.cli import run_cli
 
 GITLAB = Path(".gitlab/bassi.gitlab-ci.yml")
-NASTY = "${{ secrets.STOLEN }} 'single' \"double\" `tick` $(touch /tmp/pwned) #not-a-comment: {x} [y] & * ! | > %"
+NASTY = "${{ secrets.STOLEN }} 'single' \"double\" `tick` $(touch /tmp/pwned) #not-a-comment: {{x}} [y] & * ! | > %"
 
 
 def write_task(repo: Path, filename: str, **fields: Any) -> Path:

@@ -42,7 +42,7 @@ def test_migrations_run_once_and_wal_is_on(tmp_path: Path) -> None:
     with history.connect(db) as conn:
         names = [row[0] for row in conn.execute("SELECT name FROM migrations")]
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    assert names == [m.__name__ for m in history.MIGRATIONS] == ["m001_initial"]
+    assert names == [m.__name__ for m in history.MIGRATIONS] == ["m001_initial", "m002_task_key"]
     assert mode == "wal"
 
 
@@ -54,11 +54,11 @@ def test_stats_and_recent_runs(tmp_path: Path) -> None:
         finish(db, f"r{number}", status, code, started, started.replace("09:00:00", "09:00:01"))
     start_run(db, run_id="other", task_id="daily", started_at="2027-03-01T09:00:00.000+00:00", model="m", log_path=None)
     stats = read_task_stats(db)
-    weekly = stats["weekly"]
+    weekly = stats[("weekly", "")]
     assert (weekly.runs, weekly.successes, weekly.failures) == (4, 2, 2)
     assert weekly.last_status == "timeout" and weekly.last_started_at == "2027-03-13T09:00:00.000+00:00"
     assert weekly.last_duration_ms == 1500 and weekly.success_rate == 0.5
-    assert stats["daily"].runs == 1 and stats["daily"].last_status == "running"  # this process is alive
+    assert stats[("daily", "")].runs == 1 and stats[("daily", "")].last_status == "running"  # this process is alive
     runs = recent_runs(db, "weekly", 2)
     assert [r.run_id for r in runs] == ["r3", "r2"]
     assert [r.run_id for r in recent_runs(db, None, 10)][-1] == "other"
@@ -87,7 +87,7 @@ def test_row_of_a_killed_process_becomes_lost(tmp_path: Path) -> None:
     run = recent_runs(db, "weekly", 1)[0]
     assert run.status == "lost" and run.finished_at is not None
     assert "ended without recording a result" in (run.error_message or "")
-    assert read_task_stats(db)["weekly"].failures == 1
+    assert read_task_stats(db)[("weekly", "")].failures == 1
 
 
 def test_reused_pid_is_not_mistaken_for_the_run(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def tree(tmp_path: Path) -> Path:
     [
         ("loose/task.yaml", ".", "loose"),  # a path, relative to cwd
         ("{tree}/loose/task.yaml", "outer/repo/sub", "loose"),  # an absolute path
-        ("weekly", "outer/repo/sub", "weekly"),  # an id in the store, which comes first
+        ("weekly", "outer", "weekly"),  # an id in the store, outside the repository
         ("monthly", "outer/repo/sub", "monthly"),  # an id in the repository, from a subfolder
         ("monthly", "outer/repo", "monthly"),  # ... and from its root
     ],
@@ -61,17 +61,59 @@ def test_find_task_finds(tree: Path, spec: str, cwd: str, found: str) -> None:
         assert task.prompt == "from the store"
 
 
+def test_the_same_id_in_the_repository_and_the_store_is_an_error_naming_both(tree: Path) -> None:
+    with pytest.raises(UsageError) as caught:
+        find_task("weekly", tree / "outer/repo/sub", TaskStore(tree / "store"))
+    message = str(caught.value)
+    assert f"{tree}/outer/repo/.bassi/tasks/weekly.yaml" in message and f"{tree}/store/weekly.yaml" in message
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("spec", "found"),
+    [
+        ("weekly-report", "weekly-report"),  # the id
+        ("Weekly report", "weekly-report"),  # the name, as `schedule add` was given it
+        ("  WEEKLY   REPORT ", "weekly-report"),  # case and spaces do not matter
+        ("Nightly triage!", "triage"),  # a name that is not its id
+        ("weekly report", "weekly-report"),
+    ],
+)
+def test_a_task_is_found_by_id_or_unique_name(tmp_path: Path, spec: str, found: str) -> None:
+    (tmp_path / "r.yaml").write_text("id: weekly-report\nname: Weekly report\nprompt: p\n")
+    (tmp_path / "t.yaml").write_text("id: triage\nname: Nightly triage!\nprompt: p\n")
+    assert find_task(spec, tmp_path / "elsewhere", TaskStore(tmp_path)).id == found
+
+
+def test_a_name_two_tasks_share_is_ambiguous_and_lists_their_ids(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("id: report-a\nname: Report\nprompt: p\n")
+    (tmp_path / "b.yaml").write_text("id: report-b\nname: report\nprompt: p\n")
+    with pytest.raises(UsageError, match=r"'Report' is the name of several tasks \(report-a, report-b\); give the id"):
+        find_task("Report", tmp_path, TaskStore(tmp_path))
+
+
+def test_a_typo_gets_a_did_you_mean(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text("id: weekly-report\nname: Weekly report\nprompt: p\n")
+    with pytest.raises(TaskNotFound, match=r"no task named 'weekly-reprot' .*\(did you mean 'weekly-report'\?\)"):
+        find_task("weekly-reprot", tmp_path, TaskStore(tmp_path))
+
+
 @pytest.mark.parametrize(
     ("spec", "cwd", "error", "message"),
     [
-        ("nope", "outer/repo/sub", TaskNotFound, "no task named 'nope' in {tree}/store or in .bassi/tasks/"),
+        (
+            "nope",
+            "outer/repo/sub",
+            TaskNotFound,
+            "no task named 'nope' in {tree}/outer/repo/.bassi/tasks or {tree}/store",
+        ),
         ("above", "outer/repo/sub", TaskNotFound, "no task named 'above'"),  # the git root bounds the search
         ("monthly", "outer", TaskNotFound, "no task named 'monthly'"),  # a repository's tasks stay inside it
         ("missing/task.yaml", ".", TaskNotFound, "task file missing/task.yaml does not exist"),
-        ("Weekly Report", ".", TaskNotFound, "'Weekly Report' is neither a task file nor a task id"),
+        ("Weekly Report", ".", TaskNotFound, "no task named 'Weekly Report' in {tree}/store (did you mean 'weekly'?)"),
         ("broken", "outer/repo", TaskFileError, "broken.yaml: not valid YAML"),  # a broken file, by id
         (".bassi/tasks/broken.yaml", "outer/repo", TaskFileError, "not valid YAML"),  # ... and by path
-        ("x" * 64, ".", UsageError, "is not a valid task id"),
+        ("x" * 64, ".", TaskNotFound, "no task named 'xxxx"),
     ],
 )
 def test_find_task_fails(tree: Path, spec: str, cwd: str, error: type[Exception], message: str) -> None:
@@ -134,8 +176,8 @@ def test_execute_names_where_it_looked(tmp_path: Path, isolated_home: Path, monk
     result = json.loads(out)
     assert (code, result["status"]) == (2, "usage_error")
     assert result["error"]["message"] == (
-        f"no task named 'nope' in {isolated_home / 'tasks'} or in .bassi/tasks/ of this repository; "
-        "see 'bassi schedule list'"
+        f"no task named 'nope' in {isolated_home / 'tasks'}; "
+        "see 'bassi schedule list' (--repo for this repository's tasks)"
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from bassi_ci.errors import StoreError, TaskFileError, TaskNotFound, UsageError
+from bassi_ci.tasks.cache import ValidatedCache
 from bassi_ci.tasks.loader import load_task_file
 from bassi_ci.tasks.model import Task
 from bassi_ci.tasks.store import TaskStore
@@ -41,10 +42,17 @@ def test_add_refuses_an_existing_id_and_keeps_the_old_task(tmp_path: Path) -> No
     assert store.get("report").prompt == "do it"
 
 
+@pytest.mark.parametrize("spec", ["../escape", "a/b", "UPPER", "", "-x", "x" * 64, "a b"])
+def test_specs_that_could_escape_never_reach_a_file_outside(tmp_path: Path, spec: str) -> None:
+    (tmp_path / "escape.yaml").write_text("id: [broken\n", encoding="utf-8")  # outside the store
+    with pytest.raises(TaskNotFound, match="no task named"):
+        TaskStore(tmp_path / "store").get(spec)
+
+
 @pytest.mark.parametrize("bad_id", ["../escape", "a/b", "UPPER", "", "-x", "x" * 64, "a b"])
-def test_ids_that_could_escape_are_refused(tmp_path: Path, bad_id: str) -> None:
+def test_ids_that_could_escape_are_refused_when_adding(tmp_path: Path, bad_id: str) -> None:
     with pytest.raises(UsageError, match="not a valid task id"):
-        TaskStore(tmp_path).get(bad_id)
+        TaskStore(tmp_path).path_for(bad_id)
 
 
 def test_broken_file_shows_as_an_error_row_and_others_still_list(tmp_path: Path) -> None:
@@ -56,7 +64,41 @@ def test_broken_file_shows_as_an_error_row_and_others_still_list(tmp_path: Path)
     entries = {e.task_id: e for e in store.entries()}
     assert entries["alpha"].task is not None and entries["gamma"].task is not None
     assert entries["beta"].task is None and "not valid YAML" in (entries["beta"].error or "")
-    assert "does not match the file name" in (entries["delta"].error or "")
+    assert entries["other"].task is not None  # any file name: the id is the task's own
+
+
+def test_files_may_have_any_name_and_a_repeated_id_is_an_error_row(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("id: report\nprompt: first\n", encoding="utf-8")
+    (tmp_path / "b.yml").write_text("id: report\nprompt: second\n", encoding="utf-8")
+    (tmp_path / "notes.json").write_text('{"id": "notes", "prompt": "x"}', encoding="utf-8")
+    store = TaskStore(tmp_path)
+    rows = {e.path.name: e for e in store.entries()}
+    assert rows["a.yaml"].task is not None and rows["notes.json"].task is not None
+    assert f"task id 'report' is also used by {tmp_path / 'a.yaml'}" in (rows["b.yml"].error or "")
+    assert store.get("report").prompt == "first"
+    with pytest.raises(UsageError, match="exists already"):
+        store.add(make_task("report"))
+
+
+def test_an_edit_keeps_the_file_and_its_format(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "Notes File.json").write_text('{"id": "notes", "prompt": "x"}', encoding="utf-8")
+    store = TaskStore(tmp_path)
+    store.update("notes", lambda t: dataclasses.replace(t, prompt="changed"))
+    assert json.loads((tmp_path / "Notes File.json").read_text())["prompt"] == "changed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Notes File.json"]
+
+
+def test_the_folder_holds_only_task_files(tmp_path: Path, isolated_home: Path) -> None:
+    """Locks and caches live in BASSI_HOME: a repository's .bassi/tasks stays clean."""
+    folder = tmp_path / "repo" / ".bassi" / "tasks"
+    store = TaskStore(folder)
+    store.add(make_task("report"))
+    store.update("report", lambda t: dataclasses.replace(t, prompt="new"))
+    store.entries()
+    assert sorted(p.name for p in folder.iterdir()) == ["report.yaml"]
+    assert list((isolated_home / "cache").iterdir()) and list((isolated_home / "locks").iterdir())
 
 
 def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,7 +113,7 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path, monkeypatch: p
     with pytest.raises(StoreError, match=r"cannot write .*report\.yaml"):
         store.update("report", lambda t: dataclasses.replace(t, prompt="lost?"))
     assert (tmp_path / "report.yaml").read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir() if p.name != ".lock"] == ["report.yaml"]
+    assert [p.name for p in tmp_path.iterdir()] == ["report.yaml"]
 
 
 def _add_and_edit(args: tuple[str, int, int]) -> None:
@@ -117,40 +159,44 @@ def test_listing_sees_hand_edits_after_the_cache_is_warm(tmp_path: Path) -> None
     assert entries["other"].task is None and "not valid YAML" in (entries["other"].error or "")
 
 
+def _cache_file(folder: Path) -> Path:
+    path = ValidatedCache(folder).path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     store = TaskStore(tmp_path)
     store.add(make_task("report"))
     store.entries()
-    (tmp_path / ".validated-cache.json").write_text("{broken", encoding="utf-8")
+    _cache_file(tmp_path).write_text("{broken", encoding="utf-8")
     assert store.entries()[0].task == make_task("report")
-    (tmp_path / ".validated-cache.json").write_text('{"version": "0.0.0", "entries": {"report.yaml": 1}}')
+    _cache_file(tmp_path).write_text('{"version": "0.0.0", "entries": {"report.yaml": 1}}')
     assert store.entries()[0].task == make_task("report")
 
 
-def test_store_files_of_other_kinds_show_as_errors_and_can_be_deleted(tmp_path: Path) -> None:
+def test_broken_files_show_as_errors_and_can_be_deleted(tmp_path: Path) -> None:
     store = TaskStore(tmp_path)
     store.add(make_task("good"))
-    (tmp_path / "r.json").write_text('{"id": "r", "prompt": "x"}', encoding="utf-8")
-    (tmp_path / "mismatch.yaml").write_text("id: other\nprompt: x\n", encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("id: [\n", encoding="utf-8")
     (tmp_path / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
     errors = {e.path.name: e.error for e in store.entries() if e.error}
-    assert "rename the file" in (errors["r.json"] or "")
-    assert "does not match the file name" in (errors["mismatch.yaml"] or "")
+    assert "not valid YAML" in (errors["broken.yaml"] or "")
     assert "cannot read the task file" in (errors["dangling.yaml"] or "")
-    with pytest.raises(TaskFileError, match="does not match the file name"):
-        store.get("mismatch")
+    with pytest.raises(TaskFileError, match="not valid YAML"):
+        store.get("broken")
     store.delete("dangling")
-    store.delete("mismatch")
-    assert sorted(e.path.name for e in store.entries()) == ["good.yaml", "r.json"]
+    store.delete("broken")
+    assert sorted(e.path.name for e in store.entries()) == ["good.yaml"]
 
 
 def test_a_store_that_is_not_a_folder_is_a_clear_error(tmp_path: Path) -> None:
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("", encoding="utf-8")
     store = TaskStore(not_a_folder / "tasks")
-    with pytest.raises(StoreError, match="cannot use the task store"):
+    with pytest.raises(StoreError, match="cannot use the tasks folder"):
         store.add(make_task("x"))
-    with pytest.raises(StoreError, match="cannot read the task store"):
+    with pytest.raises(StoreError, match="cannot read the tasks folder"):
         TaskStore(not_a_folder).entries()
 
 
@@ -160,7 +206,7 @@ def test_a_damaged_cache_record_is_validated_again(tmp_path: Path) -> None:
     store = TaskStore(tmp_path)
     store.add(make_task("report"))
     store.entries()
-    cache_path = tmp_path / ".validated-cache.json"
+    cache_path = _cache_file(tmp_path)
     data = json.loads(cache_path.read_text())
     del data["entries"]["report.yaml"]["record"]["prompt"]
     cache_path.write_text(json.dumps(data))
@@ -170,5 +216,5 @@ def test_a_damaged_cache_record_is_validated_again(tmp_path: Path) -> None:
 def test_a_cache_nested_absurdly_deep_is_ignored(tmp_path: Path) -> None:
     store = TaskStore(tmp_path)
     store.add(make_task("report"))
-    (tmp_path / ".validated-cache.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    _cache_file(tmp_path).write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     assert store.entries()[0].task == make_task("report")

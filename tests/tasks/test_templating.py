@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bassi_ci.errors import ExitCode, TemplateError
-from bassi_ci.runs.templating import builtin_variables, expand, expand_output_path, merge_variables
+from bassi_ci.tasks.templating import builtin_variables, expand, expand_output_path, merge_variables
 
 NOW = datetime(2027, 3, 10, 8, 30, 5, tzinfo=UTC)  # a Wednesday
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bassi_ci.errors import TemplateError, UsageError
+from bassi_ci.tasks.model import Task
 
 RESERVED_NAMES = ("task_id", "run_id")
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -69,8 +70,11 @@ def parse_vars(pairs: Iterable[str], option: str = "--var", *, check_names: bool
     return values
 
 
-def expand(template: str, variables: Mapping[str, str], *, where: str = "prompt") -> str:
-    """`template` with every `{name}` replaced; `{{`/`}}` become literal braces."""
+def expand(
+    template: str, variables: Mapping[str, str], *, where: str = "prompt", add_hint: str = "--var {name}=VALUE"
+) -> str:
+    """`template` with every `{name}` replaced; `{{`/`}}` become literal braces. `add_hint` says
+    how the user defines a missing variable."""
 
     def replace(match: re.Match[str]) -> str:
         token = match.group(0)
@@ -89,9 +93,8 @@ def expand(template: str, variables: Mapping[str, str], *, where: str = "prompt"
                     f"{where}: '{token}' is not a template variable; write '{{{{' and '}}}}' for literal braces"
                 )
             known = ", ".join(sorted(variables))
-            raise TemplateError(
-                f"{where}: unknown template variable '{{{name}}}' (known: {known}; add one with --var {name}=VALUE)"
-            )
+            how = add_hint.format(name=name)
+            raise TemplateError(f"{where}: unknown template variable '{{{name}}}' (known: {known}; add one with {how})")
         return variables[name]
 
     return _TOKEN_RE.sub(replace, template)
@@ -105,3 +108,20 @@ def expand_output_path(template: str, variables: Mapping[str, str], workdir: Pat
     if path != root and root not in path.parents:
         raise TemplateError(f"output path '{template}' expands to {path}, outside the workspace {root}")
     return path
+
+
+BUILTIN_NAMES = ("date", "time", "timestamp", "weekday", "task_id", "run_id", "last_run")
+
+
+def check_task_templates(task: Task, where: str, hint: str = "--var {name}=VALUE") -> None:
+    """Every `{name}` in the task's prompt and commit settings is a built-in or one of its
+    `vars`: checked when the task is saved or generated (`add`, `edit`, `ci generate`), not
+    first when a scheduled run starts hours later. `hint` says how the user adds a variable."""
+    known = {name: "" for name in (*BUILTIN_NAMES, *task.vars)}
+    texts = [("prompt", task.prompt)]
+    if task.commit is not None:
+        texts += [("commit.message", task.commit.message), *(("commit.paths", path) for path in task.commit.paths)]
+        if task.commit.branch:
+            texts.append(("commit.branch", task.commit.branch))
+    for field_name, text in texts:
+        expand(text, known, where=f"{where}: field '{field_name}'", add_hint=hint)
