@@ -183,7 +183,8 @@ def schedule_add(
     if options.workdir is None:
         options = dataclasses.replace(options, workdir=default_workdir(store.root, Path.cwd()))
     task = new_task(name, options, clock.now(), clock.local_zone_name(), task_id=task_id)
-    store.refuse_taken(task.id)
+    if dry_run:  # a real add checks this under the store's lock
+        store.refuse_taken(task.id)
     path = store.path_for(task.id)
     task = dataclasses.replace(task, source=path)
     change = None if no_install else ui.LIFECYCLE.plan_install(task, backend, Path.cwd())

@@ -279,6 +279,6 @@ def _planned(backend: Backend, entry: Entry) -> Plan:
         return backend.plan_install(entry)
     except ScheduleError as exc:
         raise SchedulerError(
-            f"{str(exc).rstrip('.')}; {backend.name} cannot run it: choose another --backend,"
-            " or run it with 'bassi scheduler run'"
+            f"{str(exc).rstrip('.')}; so {backend.name} cannot install it: choose another --backend"
+            " (systemd takes every schedule), or store it with --no-install and let 'bassi scheduler run' start it"
         ) from None

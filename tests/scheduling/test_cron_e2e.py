@@ -27,6 +27,7 @@ from bassi_ci.scheduling.envfile import env_file_path, render_env_file, write_en
 from tests.cli import ROOT
 from tests.fakeapi import FAKE_API_KEY, FakeMessagesAPI, text, tool_use
 from tests.oracles import requires
+from tests.os_schedulers import REAL_PATH
 from tests.scheduling.test_cron import FOREIGN, make_entry
 
 pytestmark = [pytest.mark.slow, requires("crontab", "cron")]
@@ -47,8 +48,9 @@ def crontab_install(content: bytes) -> None:
 
 
 @pytest.fixture
-def real_crontab() -> Iterator[None]:
+def real_crontab(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The user's real crontab, saved and put back however the test ends."""
+    monkeypatch.setenv("PATH", REAL_PATH)  # the real crontab, not the suite's stand-in
     saved = crontab_l()
     yield
     if saved is None:
