@@ -467,3 +467,17 @@ def test_units_written_by_add_pass_systemd_analyze_verify(systemd: FakeSystemd, 
         check=False,
     )
     assert (done.returncode, done.stderr, done.stdout) == (0, "", "")
+
+
+def test_with_the_default_bassi_home_a_personal_task_works_where_it_was_added(
+    cron: StandInCrontab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """~/.bassi/tasks looks like a repository's .bassi/tasks; it must not make ~ the workdir."""
+    monkeypatch.delenv("BASSI_HOME")
+    here = tmp_path / "reports"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    code, _, err = add("--backend", "cron")
+    assert code == 0, err
+    assert f"workdir: {here}" in (Path.home() / ".bassi" / "tasks" / "nightly.yaml").read_text()
+    assert f"cd {here} && exec" in command_of(block(cron)[-1])[-1]
