@@ -481,3 +481,15 @@ def test_with_the_default_bassi_home_a_personal_task_works_where_it_was_added(
     assert code == 0, err
     assert f"workdir: {here}" in (Path.home() / ".bassi" / "tasks" / "nightly.yaml").read_text()
     assert f"cd {here} && exec" in command_of(block(cron)[-1])[-1]
+
+
+def test_uninstall_by_id_works_after_the_task_file_is_gone(cron: StandInCrontab, isolated_home: Path) -> None:
+    cron.set(b"# mine\n")
+    assert add("--backend", "cron")[0] == 0
+    task_file(isolated_home).unlink()  # removed by hand: the OS entry would be left behind
+    code, out, err = run_cli("schedule", "uninstall", "nightly")
+    assert "Uninstalled task 'nightly' from cron." in out
+    assert code == 0, err
+    assert cron.content() == b"# mine\n" and installation_of("nightly") is None
+    code, _, err = run_cli("schedule", "uninstall", "nightly")
+    assert code == 2 and "no task" in err.lower()
