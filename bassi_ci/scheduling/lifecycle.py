@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bassi_ci import clock
-from bassi_ci.errors import ScheduleError, UsageError
+from bassi_ci.errors import ScheduleError, StoreError, UsageError
 from bassi_ci.home import bassi_home, logs_dir, tasks_dir
 from bassi_ci.runs.resolve import task_workdir
 from bassi_ci.scheduling.backends import auto_backend, backend_named
@@ -171,9 +171,18 @@ class Lifecycle:
         if change.install is None:
             forget_installation(change.task_id)
         elif record:
-            assert change.task_file is not None
-            now = clock.utc_iso(clock.now())
-            record_installation(Installation(change.task_id, change.task_file, change.install.backend, now))
+            self._record(change, change.install)
+
+    def _record(self, change: Change, install: Step) -> None:
+        """Note the installation; an entry the registry cannot hold is taken out again, as
+        nothing would ever find it to remove it."""
+        assert change.task_file is not None
+        now = clock.utc_iso(clock.now())
+        try:
+            record_installation(Installation(change.task_id, change.task_file, install.backend, now))
+        except StoreError:
+            self._undo_install(install, change.task_id)
+            raise
 
     def _undo_install(self, step: Step, task_id: str) -> None:
         backend = self.backend_for(step.backend)

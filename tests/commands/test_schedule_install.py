@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from bassi_ci.scheduling import backends
+from bassi_ci.errors import StoreError
+from bassi_ci.scheduling import backends, lifecycle
 from bassi_ci.scheduling.backends import auto_backend
 from bassi_ci.scheduling.base import SchedulerError
 from bassi_ci.scheduling.cron import BEGIN, END, command_of
@@ -493,3 +494,18 @@ def test_uninstall_by_id_works_after_the_task_file_is_gone(cron: StandInCrontab,
     assert cron.content() == b"# mine\n" and installation_of("nightly") is None
     code, _, err = run_cli("schedule", "uninstall", "nightly")
     assert code == 2 and "no task" in err.lower()
+
+
+def test_a_registry_that_cannot_be_written_takes_the_new_entry_out_again(
+    systemd: FakeSystemd, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk cannot be made here; the registry's write fails as it would then."""
+
+    def full_disk(*_: object) -> None:
+        raise StoreError(f"cannot write {registry_path()}: No space left on device")
+
+    monkeypatch.setattr(lifecycle, "record_installation", full_disk)
+    code, _, err = add("--backend", "systemd")
+    assert code == 1 and err == f"bassi: error: cannot write {registry_path()}: No space left on device\n"
+    assert snapshot(unit_dir()) in ({}, {".": None}) and not systemd.enabled(TIMER)
+    assert not task_file(isolated_home).exists()
