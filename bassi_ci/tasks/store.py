@@ -96,15 +96,19 @@ class TaskStore:
     def add(self, task: Task) -> Path:
         """Store a new task as `<id>.yaml`; refuse when the id is taken."""
         with self._locked():
+            self.refuse_taken(task.id)
             path = self.path_for(task.id)
-            taken = _present(path) or any(entry.task_id == task.id for entry in self.entries())
-            if taken:
-                raise UsageError(
-                    f"a task with the id '{task.id}' exists already in {self.root}; "
-                    f"use 'bassi schedule edit {task.id}{self._flag()}' or pick another name (or --id)"
-                )
             self._write(path, task)
         return path
+
+    def refuse_taken(self, task_id: str) -> None:
+        """The error `add` gives for an id that is taken (also checked by a dry run, which adds nothing)."""
+        taken = _present(self.path_for(task_id)) or any(entry.task_id == task_id for entry in self.entries())
+        if taken:
+            raise UsageError(
+                f"a task with the id '{task_id}' exists already in {self.root}; "
+                f"use 'bassi schedule edit {task_id}{self._flag()}' or pick another name (or --id)"
+            )
 
     def update(self, spec: str, change: Callable[[Task], Task]) -> Task:
         """Read, change and write back one task under the lock (no lost updates)."""

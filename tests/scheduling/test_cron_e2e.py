@@ -24,9 +24,10 @@ import pytest
 from bassi_ci.scheduling.base import Entry, scheduled_command
 from bassi_ci.scheduling.cron import CronBackend, daemon_zone
 from bassi_ci.scheduling.envfile import env_file_path, render_env_file, write_env_file
-from tests.cli import ROOT
+from tests.cli import ROOT, run_cli
 from tests.fakeapi import FAKE_API_KEY, FakeMessagesAPI, text, tool_use
 from tests.oracles import requires
+from tests.os_schedulers import REAL_PATH
 from tests.scheduling.test_cron import FOREIGN, make_entry
 
 pytestmark = [pytest.mark.slow, requires("crontab", "cron")]
@@ -47,8 +48,9 @@ def crontab_install(content: bytes) -> None:
 
 
 @pytest.fixture
-def real_crontab() -> Iterator[None]:
+def real_crontab(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The user's real crontab, saved and put back however the test ends."""
+    monkeypatch.setenv("PATH", REAL_PATH)  # the real crontab, not the suite's stand-in
     saved = crontab_l()
     yield
     if saved is None:
@@ -123,6 +125,47 @@ def test_the_cron_daemon_runs_the_task_under_its_minimal_environment(
     assert crontab_l() == REAL_FOREIGN
 
 
+def test_schedule_add_installs_a_task_the_cron_daemon_runs(
+    real_crontab: None, fake_api: FakeMessagesAPI, isolated_home: Path, tmp_path: Path
+) -> None:
+    """The whole path a user takes: `bassi schedule add --backend cron` writes the real crontab,
+    keeps the env file the user prepared, cron fires the job from its bare environment, the run
+    leaves a history row, and `bassi schedule delete` gives back the crontab byte for byte."""
+    workdir = tmp_path / "work dir 100%"
+    workdir.mkdir()
+    fake_api.enqueue(tool_use(("bash", {"command": "pwd > where.txt"})), text("Noted."))
+    environ = {"PATH": "/usr/bin:/bin", "ANTHROPIC_BASE_URL": fake_api.base_url, "ANTHROPIC_API_KEY": FAKE_API_KEY}
+    env_file = env_file_path(isolated_home)
+    # Written before `add`, as a user who keeps their own env file would: `add` must keep it.
+    # PYTHONPATH only because the tests run this checkout, not the installed package.
+    content = render_env_file(environ, isolated_home, include_key=True) + f"PYTHONPATH={shlex.quote(str(ROOT))}\n"
+    assert write_env_file(env_file, content)
+    crontab_install(REAL_FOREIGN)
+    when = ("--when", "* * * * *", "--tz", daemon_zone())  # the machine's own zone: a plain line
+    code, out, err = run_cli(
+        "schedule", "add", "Cron add", "--id", "cron-add", *when, "--prompt", "Note where you are",
+        "--workdir", str(workdir), "--backend", "cron",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Updated the crontab" in out and env_file.read_text() == content
+    listing = crontab_l()
+    assert listing is not None and listing.endswith(REAL_FOREIGN) and b"execute --ci cron-add" in listing
+
+    try:
+        with _started_cron():
+            fired = _wait_for(lambda: bool(fake_api.requests or _statuses(isolated_home, "cron-add")), FIRE_WAIT_S)
+            assert fired, f"no API call and no history row within {FIRE_WAIT_S} s; crontab:\n{crontab_l()!r}"
+            finished = _wait_for(lambda: _statuses(isolated_home, "cron-add") not in ([], ["running"]), RUN_WAIT_S)
+    finally:
+        _stop_jobs_of(str(env_file))
+    assert finished and _statuses(isolated_home, "cron-add")[0] == "success", _statuses(isolated_home, "cron-add")
+    assert (workdir / "where.txt").read_text().strip() == str(workdir)
+
+    code, _, err = run_cli("schedule", "delete", "cron-add")
+    assert code == 0, err
+    assert crontab_l() == REAL_FOREIGN
+
+
 @contextmanager
 def _started_cron() -> Iterator[None]:
     """`cron -f` for the duration of a with-block, stopped by its PID (a cron the machine
@@ -191,9 +234,9 @@ def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
     return bool(condition())
 
 
-def _statuses(home: Path) -> list[str]:
+def _statuses(home: Path, task_id: str = TASK_ID) -> list[str]:
     database = home / "state.db"
     if not database.exists():
         return []
     with sqlite3.connect(database) as db:
-        return [row[0] for row in db.execute("SELECT status FROM runs WHERE task_id = ?", (TASK_ID,))]
+        return [row[0] for row in db.execute("SELECT status FROM runs WHERE task_id = ?", (task_id,))]

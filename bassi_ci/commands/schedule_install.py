@@ -1,0 +1,81 @@
+"""What `bassi schedule add|edit|install|uninstall|pause|resume|delete` print and write around
+the OS scheduler: dry runs, the lines saying what changed, the env file.
+
+The decisions live in bassi_ci.scheduling.lifecycle; this module only talks to the user.
+Imported lazily by commands/schedule.py: `schedule list` and `preview` never need it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from bassi_ci import output
+from bassi_ci.home import bassi_home
+from bassi_ci.scheduling.envfile import env_file_path, render_env_file, write_env_file
+from bassi_ci.scheduling.lifecycle import Change, Lifecycle, change_lines
+
+LIFECYCLE = Lifecycle()
+
+
+def print_dry_run(change: Change | None, task_file: tuple[Path, str] | None, as_json: bool) -> None:
+    """Everything the command would write and run, and nothing changed.
+
+    `task_file` is the (path, text) of the task file the command would write, if any.
+    """
+    env_path = env_file_path(bassi_home())
+    creates_env = change is not None and change.install is not None and not env_path.exists()
+    if as_json:
+        document: dict[str, Any] = change.to_json() if change is not None else {"backend": None}
+        if task_file is not None:
+            document["task_file"] = {"path": str(task_file[0]), "content": task_file[1]}
+        document["env_file"] = {"path": str(env_path), "created": creates_env}
+        output.print_json(document)
+        return
+    output.echo("Dry run: nothing was changed.")
+    if task_file is not None:
+        output.echo(f"Would write the task file {task_file[0]}")
+        output.echo("\n".join(f"    {line}" for line in task_file[1].splitlines()))
+    if creates_env:
+        output.echo(f"Would write {env_path} (the environment of scheduled runs: PATH, LANG, BASSI_HOME)")
+    if change is None:
+        output.echo("Would not touch the OS scheduler.")
+        return
+    for line in change_lines(change, dry_run=True):
+        output.echo(line)
+    print_notes(change)
+
+
+def print_change(change: Change) -> None:
+    """One line per file written or removed, crontab update and command run."""
+    for line in change_lines(change, dry_run=False):
+        output.echo(line)
+    print_notes(change)
+
+
+def print_notes(change: Change) -> None:
+    for step in change.steps:
+        for note in step.plan.notes:
+            output.note(f"Note: {note}")
+
+
+def ensure_env_file(store_key: bool) -> Path | None:
+    """Write BASSI_HOME/env unless it exists (it is the user's then); the path when written.
+
+    `store_key` copies the API key's value into the file: a risk the flag's help names.
+    """
+    path = env_file_path(bassi_home())
+    if write_env_file(path, render_env_file(os.environ, bassi_home(), include_key=store_key)):
+        return path
+    if store_key:
+        output.note(f"--store-key: {path} exists and is kept as it is; put the key there yourself if you want it")
+    return None
+
+
+def print_env_file(path: Path | None, store_key: bool) -> None:
+    """Say that the env file was written (nothing when an existing one was kept)."""
+    if path is None:
+        return
+    keys = "with the API key's value: keep it private" if store_key else "keys are not copied into it"
+    output.echo(f"Wrote {path} (the environment of scheduled runs; {keys})")
