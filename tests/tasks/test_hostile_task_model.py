@@ -1,0 +1,233 @@
+"""A hostile review of the one task model (issue #8): odd file names and task names, links,
+folders that are not what they seem, and two writers at once.
+
+Each test here failed on the code as it was before its fix (or pins a behaviour the design
+documents), so the task folder means the same thing to every command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import threading
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from bassi_ci.errors import StoreError, TaskFileError, TaskNotFound, UsageError
+from bassi_ci.tasks.loader import load_task_file
+from bassi_ci.tasks.lookup import TaskFolder, load_folder
+from bassi_ci.tasks.matching import AmbiguousTask
+from bassi_ci.tasks.model import Task
+from bassi_ci.tasks.store import TaskStore
+from tests.cli import ROOT
+
+NFC = unicodedata.normalize("NFC", "Café au lait")
+NFD = unicodedata.normalize("NFD", "Café au lait")
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- names -------------------------------------------------------------------------------------
+
+
+def test_a_name_matches_whatever_unicode_form_it_was_typed_in(tmp_path: Path) -> None:
+    # macOS hands out NFD, most keyboards type NFC: the same name to every human reader.
+    write(tmp_path / "cafe.yaml", f'id: cafe\nname: "{NFD}"\nprompt: x\n')
+    assert TaskStore(tmp_path).get(NFC).id == "cafe"
+
+
+def test_two_tasks_whose_names_differ_only_in_unicode_form_are_ambiguous(tmp_path: Path) -> None:
+    write(tmp_path / "a.yaml", f'id: cafe-a\nname: "{NFC}"\nprompt: x\n')
+    write(tmp_path / "b.yaml", f'id: cafe-b\nname: "{NFD}"\nprompt: x\n')
+    with pytest.raises(AmbiguousTask, match=r"several tasks \(cafe-a, cafe-b\)"):
+        TaskStore(tmp_path).get(NFC)
+
+
+@pytest.mark.parametrize("mark", ["\u202e", "\u202a", "\u2066", "\u2069", "\u200f", "\u061c"])
+def test_a_name_with_a_bidirectional_control_is_refused(tmp_path: Path, mark: str) -> None:
+    # "report\u202egpj.exe" prints as "reportexe.jpg": a name is shown in lists, errors and CI job titles.
+    path = write(tmp_path / "t.yaml", f'id: t\nname: "report{mark}gpj.exe"\nprompt: x\n')
+    with pytest.raises(TaskFileError, match="field 'name'"):
+        load_task_file(path)
+
+
+def test_a_name_equal_to_another_tasks_id_means_that_id(tmp_path: Path) -> None:
+    write(tmp_path / "alpha.yaml", "id: alpha\nname: beta\nprompt: A\n")
+    write(tmp_path / "beta.yaml", "id: beta\nname: Beta task\nprompt: B\n")
+    assert TaskStore(tmp_path).get("beta").prompt == "B"  # the exact id comes first, as documented
+
+
+@pytest.mark.parametrize("spec", ["../alpha", "x/../alpha", "..\\alpha", "/alpha"])
+def test_a_path_like_spec_never_names_a_task_by_its_slug(tmp_path: Path, spec: str) -> None:
+    """ "../alpha" made into an id is "alpha": `schedule delete ../alpha` deleted alpha."""
+    write(tmp_path / "alpha.yaml", "id: alpha\nprompt: A\n")
+    store = TaskStore(tmp_path)
+    with pytest.raises(TaskNotFound):
+        store.delete(spec)
+    assert (tmp_path / "alpha.yaml").exists()
+
+
+def test_delete_by_a_shared_name_deletes_nothing(tmp_path: Path) -> None:
+    write(tmp_path / "one.yaml", "id: one\nname: Shared\nprompt: '1'\n")
+    write(tmp_path / "two.yaml", "id: two\nname: shared\nprompt: '2'\n")
+    with pytest.raises(AmbiguousTask, match=r"\(one, two\)"):
+        TaskStore(tmp_path).delete("Shared")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.yaml", "two.yaml"]
+
+
+# --- file names --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("owner", "other"),
+    [("report.yaml", "a.yaml"), ("report.yaml", "Report.yaml"), ("report.yaml", "report.json")],
+)
+def test_every_command_agrees_which_file_owns_a_repeated_id(tmp_path: Path, owner: str, other: str) -> None:
+    """`show`/`edit`/`execute` took `<id>.yaml` at once while `list` called that file the duplicate."""
+    write(tmp_path / owner, "id: report\nprompt: owner\n")
+    write(tmp_path / other, "id: report\nprompt: other\n")
+    store = TaskStore(tmp_path)
+    rows = {entry.path.name: entry for entry in store.entries()}
+    assert rows[owner].task is not None and rows[other].task is None
+    assert store.get("report").prompt == "owner"
+    assert store.get("report").source == tmp_path / owner
+
+
+def test_odd_file_names_list_and_load(tmp_path: Path) -> None:
+    write(tmp_path / "new\nline.yaml", "id: newline\nprompt: x\n")
+    write(tmp_path / "rtl\u202egnp.yaml", "id: rtl\nprompt: x\n")
+    write(tmp_path / unicodedata.normalize("NFD", "café.yaml"), "id: cafe\nprompt: x\n")
+    store = TaskStore(tmp_path)
+    assert [entry.task_id for entry in store.entries()] == ["cafe", "newline", "rtl"]
+    assert store.get("newline").source == tmp_path / "new\nline.yaml"
+
+
+# --- folders that are not what they seem ---------------------------------------------------------
+
+
+def test_a_tasks_folder_that_is_a_file_says_so(tmp_path: Path) -> None:
+    tasks = write(tmp_path / ".bassi" / "tasks", "")
+    store = TaskStore(tasks, flag="--repo")
+    for action in (store.entries, lambda: store.add(Task(id="x", name="x", prompt="x"))):
+        with pytest.raises(StoreError, match=r"is a file, not a folder of task files"):
+            action()
+
+
+@pytest.mark.parametrize("where", ["bassi-home", "root"])
+def test_bassi_home_itself_and_the_file_system_root_are_not_tasks_folders(isolated_home: Path, where: str) -> None:
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    folder = isolated_home if where == "bassi-home" else Path("/")
+    with pytest.raises(UsageError, match="not a folder of task files"):
+        TaskStore(folder).entries()
+    with pytest.raises(UsageError, match="not a folder of task files"):
+        load_folder(TaskFolder(folder, "--tasks-dir"))
+
+
+def test_the_personal_store_inside_bassi_home_is_fine(isolated_home: Path) -> None:
+    assert TaskStore().entries() == []
+    TaskStore(isolated_home / "tasks").add(Task(id="x", name="x", prompt="x"))
+
+
+# --- links -------------------------------------------------------------------------------------
+
+
+def test_editing_a_linked_task_file_edits_its_target_and_keeps_the_link(tmp_path: Path) -> None:
+    """An atomic replace of the link itself forked the task: the link became a copy, the real
+    file (say, in a dotfiles repository) kept the old prompt."""
+    real = write(tmp_path / "dotfiles" / "report.yaml", "id: report\nprompt: old\n")
+    store_dir = tmp_path / "tasks"
+    store_dir.mkdir()
+    (store_dir / "report.yaml").symlink_to(real)
+    TaskStore(store_dir).update("report", lambda task: dataclasses.replace(task, prompt="new"))
+    assert (store_dir / "report.yaml").is_symlink()
+    assert load_task_file(real).prompt == "new"
+
+
+def test_one_folder_reached_through_a_link_has_one_lock(tmp_path: Path) -> None:
+    """The lock was named after the path as typed, so `--repo` and `--tasks-dir <link>` edited
+    the same files under two different locks."""
+    real = tmp_path / "repo" / ".bassi" / "tasks"
+    TaskStore(real).add(Task(id="t", name="t", prompt="x"))
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "repo")
+    through_link = TaskStore(link / ".bassi" / "tasks")
+    done = threading.Event()
+
+    def edit_through_the_link() -> None:
+        through_link.update("t", lambda task: dataclasses.replace(task, prompt="through the link"))
+        done.set()
+
+    with TaskStore(real)._locked():
+        writer = threading.Thread(target=edit_through_the_link)
+        writer.start()
+        assert not done.wait(1.0), "an edit through the link did not wait for the lock"
+    writer.join(10)
+    assert done.is_set() and TaskStore(real).get("t").prompt == "through the link"
+
+
+# --- two writers -------------------------------------------------------------------------------
+
+
+def test_a_hand_edit_between_reading_and_writing_is_not_overwritten(tmp_path: Path) -> None:
+    """An editor that saves while `schedule edit` is between its read and its write must not lose
+    its text to bassi's stale copy."""
+    path = write(tmp_path / "t.yaml", "id: t\nprompt: old\n")
+    store = TaskStore(tmp_path)
+
+    def change(task: Task) -> Task:
+        path.write_text("id: t\nprompt: saved by an editor meanwhile\n", encoding="utf-8")
+        return dataclasses.replace(task, prompt="from bassi")
+
+    with pytest.raises(StoreError, match="changed while bassi was editing it"):
+        store.update("t", change)
+    assert load_task_file(path).prompt == "saved by an editor meanwhile"
+
+
+def bassi(cwd: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bassi_ci", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_schedule_edit_in_two_processes_loses_nothing(tmp_path: Path) -> None:
+    """Two `schedule edit` processes at once, one by --repo and one by --tasks-dir through a link:
+    each field ends with the value its writer set last."""
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    TaskStore(repo / ".bassi" / "tasks").add(Task(id="t", name="t", prompt="x"))
+    (tmp_path / "link").symlink_to(repo)
+    rounds = 4
+    writers = [
+        [("--repo", "--max-turns", str(n)) for n in range(1, rounds + 1)],
+        [("--tasks-dir", str(tmp_path / "link" / ".bassi" / "tasks"), "--retries", str(n)) for n in range(rounds)],
+    ]
+
+    def run(edits: list[tuple[str, ...]], errors: list[str]) -> None:
+        for edit in edits:
+            proc = bassi(repo, "schedule", "edit", "t", *edit)
+            _, err = proc.communicate(timeout=60)
+            if proc.returncode:
+                errors.append(err)
+
+    errors: list[str] = []
+    threads = [threading.Thread(target=run, args=(edits, errors)) for edits in writers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    task = TaskStore(repo / ".bassi" / "tasks").get("t")
+    assert (task.limits.max_turns, task.retries) == (rounds, rounds - 1)
