@@ -19,11 +19,11 @@ import pytest
 
 from bassi_ci.errors import StoreError, TaskFileError, TaskNotFound, UsageError
 from bassi_ci.tasks.loader import load_task_file
-from bassi_ci.tasks.lookup import TaskFolder, load_folder
+from bassi_ci.tasks.lookup import TaskFolder, find_task, load_folder, repository_root_of
 from bassi_ci.tasks.matching import AmbiguousTask
 from bassi_ci.tasks.model import Task
 from bassi_ci.tasks.store import TaskStore
-from tests.cli import ROOT
+from tests.cli import ROOT, run_cli
 
 NFC = unicodedata.normalize("NFC", "Café au lait")
 NFD = unicodedata.normalize("NFD", "Café au lait")
@@ -231,3 +231,58 @@ def test_schedule_edit_in_two_processes_loses_nothing(tmp_path: Path) -> None:
     assert errors == []
     task = TaskStore(repo / ".bassi" / "tasks").get("t")
     assert (task.limits.max_turns, task.retries) == (rounds, rounds - 1)
+
+
+# --- the personal store under the default BASSI_HOME ----------------------------------------------
+
+
+@pytest.fixture
+def default_bassi_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """BASSI_HOME unset, as on a user's machine: the personal store is ~/.bassi/tasks, a path that
+    ends in `.bassi/tasks` like a repository's (HOME is a temporary folder, see conftest)."""
+    monkeypatch.delenv("BASSI_HOME")
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    return project
+
+
+def test_a_personal_task_under_the_default_home_is_not_a_repository_task(default_bassi_home: Path) -> None:
+    """~/.bassi/tasks looked like `<repo>/.bassi/tasks` with the home folder as the repository: a
+    personal task lost the folder it was added in (it would run in ~), and --workdir outside ~
+    was refused as "outside the repository"."""
+    code, out, err = run_cli("schedule", "add", "mine", "--when", "every hour", "--prompt", "p", "--no-install")
+    assert code == 0, err
+    stored = Path.home() / ".bassi" / "tasks" / "mine.yaml"
+    assert f"Saved to {stored}" in out
+    assert load_task_file(stored).workdir == str(default_bassi_home.resolve())
+    assert repository_root_of(load_task_file(stored)) is None
+    elsewhere = default_bassi_home.parent / "elsewhere"
+    elsewhere.mkdir()
+    args = ("--when", "every hour", "--prompt", "p", "--no-install", "--workdir", str(elsewhere))
+    code, _, err = run_cli("schedule", "add", "other", *args)
+    assert code == 0, err
+    assert load_task_file(stored.with_name("other.yaml")).workdir == str(elsewhere.resolve())
+
+
+def test_a_repository_at_home_still_has_repository_tasks(default_bassi_home: Path) -> None:
+    """Only the personal store itself is excluded: a `.bassi/tasks` of another folder is a repository's."""
+    other = default_bassi_home / ".bassi" / "tasks"
+    write(other / "t.yaml", "id: t\nprompt: x\n")
+    assert repository_root_of(load_task_file(other / "t.yaml")) == default_bassi_home
+
+
+@pytest.mark.parametrize("home_in_git", [False, True])
+def test_a_personal_task_runs_from_the_home_folder(
+    default_bassi_home: Path, monkeypatch: pytest.MonkeyPatch, home_in_git: bool
+) -> None:
+    """From ~ (or anywhere below a home folder kept in git) ~/.bassi/tasks was also "this
+    repository's tasks": `execute mine` named the same file twice as an ambiguity, exit 2."""
+    assert run_cli("schedule", "add", "mine", "--when", "every hour", "--prompt", "p", "--no-install")[0] == 0
+    home = Path.home()
+    if home_in_git:
+        subprocess.run(["git", "init", "-q", str(home)], check=True)
+        (home / "notes").mkdir()
+    monkeypatch.chdir(home / "notes" if home_in_git else home)
+    task = find_task("mine", Path.cwd())
+    assert task.source == home / ".bassi" / "tasks" / "mine.yaml"
