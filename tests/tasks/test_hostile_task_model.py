@@ -286,3 +286,39 @@ def test_a_personal_task_runs_from_the_home_folder(
     monkeypatch.chdir(home / "notes" if home_in_git else home)
     task = find_task("mine", Path.cwd())
     assert task.source == home / ".bassi" / "tasks" / "mine.yaml"
+
+
+# --- through the command line -------------------------------------------------------------------
+
+
+def test_a_repository_inside_a_repository_keeps_its_own_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outer = tmp_path / "outer"
+    inner = outer / "vendor" / "inner"
+    for repo in (outer, inner):
+        subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    write(outer / ".bassi" / "tasks" / "outer-task.yaml", "id: outer-task\nprompt: x\n")
+    monkeypatch.chdir(inner)
+    with pytest.raises(TaskNotFound):
+        find_task("outer-task", inner)  # the inner repository's git root ends the search
+    assert run_cli("schedule", "add", "inner task", "--repo", "--prompt", "p", "--when", "every hour")[0] == 0
+    assert (inner / ".bassi" / "tasks" / "inner-task.yaml").is_file()
+    assert repository_root_of(find_task("inner-task", inner)) == inner
+
+
+@pytest.mark.parametrize("bad_id", ["../../escape", "a/b", "..", "/etc/cron.d/x"])
+def test_an_id_that_tries_to_leave_the_folder_is_a_usage_error(tmp_path: Path, bad_id: str) -> None:
+    tasks = tmp_path / "deep" / "tasks"
+    args = ("--tasks-dir", str(tasks), "--id", bad_id, "--prompt", "p", "--when", "every hour", "--no-install")
+    code, out, err = run_cli("schedule", "add", "x", *args)
+    assert (code, out) == (2, "")
+    assert err.startswith("bassi: error: ") and err.count("\n") == 1 and "'id'" in err
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == []
+
+
+@pytest.mark.parametrize("command", [("list",), ("show", "x"), ("delete", "x")])
+def test_the_root_folder_as_tasks_dir_is_a_usage_error(command: tuple[str, ...]) -> None:
+    code, out, err = run_cli("schedule", *command, "--tasks-dir", "/")
+    assert (code, out) == (2, "")
+    assert (
+        err == "bassi: error: / is the file system's root, not a folder of task files; give the folder of your tasks\n"
+    )
