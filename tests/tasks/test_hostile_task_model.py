@@ -202,6 +202,7 @@ def bassi(cwd: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow  # eight bassi processes, about 4 s
 def test_schedule_edit_in_two_processes_loses_nothing(tmp_path: Path) -> None:
     """Two `schedule edit` processes at once, one by --repo and one by --tasks-dir through a link:
     each field ends with the value its writer set last."""
