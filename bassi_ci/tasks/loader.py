@@ -150,7 +150,7 @@ def _pattern_hint(error: ValidationError) -> str:
     if name == "id":
         return "a slug of lower-case letters, digits and single hyphens (e.g. 'weekly-report')"
     if name == "name":
-        return "a single line of text without control characters"
+        return "a single line of text without control or text-direction characters"
     if name == "model":
         return "a model name such as 'claude-sonnet-4-5'"
     if len(field) >= 2 and field[-2] == "vars":

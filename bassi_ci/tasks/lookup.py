@@ -96,10 +96,12 @@ def _not_found(spec: str, homes: list[TaskStore], repo_dir: Path | None) -> str:
 
 
 def repository_tasks_dir(cwd: Path) -> Path | None:
-    """`.bassi/tasks/` of `cwd` or its nearest parent that has one, up to the git root."""
+    """`.bassi/tasks/` of `cwd` or its nearest parent that has one, up to the git root; never
+    the personal store (`~/.bassi/tasks` seen from `~`, or from a home folder kept in git)."""
     for folder in _repository_folders(cwd):
-        if (folder / REPO_TASKS_DIR).is_dir():
-            return folder / REPO_TASKS_DIR
+        candidate = folder / REPO_TASKS_DIR
+        if candidate.is_dir() and not _is_personal_store(candidate):
+            return candidate
     return None
 
 
@@ -116,15 +118,19 @@ def repository_root_of(task: Task) -> Path | None:
 def repository_root_of_folder(folder: Path) -> Path | None:
     """`<root>` for a folder `<root>/.bassi/tasks`, else None.
 
-    The personal store is never a repository's, although with the default BASSI_HOME
-    (`~/.bassi`) it is `~/.bassi/tasks` too: its tasks work where they were added, not in ~.
+    The personal store is never a repository's, although under the default BASSI_HOME it is
+    `~/.bassi/tasks`: taking `~` for a repository root made personal tasks work in `~`.
     """
     folder = folder.absolute()
-    if folder == tasks_dir().absolute():
+    if folder.name != REPO_TASKS_DIR.name or folder.parent.name != REPO_TASKS_DIR.parent.name:
         return None
-    if folder.name == REPO_TASKS_DIR.name and folder.parent.name == REPO_TASKS_DIR.parent.name:
-        return folder.parent.parent
-    return None
+    if _is_personal_store(folder):
+        return None
+    return folder.parent.parent
+
+
+def _is_personal_store(folder: Path) -> bool:
+    return folder.resolve() == tasks_dir().resolve()
 
 
 def history_key(task: Task) -> str | None:

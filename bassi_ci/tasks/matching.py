@@ -1,9 +1,11 @@
 """The one rule for which task a user means when they type a name (docs/design.md, "Where
 tasks live, and how they are found").
 
-In order: the exact `id`; else the task whose `name` is the text (ignoring case and outer
-spaces) when exactly one has it; else the task whose id is the text made into an id
-("Weekly report" → weekly-report), which is how `schedule add NAME` made the id. Two tasks
+In order: the exact `id`; else the task whose `name` is the text (ignoring case, runs of
+spaces and the Unicode form: "Café" typed in NFC is the NFD "Café" a macOS file holds) when
+exactly one has it; else the task whose id is the text made into an id ("Weekly report" →
+weekly-report), which is how `schedule add NAME` made the id — never for text with a path
+separator, which `slugify` would quietly turn "../alpha" into "alpha". Two tasks
 with that name are ambiguous: the error lists their ids. Nothing found: a did-you-mean from
 the closest ids and names.
 """
@@ -11,6 +13,7 @@ the closest ids and names.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Sequence
 
 from bassi_ci.errors import UsageError
@@ -33,6 +36,8 @@ def match_task(spec: str, tasks: Sequence[Task]) -> Task | None:
         raise AmbiguousTask(f"'{spec}' is the name of several tasks ({ids}); give the id instead")
     if by_name:
         return by_name[0]
+    if "/" in spec or "\\" in spec:
+        return None
     slug = slugify(spec)
     return next((task for task in tasks if slug and task.id == slug), None)
 
@@ -46,4 +51,5 @@ def did_you_mean(spec: str, candidates: Sequence[str]) -> str:
 
 
 def _folded(text: str) -> str:
-    return " ".join(text.split()).casefold()
+    """A name as a reader sees it: one Unicode form (NFKC), no case, single spaces."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())

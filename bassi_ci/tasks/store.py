@@ -17,7 +17,7 @@ import yaml
 
 from bassi_ci.errors import StoreError, TaskFileError, TaskNotFound, UsageError
 from bassi_ci.fsutil import atomic_write_text
-from bassi_ci.home import folder_state_path, tasks_dir
+from bassi_ci.home import bassi_home, folder_state_path, tasks_dir
 from bassi_ci.tasks.cache import ValidatedCache, file_key
 from bassi_ci.tasks.loader import TASK_SUFFIXES, check_task_semantics, load_task_file
 from bassi_ci.tasks.matching import did_you_mean, match_task
@@ -51,6 +51,10 @@ class TaskStore:
     def __init__(self, root: Path | None = None, *, flag: str = "") -> None:
         self.root = root if root is not None else tasks_dir()
         self.flag = flag  # how the user chose this folder (e.g. "--repo"), for the hints in errors
+        # Locks and caches are named after the real folder: `--repo` and `--tasks-dir <a link to
+        # it>` are one folder, so they must share one lock.
+        self.real_root = self.root.resolve()
+        check_tasks_folder(self.root, self.real_root)
 
     def path_for(self, task_id: str) -> Path:
         check_task_id(task_id)
@@ -59,7 +63,7 @@ class TaskStore:
     def entries(self) -> list[StoredTask]:
         """Every task file, sorted by id; a broken file, or a second file with a taken id, is an
         entry with its error."""
-        cache = ValidatedCache(self.root)
+        cache = ValidatedCache(self.real_root)
         paths = self._task_paths()
         entries = _without_repeated_ids([self._entry(path, cache) for path in paths])
         cache.save({path.name for path in paths})
@@ -111,15 +115,27 @@ class TaskStore:
             )
 
     def update(self, spec: str, change: Callable[[Task], Task]) -> Task:
-        """Read, change and write back one task under the lock (no lost updates)."""
+        """Read, change and write back one task under the lock (no lost updates).
+
+        The lock keeps other bassi commands out; an editor does not take it, so a file that
+        changed between bassi's read and its write is left as the editor saved it (StoreError).
+        A task file that is a symbolic link is changed where it points, and stays a link.
+        """
         with self._locked():
-            old = self.get(spec)
+            found = self.get(spec)
+            path = found.source
+            assert path is not None  # every stored task was read from its file
+            read_key = _file_key_or_none(path)
+            old = load_task_file(path)  # read after taking its key: a later change shows in the key
             new = change(old)
             if new.id != old.id:
                 raise UsageError("a task's id cannot change; delete it and add it again")
-            assert old.source is not None  # every stored task was read from its file
-            self._write(old.source, new)
-        return replace(new, source=old.source)
+            if old.id != found.id or _file_key_or_none(path) != read_key:
+                raise StoreError(
+                    f"{path} changed while bassi was editing it; nothing was written: run the command again"
+                )
+            self._write(path.resolve(), new)
+        return replace(new, source=path)
 
     def delete(self, spec: str) -> Task | None:
         """Remove a task file, even a broken one named `spec` (so `list` can always be cleaned up).
@@ -148,7 +164,7 @@ class TaskStore:
         except FileNotFoundError:
             return []
         except OSError as exc:
-            raise StoreError(f"cannot read the tasks folder {self.root}: {exc.strerror or exc}") from None
+            raise StoreError(f"cannot read the tasks folder {self.root}: {self._why(exc)}") from None
         return [p for p in names if p.suffix.lower() in TASK_SUFFIXES and not p.name.startswith(".")]
 
     def _by_file_name(self, spec: str) -> Task | None:
@@ -165,6 +181,13 @@ class TaskStore:
     def _not_found(self, spec: str) -> str:
         hint = did_you_mean(spec, self.names())
         return f"no task named '{spec}' in {self.root}{hint}; see 'bassi schedule list{self._flag()}'"
+
+    def _why(self, exc: OSError) -> str:
+        """The reason for a failure on the folder itself; a file in its place is named as such
+        (`.bassi/tasks` committed as a file), not as "Not a directory" or "File exists"."""
+        if self.root.is_file():
+            return "it is a file, not a folder of task files; move it away or choose another folder"
+        return str(exc.strerror or exc)
 
     def _flag(self) -> str:
         return f" {self.flag}" if self.flag else ""
@@ -204,7 +227,7 @@ class TaskStore:
         # Lazy: only writes lock; `schedule list` and `--help` load the store, filelock is ~15 ms.
         from filelock import FileLock, Timeout
 
-        lock_path = folder_state_path(self.root, "locks", ".lock")
+        lock_path = folder_state_path(self.real_root, "locks", ".lock")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -215,7 +238,7 @@ class TaskStore:
                 f"the tasks folder {self.root} stayed locked for {LOCK_TIMEOUT_S}s; is another bassi command stuck?"
             ) from None
         except OSError as exc:
-            raise StoreError(f"cannot use the tasks folder {self.root}: {exc.strerror or exc}") from None
+            raise StoreError(f"cannot use the tasks folder {self.root}: {self._why(exc)}") from None
         try:
             yield
         finally:
@@ -231,10 +254,14 @@ def task_file_text(task: Task, path: Path) -> str:
 
 def _without_repeated_ids(entries: list[StoredTask]) -> list[StoredTask]:
     """A second file with an id that another file already has becomes an error entry: two
-    tasks with one id would fight over the same runs, lock and history."""
+    tasks with one id would fight over the same runs, lock and history.
+
+    The file named after the id (`<id>.yaml`, then `.yml`, `.json`) keeps it, else the first by
+    name: the file `TaskStore.find` takes at once, so `list` and `show` agree which one runs.
+    """
     first: dict[str, Path] = {}
     kept = []
-    for entry in entries:
+    for entry in sorted(entries, key=_owner_rank):
         if entry.task is not None and entry.task.id in first:
             other = first[entry.task.id]
             error = f"{entry.path}: task id '{entry.task.id}' is also used by {other}; change one of them"
@@ -243,6 +270,30 @@ def _without_repeated_ids(entries: list[StoredTask]) -> list[StoredTask]:
             first[entry.task.id] = entry.path
         kept.append(entry)
     return kept
+
+
+def _owner_rank(entry: StoredTask) -> tuple[int, str]:
+    names = [f"{entry.task.id}{suffix}" for suffix in TASK_SUFFIXES] if entry.task else []
+    return (names.index(entry.path.name) if entry.path.name in names else len(names), entry.path.name)
+
+
+def _file_key_or_none(path: Path) -> list[int] | None:
+    try:
+        return file_key(path)
+    except OSError:
+        return None
+
+
+def check_tasks_folder(root: Path, real_root: Path) -> None:
+    """Refuse folders that are not tasks folders, where every .yaml/.json file of bassi's own
+    state or of the whole system would be read (and written) as a task."""
+    if real_root == bassi_home().resolve():
+        raise UsageError(
+            f"{root} is BASSI_HOME itself, not a folder of task files: personal tasks live in {tasks_dir()} "
+            "(the default, no flag needed)"
+        )
+    if real_root == Path(real_root.anchor):
+        raise UsageError(f"{root} is the file system's root, not a folder of task files; give the folder of your tasks")
 
 
 def _present(path: Path) -> bool:
