@@ -30,7 +30,7 @@ from bassi_ci.tasks.manage import (
     with_enabled,
 )
 from bassi_ci.tasks.model import ALL_TOOLS, Task, parse_tools
-from bassi_ci.tasks.store import TaskStore, task_file_text
+from bassi_ci.tasks.store import TaskStore, looks_like_a_path, task_file_text
 from bassi_ci.tasks.templating import parse_vars as parse_vars  # also used by `bassi ci commit`
 from bassi_ci.views.tasks import LIST_HEADERS, in_zone, task_rows, task_summary, unknown_task_message
 
@@ -58,10 +58,16 @@ def folder_options(func: Any) -> Any:
     )(func)
 
 
-def task_store(tasks_dir: Path | None, repo: bool) -> TaskStore:
-    """The folder of tasks the user chose with --tasks-dir or --repo."""
+def task_store(tasks_dir: Path | None, repo: bool, name: str | None = None) -> TaskStore:
+    """The folder of tasks the user chose with --tasks-dir or --repo; without either, the folder
+    of the task file NAME when it is a path to one, else the personal store."""
     if tasks_dir is not None and repo:
         raise UsageError("give --tasks-dir or --repo, not both")
+    if name is not None and not repo and tasks_dir is None and looks_like_a_path(name):
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise TaskNotFound(f"task file {name} does not exist")
+        return TaskStore(path.parent.absolute(), flag=f"--tasks-dir {path.parent}")
     if repo:
         root = git_root(Path.cwd())
         if root is None:
@@ -265,7 +271,7 @@ def schedule_list(as_json: bool, tasks_dir: Path | None, repo: bool) -> None:
 @folder_options
 def schedule_show(name: str, as_json: bool, count: int, tasks_dir: Path | None, repo: bool) -> None:
     """Show one task in full, with its next runs (NAME: its id or its name)."""
-    task = task_store(tasks_dir, repo).get(name)
+    task = task_store(tasks_dir, repo, name).get(name)
     summary = task_summary(task, stats_of(_stats(), task.id, history_key(task)), clock.now(), next_count=count)
     if as_json:
         output.print_json(summary)
@@ -284,7 +290,7 @@ def schedule_show(name: str, as_json: bool, count: int, tasks_dir: Path | None, 
 @folder_options
 def schedule_pause(name: str, tasks_dir: Path | None, repo: bool) -> None:
     """Stop a task from running on its schedule (it stays stored; its OS entry is disabled)."""
-    was_enabled, task = _set_enabled(task_store(tasks_dir, repo), name, False)
+    was_enabled, task = _set_enabled(task_store(tasks_dir, repo, name), name, False)
     output.echo(f"Paused task '{task.id}'." if was_enabled else f"Task '{task.id}' is already paused.")
 
 
@@ -293,7 +299,7 @@ def schedule_pause(name: str, tasks_dir: Path | None, repo: bool) -> None:
 @folder_options
 def schedule_resume(name: str, tasks_dir: Path | None, repo: bool) -> None:
     """Let a paused task run on its schedule again (its OS entry too)."""
-    was_enabled, task = _set_enabled(task_store(tasks_dir, repo), name, True)
+    was_enabled, task = _set_enabled(task_store(tasks_dir, repo, name), name, True)
     next_run = task_summary(task, None, clock.now())["next_run"]
     said = f"Task '{task.id}' is already enabled." if was_enabled else f"Resumed task '{task.id}'."
     output.echo(f"{said} Next run: {next_run or 'none'}")
@@ -335,7 +341,7 @@ def schedule_delete(name: str, tasks_dir: Path | None, repo: bool) -> None:
     """Delete a task and its OS scheduler entry (its run history is kept)."""
     from bassi_ci.commands import schedule_install as ui
 
-    store = task_store(tasks_dir, repo)
+    store = task_store(tasks_dir, repo, name)
     change = _uninstall_plan_for_delete(store, name)
     if change is not None:
         try:
@@ -386,7 +392,7 @@ def schedule_edit(
     from bassi_ci.commands import schedule_install as ui
 
     _check_json(as_json, dry_run)
-    store = task_store(tasks_dir, repo)
+    store = task_store(tasks_dir, repo, name)
     options = _options(when, prompt, values, store)
     if options == TaskOptions():
         raise UsageError("nothing to change: give at least one option, e.g. --when 'daily 10:00'")
@@ -423,7 +429,7 @@ def schedule_install(
     from bassi_ci.commands import schedule_install as ui
 
     _check_json(as_json, dry_run)
-    task = task_store(tasks_dir, repo).get(name)
+    task = task_store(tasks_dir, repo, name).get(name)
     change = ui.LIFECYCLE.plan_install(task, backend, Path.cwd())
     if dry_run:
         ui.print_dry_run(change, None, as_json)
@@ -449,7 +455,7 @@ def schedule_uninstall(name: str, tasks_dir: Path | None, repo: bool) -> None:
     the task file is gone)."""
     from bassi_ci.commands import schedule_install as ui
 
-    store = task_store(tasks_dir, repo)
+    store = task_store(tasks_dir, repo, name)
     task = store.find(name)
     task_id = task.id if task is not None else name
     change = ui.LIFECYCLE.plan_uninstall(task_id, task)
@@ -529,7 +535,7 @@ def schedule_logs(name: str, limit: int, as_json: bool, tasks_dir: Path | None, 
     # Lazy: only `schedule logs` reads runs; views.runs (sqlite3) adds ~10 ms to `preview`.
     from bassi_ci.views.runs import load_runs, log_entry, log_rows, task_ids_with_runs
 
-    store = task_store(tasks_dir, repo)
+    store = task_store(tasks_dir, repo, name)
     task = store.find(name)
     task_id = task.id if task else name
     records = load_runs(task_id, limit, history_key(task) if task else None)

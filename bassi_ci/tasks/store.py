@@ -87,6 +87,8 @@ class TaskStore:
         if quick is not None:
             return quick
         entries = self.entries()
+        if looks_like_a_path(spec):
+            return self._by_path(spec, entries)
         for entry in entries:
             if entry.error and entry.path.stem == spec:
                 raise TaskFileError(entry.error)
@@ -166,6 +168,16 @@ class TaskStore:
         except OSError as exc:
             raise StoreError(f"cannot read the tasks folder {self.root}: {self._why(exc)}") from None
         return [p for p in names if p.suffix.lower() in TASK_SUFFIXES and not p.name.startswith(".")]
+
+    def _by_path(self, spec: str, entries: list[StoredTask]) -> Task | None:
+        """The task of the file `spec` names, when that file is one of this folder's."""
+        wanted = Path(spec).expanduser().resolve()
+        for entry in entries:
+            if entry.path.resolve() == wanted:
+                if entry.error:
+                    raise TaskFileError(entry.error)
+                return entry.task
+        return None
 
     def _by_file_name(self, spec: str) -> Task | None:
         if not SLUG_RE.match(spec):
@@ -294,6 +306,11 @@ def check_tasks_folder(root: Path, real_root: Path) -> None:
         )
     if real_root == Path(real_root.anchor):
         raise UsageError(f"{root} is the file system's root, not a folder of task files; give the folder of your tasks")
+
+
+def looks_like_a_path(spec: str) -> bool:
+    """A spec with a path separator or a task-file suffix names a file, never an id or a name."""
+    return "/" in spec or "\\" in spec or Path(spec).suffix.lower() in TASK_SUFFIXES
 
 
 def _present(path: Path) -> bool:

@@ -143,3 +143,16 @@ def test_template_variables_are_checked_when_ci_files_are_generated(repo: Path) 
     code, _, err = run_cli("ci", "generate", "--tasks-dir", str(folder), "--out", str(repo))
     assert code == 2 and "unknown template variable '{team}'" in err and "vars:" in err
     assert not (repo / ".github").exists()
+
+
+def test_schedule_commands_take_a_task_file_path(repo: Path) -> None:
+    """NAME may be a path to a task file: the command works on that file's folder."""
+    run_cli("schedule", "add", "Weekly report", "--prompt", "p", "--repo", *ADD)
+    path = "../.bassi/tasks/weekly-report.yaml"  # from repo/docs
+    code, out, _ = run_cli("schedule", "show", path, "--json")
+    assert code == 0 and json.loads(out)["id"] == "weekly-report"
+    assert run_cli("schedule", "pause", path)[1] == "Paused task 'weekly-report'.\n"
+    code, _, err = run_cli("schedule", "show", "../.bassi/tasks/nope.yaml")
+    assert code == 2 and err == "bassi: error: task file ../.bassi/tasks/nope.yaml does not exist\n"
+    assert run_cli("schedule", "delete", path)[0] == 0
+    assert not (repo / ".bassi/tasks/weekly-report.yaml").exists()
