@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from bassi_ci.home import state_db_path
-from bassi_ci.runs.history import run_starts_since
 from bassi_ci.runs.stats import StatsKey
 from bassi_ci.scheduling.missed import DueWindow, MissedRuns, due_window, missed_in
 from bassi_ci.scheduling.registry import Installation, read_installations
@@ -50,8 +49,16 @@ def missed_runs_of(tasks: Iterable[Task], now: datetime) -> dict[str, MissedRuns
     starts = [window.start for _, window in windows.values() if window.start is not None]
     if not starts:
         return {task_id: missed_in(window, ()) for task_id, (_, window) in windows.items()}
+    # Lazy: `schedule list` without installed tasks never reads the history for this (~7 ms).
+    from bassi_ci.runs.history import run_starts_since
+
     runs = run_starts_since(state_db_path(), windows, min(starts))
     return {task_id: missed_in(window, _starts_of(runs, task)) for task_id, (task, window) in windows.items()}
+
+
+def missed_counts(tasks: Iterable[Task], now: datetime) -> dict[str, int]:
+    """How many runs each installed task missed (`schedule list`)."""
+    return {task_id: missed.count for task_id, missed in missed_runs_of(tasks, now).items()}
 
 
 def _starts_of(runs: Mapping[StatsKey, list[datetime]], task: Task) -> list[datetime]:
