@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import plistlib
+import re
 import shlex
 import sys
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bassi_ci.runs.history import start_run
+from bassi_ci.runs.resolve import task_workdir
 from bassi_ci.scheduling.base import Backend, Entry, scheduled_command
 from bassi_ci.scheduling.cron import CronBackend
 from bassi_ci.scheduling.envfile import env_file_path, render_env_file, write_env_file
@@ -84,8 +86,8 @@ def install(
 ) -> Installed:
     """Install the stored task with `backend` directly and record it, as `schedule install` will."""
     task = TaskStore().get(task_id)
-    assert task.schedule and task.timezone and task.workdir
-    workdir = Path(task.workdir)
+    assert task.schedule and task.timezone
+    workdir = task_workdir(task, Path.cwd())
     command = command or scheduled_command(task.id, workdir, env_file_path(home))
     entry = Entry(task.id, task.schedule, task.timezone, command, workdir, home / "logs", task.enabled)
     backend.apply(backend.plan_install(entry))
@@ -345,3 +347,26 @@ def test_the_env_file_reads_back_as_written(tmp_path: Path) -> None:
     }
     write_env_file(path, render_env_file(environ, tmp_path, include_key=True), force=True)
     assert read_env_file(path)["ANTHROPIC_API_KEY"] == "k'ey"
+
+
+# --------------------------------------------------------------------------- README's field lists
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_fields(lead: str) -> list[str]:
+    """The top-level names of the backquoted field list that follows `lead` in README."""
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    listed = text.split(lead, 1)[1].split("`", 2)[1]
+    top_level = re.sub(r"\{[^}]*\}|\[[^\]]*\]", "", listed)  # sub-fields: {…} and […]
+    return [name.strip() for name in top_level.split(",")]
+
+
+def test_readme_lists_the_fields_of_debug_and_list_json(tmp_path: Path) -> None:
+    assert readme_fields("`--json` prints the same as one object:") == REPORT_KEYS
+    add_task(tmp_path)
+    code, out, err = run_cli("schedule", "list", "--json")
+    assert code == 0, err
+    listed = [name.split(" ")[0] for name in readme_fields("`schedule list --json` prints an array with, per task:")]
+    assert listed == list(json.loads(out)[0])
