@@ -14,7 +14,7 @@ from bassi_ci.commands.completion import (
     complete_stored_task,
     complete_task_with_runs,
 )
-from bassi_ci.errors import TaskNotFound, UsageError
+from bassi_ci.errors import StoreError, TaskNotFound, UsageError
 from bassi_ci.home import state_db_path
 from bassi_ci.runs.stats import StatsKey, TaskStats, stats_of
 from bassi_ci.schedules import describe, next_runs, normalize_schedule, parse_schedule, validate_timezone
@@ -172,7 +172,11 @@ def schedule_list(as_json: bool, tasks_dir: Path | None, repo: bool) -> None:
     entries = task_store(tasks_dir, repo).entries()
     stats = _stats()
     now = clock.now()
-    missed = missed_counts([e.task for e in entries if e.task], now)
+    try:
+        missed = missed_counts([e.task for e in entries if e.task], now)
+    except StoreError as exc:  # a damaged registry must not hide the tasks themselves
+        output.note(f"missed runs not checked: {exc}")
+        missed = {}
     if as_json:
         output.print_json(
             [

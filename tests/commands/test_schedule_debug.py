@@ -370,3 +370,13 @@ def test_readme_lists_the_fields_of_debug_and_list_json(tmp_path: Path) -> None:
     assert code == 0, err
     listed = [name.split(" ")[0] for name in readme_fields("`schedule list --json` prints an array with, per task:")]
     assert listed == list(json.loads(out)[0])
+
+
+def test_a_damaged_registry_leaves_list_working_and_says_so(tmp_path: Path, isolated_home: Path) -> None:
+    add_task(tmp_path)
+    (isolated_home / "scheduled.json").write_text("{", encoding="utf-8")
+    code, out, err = run_cli("schedule", "list")
+    assert code == 0 and "nightly" in out
+    assert err.startswith("missed runs not checked:") and "scheduled.json is damaged" in err and err.count("\n") == 1
+    code, out, err = run_cli("schedule", "debug", "nightly")
+    assert code == 1 and "scheduled.json is damaged" in err and err.count("\n") == 1
