@@ -9,9 +9,11 @@ Which due times are looked at (`due_window`):
 
 - only since the task was installed into the OS scheduler (the registry's `installed_at`): a
   task that is not installed is never due, so it never misses a run;
-- at most LOOKBACK back, and only the newest CHECKED of them: the point is "is this task
+- at most LOOKBACK back, and about the newest CHECKED of them: the point is "is this task
   running now", and a task due every minute would otherwise cost `schedule list` a long walk
-  through its history;
+  through its due times. The window is guessed from the spacing of the first two due times
+  and corrected when it holds too many or too few, so a task costs the engine about CHECKED
+  due times (~4 ms) however busy its schedule;
 - up to now minus GRACE: a run that the OS is starting right now has not written its row yet.
 
 Pauses: a paused task has no due times, so nothing counts as missed while it is paused. bassi
@@ -34,10 +36,10 @@ from bassi_ci.schedules import Schedule, next_runs, parse_schedule
 from bassi_ci.tasks.model import Task
 
 GRACE = timedelta(minutes=5)
-LOOKBACK = timedelta(days=14)
-CHECKED = 100  # due times looked at, the newest
+LOOKBACK = timedelta(days=7)
+CHECKED = 50  # due times looked at, the newest
 SHOWN = 5  # missed due times kept for display, the newest
-_ATTEMPTS = 3  # windows tried to find the newest CHECKED due times of a busy task
+_ATTEMPTS = 10  # windows tried, at most, to find the newest CHECKED due times
 _MAX_CHUNK = 256  # due times asked of the engine at once, at most
 _TINY = timedelta(microseconds=1)  # the engine's times are strictly after its start
 
@@ -74,25 +76,31 @@ def due_window(task: Task, installed_at: datetime | None, now: datetime) -> DueW
     since, until = max(installed_at + _TINY, now - LOOKBACK), now - GRACE  # strictly after the install
     if since > until:
         return DueWindow((), None)
-    start, limit = since, CHECKED
+    # Start where the newest CHECKED due times should begin, judged by the first two; correct
+    # the guess when the schedule is denser (too many) or sparser (too few) near now.
+    first = next_runs(schedule, zone, since - _TINY, 2)
+    spacing = first[1] - first[0] if len(first) == 2 else LOOKBACK
+    start = max(since, until - spacing * CHECKED)
     for _ in range(_ATTEMPTS):
-        times, following, complete = _due_between(schedule, zone, start, until, limit)
-        if complete:
+        expected = int((until - start) / spacing) + 2  # asked of the engine at once: no more, no less
+        times, following, complete = _due_between(schedule, zone, start, until, 2 * CHECKED, expected)
+        if not complete:
+            spacing = (times[-1] - times[0]) / (len(times) - 1)
+            start = max(start, until - spacing * CHECKED)
+        elif len(times) >= CHECKED or start == since:
             break
-        # More due times than are checked (a busy task): start again where the newest CHECKED
-        # should begin, judged by how far apart these were, with room for uneven gaps.
-        spacing = (times[-1] - times[0]) / (len(times) - 1)
-        start, limit = max(start, until - spacing * CHECKED), 2 * CHECKED
+        else:
+            start = max(since, until - (until - start) * 2)
     return DueWindow(tuple(times[-CHECKED:]), following)
 
 
 def _due_between(
-    schedule: Schedule, zone: str, start: datetime, until: datetime, limit: int
+    schedule: Schedule, zone: str, start: datetime, until: datetime, limit: int, expected: int
 ) -> tuple[list[datetime], datetime | None, bool]:
     """The due times in [start, until], at most `limit` of them; the due time after the last
     one returned; and whether they are all of that range (False: cut at `limit`)."""
     times: list[datetime] = []
-    after, size = start - _TINY, 4
+    after, size = start - _TINY, max(2, min(expected, limit + 1, _MAX_CHUNK))
     while True:
         chunk = next_runs(schedule, zone, after, size)
         for moment in chunk:
@@ -103,7 +111,7 @@ def _due_between(
             times.append(moment)
         if len(chunk) < size:
             return times, None, True
-        # Growing chunks: a daily task needs a few due times here, a busy one hundreds.
+        # More than expected: growing chunks.
         after, size = chunk[-1], min(size * 2, _MAX_CHUNK)
 
 

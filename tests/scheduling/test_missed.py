@@ -98,10 +98,19 @@ def test_a_busy_task_checks_only_its_newest_due_times_and_stays_fast() -> None:
     assert elapsed < 0.5, elapsed
 
 
+def test_a_schedule_that_is_busy_only_at_times_still_checks_its_newest_due_times() -> None:
+    # Every minute of one hour on Mondays: the first two due times after the install say
+    # "a minute apart", but the hours before now hold none.
+    now = at("2027-06-02 12:00")  # a Wednesday
+    missed = missed_runs(task("* 9 * * 1"), now - timedelta(days=20), [], now)
+    assert missed.count == CHECKED
+    assert missed.latest[0] == at("2027-05-31 09:59")
+
+
 def test_a_once_that_ran_after_its_time_is_not_missed() -> None:
     once = task("once 2027-03-01 10:00")
-    assert missed_runs(once, T, [at("2027-03-05 10:00")], now=at("2027-03-09 00:00")).count == 0
-    assert missed_runs(once, T, [], now=at("2027-03-09 00:00")).latest == (at("2027-03-01 10:00"),)
+    assert missed_runs(once, T, [at("2027-03-04 10:00")], now=at("2027-03-05 00:00")).count == 0
+    assert missed_runs(once, T, [], now=at("2027-03-05 00:00")).latest == (at("2027-03-01 10:00"),)
 
 
 SCHEDULES = ["every 30m", "daily 02:30", "weekdays 09:00", "0 */3 * * *", "every 90m"]
