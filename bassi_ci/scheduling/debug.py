@@ -27,7 +27,7 @@ from bassi_ci.scheduling.backends import backend_named
 from bassi_ci.scheduling.base import Entry, Status
 from bassi_ci.scheduling.envfile import env_file_path
 from bassi_ci.scheduling.installed import missed_runs_of
-from bassi_ci.scheduling.jobenv import is_executable, is_secret, job_parts, read_env_file, shown_environment
+from bassi_ci.scheduling.jobenv import JobParts, is_executable, is_secret, job_parts, read_env_file, shown_environment
 from bassi_ci.scheduling.missed import CHECKED, LOOKBACK, MissedRuns
 from bassi_ci.scheduling.registry import Installation, read_installations
 from bassi_ci.tasks.lookup import history_key
@@ -41,40 +41,65 @@ ZONE_NOTE_BACKENDS = ("cron", "launchd")  # the backends that translate zones an
 
 def debug_report(task: Task, now: datetime, install_command: str) -> dict[str, Any]:
     """The whole report; `install_command` is how this task is installed (with its folder flags)."""
-    installations = read_installations()
-    installation = installations.get(task.id)
-    ours = installation is not None and installation.task_file == history_key(task)
-    status = backend_named(installation.backend).status(task.id) if installation and ours else None
+    installation, status = _installation_and_status(task)
     parts = job_parts(status.command if status else ())
     env_path = Path(parts.env_file) if parts.env_file else env_file_path(bassi_home())
     variables = _env_variables(env_path)
-    missed = missed_runs_of([task], now).get(task.id) if status else None
     report: dict[str, Any] = {
         "id": task.id,
         "name": task.name,
         "path": str(task.source) if task.source else None,
-        "installed": bool(status and status.installed),
-        "backend": installation.backend if installation and ours else None,
-        "installed_at": installation.installed_at if installation and ours else None,
-        "entry_paths": [str(path) for path in status.paths] if status else [],
-        "loaded": _loaded(status),
-        "enabled": status.enabled if status else None,
-        "command": list(status.command) if status else [],
-        "command_line": shlex.join(status.command) if status and status.command else None,
-        "executable": {"path": parts.executable, "exists": is_executable(parts.executable)},
-        "workdir": {"path": parts.workdir, "exists": bool(parts.workdir) and Path(str(parts.workdir)).is_dir()},
-        "env_file": {"path": str(env_path), "exists": variables is not None},
-        "environment": shown_environment(variables or {}),
-        "next_runs": [when.isoformat() for when in next_fire_times(task, now, NEXT_COUNT)],
-        "os_next_runs": list(status.os_next_runs) if status else [],
-        "last_runs": _last_runs(task),
-        "missed_runs": _missed_json(missed),
+        **_entry_fields(installation if status else None, status),
+        **_job_fields(parts, env_path, variables),
+        **_run_fields(task, now, status),
         "details": dict(status.details) if status else {},
     }
     report["notes"] = _notes(task, report, installation, status, install_command)
     secrets = [*secret_values_of(variables or {}), *secret_values(os.environ)]
     redacted: dict[str, Any] = Redactor(secrets).data(report)
     return redacted
+
+
+def _installation_and_status(task: Task) -> tuple[Installation | None, Status | None]:
+    """The registry's record of the task's id, and the backend's status of the entry when the
+    record is of this very task file (None otherwise: bassi installs one task per id)."""
+    installation = read_installations().get(task.id)
+    if installation is None or installation.task_file != history_key(task):
+        return installation, None
+    return installation, backend_named(installation.backend).status(task.id)
+
+
+def _entry_fields(installation: Installation | None, status: Status | None) -> dict[str, Any]:
+    return {
+        "installed": bool(status and status.installed),
+        "backend": installation.backend if installation else None,
+        "installed_at": installation.installed_at if installation else None,
+        "entry_paths": [str(path) for path in status.paths] if status else [],
+        "loaded": _loaded(status),
+        "enabled": status.enabled if status else None,
+        "command": list(status.command) if status else [],
+        "command_line": shlex.join(status.command) if status and status.command else None,
+    }
+
+
+def _job_fields(parts: JobParts, env_path: Path, variables: dict[str, str | None] | None) -> dict[str, Any]:
+    workdir_exists = parts.workdir is not None and Path(parts.workdir).is_dir()
+    return {
+        "executable": {"path": parts.executable, "exists": is_executable(parts.executable)},
+        "workdir": {"path": parts.workdir, "exists": workdir_exists},
+        "env_file": {"path": str(env_path), "exists": variables is not None},
+        "environment": shown_environment(variables or {}),
+    }
+
+
+def _run_fields(task: Task, now: datetime, status: Status | None) -> dict[str, Any]:
+    missed = missed_runs_of([task], now).get(task.id) if status else None
+    return {
+        "next_runs": [when.isoformat() for when in next_fire_times(task, now, NEXT_COUNT)],
+        "os_next_runs": list(status.os_next_runs) if status else [],
+        "last_runs": _last_runs(task),
+        "missed_runs": _missed_json(missed),
+    }
 
 
 def secret_values_of(variables: dict[str, str | None]) -> list[str]:
