@@ -24,7 +24,7 @@ from bassi_ci.home import bassi_home, logs_dir, state_db_path
 from bassi_ci.runs.history import recent_runs
 from bassi_ci.runs.redact import Redactor, secret_values
 from bassi_ci.scheduling.backends import backend_named
-from bassi_ci.scheduling.base import Entry, Status
+from bassi_ci.scheduling.base import Entry, SchedulerError, Status
 from bassi_ci.scheduling.envfile import env_file_path
 from bassi_ci.scheduling.installed import missed_runs_of
 from bassi_ci.scheduling.jobenv import JobParts, is_executable, is_secret, job_parts, read_env_file, shown_environment
@@ -66,7 +66,11 @@ def _installation_and_status(task: Task) -> tuple[Installation | None, Status | 
     installation = read_installations().get(task.id)
     if installation is None or installation.task_file != history_key(task):
         return installation, None
-    return installation, backend_named(installation.backend).status(task.id)
+    backend = backend_named(installation.backend)
+    try:
+        return installation, backend.status(task.id)
+    except SchedulerError as exc:  # e.g. `crontab` missing: the rest of the report still helps
+        return installation, Status(backend.name, installed=False, enabled=None, details={"unreadable": str(exc)})
 
 
 def _entry_fields(installation: Installation | None, status: Status | None) -> dict[str, Any]:
@@ -161,11 +165,13 @@ def _notes(
             f"the installed '{task.id}' is the task of {installation.task_file}, not of this task file;"
             " bassi installs one task per id"
         ]
+    installed = f"bassi installed it with {installation.backend} at {installation.installed_at}"
+    if "unreadable" in status.details:
+        return [f"{installed}, but {installation.backend} cannot tell about it now: {status.details['unreadable']}"]
     if not status.installed:
         return [
-            f"bassi installed it with {installation.backend} at {installation.installed_at}, but the entry"
-            f" is gone ({status.details.get('problem', 'removed outside bassi')}); install it again with:"
-            f" {install_command}"
+            f"{installed}, but the entry is gone ({status.details.get('problem', 'removed outside bassi')});"
+            f" install it again with: {install_command}"
         ]
     return [
         *_state_notes(task, status, install_command),

@@ -282,6 +282,19 @@ def test_debug_of_a_cron_task_shows_its_line_and_the_zone_note(
     assert "-l" in standin.calls()  # debug read the crontab itself
 
 
+def test_a_cron_that_cannot_be_read_is_a_note_not_a_failure(
+    tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    standin = StandInCrontab.create(tmp_path / "cron-bin")
+    monkeypatch.setenv("PATH", f"{standin.program.parent}:/usr/bin:/bin")
+    add_task(tmp_path)
+    install(CronBackend(), isolated_home)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # `crontab` is gone
+    code, out, err = run_cli("schedule", "debug", "nightly")
+    assert code == 0, err
+    assert "! bassi installed it with cron at" in out and "needs the `crontab` program" in out
+
+
 # --------------------------------------------------------------------------- not installed, unknown
 
 
