@@ -4,10 +4,14 @@ Run: python benchmarks/bench_cli.py
 Prints the median wall time of each command as a whole process, beside a bare
 `python -c pass`, and the ratio. Targets (issue 2): --help and preview within 6x of
 a bare interpreter start; `schedule list` of 1,000 tasks under 0.5 s.
+
+The last rows install 50 of the tasks (the registry `schedule list` reads to flag missed
+runs) and give them 5,000 runs in the history, so the missed-run check is timed too.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -15,9 +19,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
+
+from bassi_ci.runs.history import connect
 
 RUNS = 15
 
@@ -56,6 +63,23 @@ def make_tasks(root: Path, count: int) -> None:
         (tasks / f"task-{index:04d}.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
 
 
+def install_some(root: Path, count: int, runs: int) -> None:
+    """Record the first `count` tasks as installed (since 14 days) with `runs` runs among them."""
+    now = datetime.now(UTC)
+    since = (now - timedelta(days=14)).isoformat()
+    ids = [f"task-{index:04d}" for index in range(count)]
+    files = {task_id: str((root / "tasks" / f"{task_id}.yaml").resolve()) for task_id in ids}
+    records = [{"task_id": i, "task_file": files[i], "backend": "cron", "installed_at": since} for i in ids]
+    (root / "scheduled.json").write_text(json.dumps({"installations": records}))
+    rows = []
+    for number in range(runs):
+        task_id = ids[number % count]
+        started = (now - timedelta(minutes=7 * number)).astimezone(UTC).isoformat(timespec="milliseconds")
+        rows.append((f"run-{number}", task_id, files[task_id], started, "success"))
+    with connect(root / "state.db") as db:
+        db.executemany("INSERT INTO runs (run_id, task_id, task_key, started_at, status) VALUES (?, ?, ?, ?, ?)", rows)
+
+
 def main() -> None:
     bassi = [sys.executable, "-m", "bassi_ci"]
     with tempfile.TemporaryDirectory() as home:
@@ -75,6 +99,14 @@ def main() -> None:
             ),
             ("bassi schedule list (1,000 tasks)", timed([*bassi, "schedule", "list"], env)),
             ("bassi schedule list --json (1,000 tasks)", timed([*bassi, "schedule", "list", "--json"], env)),
+        ]
+        install_some(Path(home), 50, 5000)
+        rows += [
+            ("bassi schedule list (1,000 tasks, 50 installed, 5,000 runs)", timed([*bassi, "schedule", "list"], env)),
+            (
+                "bassi schedule list --json (same)",
+                timed([*bassi, "schedule", "list", "--json"], env),
+            ),
         ]
     print(f"median of {RUNS} runs, whole process")
     for name, seconds in rows:

@@ -14,7 +14,7 @@ from bassi_ci.commands.completion import (
     complete_stored_task,
     complete_task_with_runs,
 )
-from bassi_ci.errors import BassiError, TaskFileError, TaskNotFound, UsageError
+from bassi_ci.errors import BassiError, StoreError, TaskFileError, TaskNotFound, UsageError
 from bassi_ci.home import state_db_path
 from bassi_ci.runs.stats import StatsKey, TaskStats, stats_of
 from bassi_ci.schedules import describe, next_runs, normalize_schedule, parse_schedule, validate_timezone
@@ -243,13 +243,24 @@ def _echo_schedule(heading: str, task: Task) -> None:
 @folder_options
 def schedule_list(as_json: bool, tasks_dir: Path | None, repo: bool) -> None:
     """List all tasks with their next and last runs."""
+    # Lazy: reads the installation registry, and the history only when tasks are installed.
+    from bassi_ci.scheduling.installed import missed_counts
+
     entries = task_store(tasks_dir, repo).entries()
     stats = _stats()
     now = clock.now()
+    try:
+        missed = missed_counts([e.task for e in entries if e.task], now)
+    except StoreError as exc:  # a damaged registry must not hide the tasks themselves
+        output.note(f"missed runs not checked: {exc}")
+        missed = {}
     if as_json:
         output.print_json(
             [
-                task_summary(e.task, stats_of(stats, e.task.id, history_key(e.task)), now)
+                {
+                    **task_summary(e.task, stats_of(stats, e.task.id, history_key(e.task)), now),
+                    "missed_runs": missed.get(e.task.id),  # null: not installed, so nothing is due
+                }
                 if e.task
                 else {"id": e.task_id, "status": "error", "error": e.error}
                 for e in entries
@@ -259,7 +270,7 @@ def schedule_list(as_json: bool, tasks_dir: Path | None, repo: bool) -> None:
     if not entries:
         output.echo("No tasks yet. Add one with: bassi schedule add NAME --when 'daily 09:00' --prompt '...'")
         return
-    rows = task_rows(entries, stats, now, clock.local_zone_name())
+    rows = task_rows(entries, stats, now, clock.local_zone_name(), missed)
     styles = [ROW_STYLES.get(row[-1].split(":")[0]) for row in rows]
     output.print_table(LIST_HEADERS, rows, styles)
 
@@ -549,3 +560,8 @@ def schedule_logs(name: str, limit: int, as_json: bool, tasks_dir: Path | None, 
         output.echo(f"No runs of '{task_id}' yet. Run it now with: bassi execute {task_id}")
         return
     output.print_table(["TIME", "STATUS", "DURATION", "RESULT"], log_rows(records))
+
+
+from bassi_ci.commands import schedule_debug  # noqa: E402  (last: it imports folder_options from here)
+
+schedule.add_command(schedule_debug.COMMAND)

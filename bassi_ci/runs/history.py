@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from bassi_ci.runs.stats import StatsKey, TaskStats
 
 BUSY_TIMEOUT_S = 30.0
 RUNNING = "running"
+MAX_ID_PARAMETERS = 500
 LOST = "lost"
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -315,6 +316,34 @@ def recent_runs(db_path: Path, task_id: str | None, limit: int, task_key: str | 
             [*params, limit],
         ).fetchall()
     return [RunRecord(**dict(row)) for row in rows]
+
+
+def run_starts_since(db_path: Path, task_ids: Iterable[str], since: datetime) -> dict[StatsKey, list[datetime]]:
+    """When the runs of these tasks started, per task file (key "" for runs from before keys),
+    oldest first, for runs started at or after `since`: one query for any number of tasks, so
+    `schedule list` can look for missed runs without a query per task."""
+    ids = sorted(set(task_ids))
+    if not ids or not db_path.exists():
+        return {}
+    # Rows keep UTC text that sorts as time; the margin keeps a row written with another
+    # offset in range, and the exact cut is made on parsed times below.
+    floor = clock.utc_iso(since - timedelta(days=1))
+    # Past a few hundred ids the filter is made below: SQLite caps the parameters of a query.
+    by_id = len(ids) <= MAX_ID_PARAMETERS
+    where = f"task_id IN ({', '.join('?' * len(ids))}) AND " if by_id else ""
+    with connect(db_path) as db:
+        rows = db.execute(
+            "SELECT task_id, COALESCE(task_key, '') AS task_key, started_at FROM runs"
+            f" WHERE {where}started_at >= ? ORDER BY started_at",
+            [*(ids if by_id else []), floor],
+        ).fetchall()
+    wanted = set(ids)
+    starts: dict[StatsKey, list[datetime]] = {}
+    for row in rows:
+        started = datetime.fromisoformat(row["started_at"])
+        if started >= since and row["task_id"] in wanted:
+            starts.setdefault((row["task_id"], row["task_key"]), []).append(started)
+    return starts
 
 
 def last_success_started(db_path: Path, task_id: str, task_key: str | None = None) -> datetime | None:

@@ -56,12 +56,17 @@ LIST_HEADERS = ["NAME", "SCHEDULE", "ZONE", "NEXT RUN", "LAST RUN", "RUNS", "STA
 
 
 def task_rows(
-    entries: Sequence[StoredTask], stats: Mapping[StatsKey, TaskStats], now: datetime, default_zone: str
+    entries: Sequence[StoredTask],
+    stats: Mapping[StatsKey, TaskStats],
+    now: datetime,
+    default_zone: str,
+    missed: Mapping[str, int] | None = None,
 ) -> list[list[str]]:
     """One table row per stored task (columns LIST_HEADERS); a broken file shows its error instead of failing.
 
     Next and last run are both wall-clock times in the ZONE of their row: the task's zone, or
     `default_zone` (the machine's) for a task without one, which has no next run anyway.
+    `missed` (task id -> missed runs of an installed task) adds ", N missed" to STATUS.
     """
     rows = []
     for entry in entries:
@@ -80,10 +85,15 @@ def task_rows(
                 _wall_clock(upcoming[0], zone) if upcoming else "-",
                 _last_run(stat, zone),
                 str(stat.runs) if stat else "0",
-                "enabled" if task.enabled else "paused",
+                _status(task, (missed or {}).get(task.id, 0)),
             ]
         )
     return rows
+
+
+def _status(task: Task, missed: int) -> str:
+    state = "enabled" if task.enabled else "paused"
+    return f"{state}, {missed} missed" if missed else state
 
 
 def in_zone(iso: str, zone: str) -> str:
