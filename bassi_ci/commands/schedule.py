@@ -337,7 +337,7 @@ def _set_enabled(store: TaskStore, name: str, enabled: bool) -> tuple[bool, Task
     task = store.update(name, change_state)  # under the store's lock: `before` is what this replaced
     if change is not None and before[0] != enabled:
         try:
-            ui.LIFECYCLE.apply(change, record=False)
+            ui.LIFECYCLE.apply(change, record=enabled)  # resuming starts a new watch for missed runs
         except SchedulerError:
             store.update(name, lambda task: with_enabled(task, not enabled))
             raise

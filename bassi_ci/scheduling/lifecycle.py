@@ -157,7 +157,8 @@ class Lifecycle:
     def apply(self, change: Change, *, record: bool = True) -> None:
         """Make the change real and keep the registry in step; on failure nothing changed.
 
-        `record=False` (pause/resume) leaves the registry's install time alone.
+        `record=False` (pause) leaves the registry's install time alone; a resume records a new
+        one, so due times while the task was paused never count as missed runs.
         """
         if change.install is not None:
             self.backend_for(change.install.backend).apply(change.install.plan)

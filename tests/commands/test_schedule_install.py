@@ -509,3 +509,21 @@ def test_a_registry_that_cannot_be_written_takes_the_new_entry_out_again(
     assert code == 1 and err == f"bassi: error: cannot write {registry_path()}: No space left on device\n"
     assert snapshot(unit_dir()) in ({}, {".": None}) and not systemd.enabled(TIMER)
     assert not task_file(isolated_home).exists()
+
+
+def test_resume_starts_a_new_watch_for_missed_runs_and_pause_keeps_it(
+    cron: StandInCrontab, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Due times while a task was paused are not missed runs: a resume records a new install time."""
+    assert add("--backend", "cron")[0] == 0
+    installed = installation_of("nightly")
+    assert installed is not None
+    monkeypatch.setenv("BASSI_NOW", "2027-03-12T08:00:00+00:00")
+    assert run_cli("schedule", "pause", "nightly")[0] == 0
+    assert installation_of("nightly") == installed
+    monkeypatch.setenv("BASSI_NOW", "2027-03-20T08:00:00+00:00")
+    assert run_cli("schedule", "resume", "nightly")[0] == 0
+    resumed = installation_of("nightly")
+    assert resumed is not None and resumed.installed_at.startswith("2027-03-20T08:00")
+    listed = json.loads(run_cli("schedule", "list", "--json")[1])
+    assert listed[0]["missed_runs"] == 0
