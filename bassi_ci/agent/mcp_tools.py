@@ -15,8 +15,10 @@ the server's process group (the SDK starts each server in a session of its own),
 with every wait bounded. After that, whatever is left is killed by bassi: the servers' process
 groups, and every process that carries this run's marker variable (`BASSI_MCP_SESSION`) in its
 environment, which each server and whatever it starts inherit (as the bash tool does). A server
-that hangs on shutdown therefore costs a few seconds at most, never an orphan. If bassi itself
-is killed with SIGKILL, a server's stdin reaches end of file, which tells it to exit.
+that hangs on shutdown therefore costs a few seconds at most, never an orphan. Each stdio server
+is started through mcp_launcher.py, which has the kernel SIGKILL it when the event-loop thread
+ends, so even a SIGKILL of bassi leaves no server behind (its stdin's end of file would only
+ask it to exit).
 
 A server's stderr goes to a temporary file; its first and last lines go into the error when the
 server fails to start or dies, and the whole (up to STDERR_LOG_LIMIT) goes to the run's
@@ -35,6 +37,7 @@ import re
 import secrets
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -49,6 +52,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client  # the SDK's own client factory (timeouts)
 
+from bassi_ci.agent import mcp_launcher
 from bassi_ci.agent.tools import ToolResult, cut_output
 from bassi_ci.agent.tools.containment import keep_session, kill_marked, marked_processes, release_session
 from bassi_ci.agent.tools.supervisor import process_table
@@ -57,6 +61,7 @@ from bassi_ci.signals import interrupts_deferred
 from bassi_ci.tasks.mcp_servers import McpConfigError, McpServerSpec, mcp_tool_allowed, mcp_tool_name, resolved
 
 MARKER_ENV = "BASSI_MCP_SESSION"
+LAUNCHER = Path(mcp_launcher.__file__)
 START_TIMEOUT_S = 60.0  # initialize + tools/list of one server
 STOP_TIMEOUT_S = 8.0  # the SDK's bounded shutdown: 0.5 s flush + 2 s grace + 2 s after SIGTERM + reaping
 STDERR_LOG_LIMIT = 64 * 1024
@@ -246,9 +251,10 @@ class McpServers:
                 client = await stack.enter_async_context(create_mcp_http_client(headers=dict(spec.headers)))
                 streams = await stack.enter_async_context(streamable_http_client(spec.url, http_client=client))
             else:
+                command, args = _launched(spec)
                 parameters = StdioServerParameters(
-                    command=spec.command,
-                    args=list(spec.args),
+                    command=command,
+                    args=args,
                     env={**dict(spec.env), MARKER_ENV: self._marker},
                     cwd=self.workdir,
                 )
@@ -319,6 +325,13 @@ class McpServers:
             connection.stderr.close()
             if text.strip():
                 self.log("mcp_server_stderr", server=connection.spec.name, stderr=text)
+
+
+def _launched(spec: McpServerSpec) -> tuple[str, list[str]]:
+    """The server's command line behind mcp_launcher.py, which ties its life to bassi's MCP thread."""
+    if not sys.executable:
+        return spec.command, list(spec.args)
+    return sys.executable, ["-I", "-S", str(LAUNCHER), str(os.getpid()), spec.command, *spec.args]
 
 
 async def _all_tools(session: ClientSession) -> list[mcp_types.Tool]:

@@ -181,3 +181,21 @@ def test_sigterm_while_an_mcp_tool_runs_leaves_no_server(
     assert child.returncode == 130, err
     assert check_result(out)["status"] == "interrupted"
     assert survivors(server_tag) == []
+
+
+@pytest.mark.slow
+def test_sigkill_of_bassi_leaves_no_server(
+    fake_api: FakeMessagesAPI, workspace: Path, server_tag: str, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIXTURE_API_TOKEN", "x")
+    path = task_file(workspace, server_tag, "--hang-on-exit")  # ignores SIGTERM and the end of its input
+    fake_api.enqueue(tool_use(("mcp__calc__sleep", {"seconds": 60})))
+    child = bassi_process("execute", str(path), "--ci", cwd=workspace)
+    wait_for_event(isolated_home / "logs", "tool_call")
+    assert survivors(server_tag)
+    child.kill()
+    child.communicate(timeout=30)
+    end = time.monotonic() + 5
+    while survivors(server_tag) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert survivors(server_tag) == []  # the kernel killed it with bassi's MCP thread (PR_SET_PDEATHSIG)

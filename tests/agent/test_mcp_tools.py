@@ -298,3 +298,18 @@ def test_a_bad_url_is_a_usage_error(
     assert outcome.exit_code is ExitCode.USAGE_ERROR
     assert "MCP server 'web': field 'url'" in str(outcome.error)
     assert "secret-token-in-url" not in str(outcome.error)
+
+
+class DefectiveTransport:
+    """A stand-in for a bug in bassi: the first API call raises an unexpected exception."""
+
+    def stream_message(self, params: dict[str, Any], timeout_s: float | None, on_text: Any) -> dict[str, object]:
+        raise RuntimeError("a defect in the transport")
+
+
+def test_a_crash_stops_the_servers(workspace: Path, server_tag: str) -> None:
+    request = make_request(workspace, mcp_servers=(calc(server_tag, "--child", "--hang-on-exit"),))
+    outcome = run_agent(request, DefectiveTransport(), NullObserver())
+    assert outcome.exit_code is ExitCode.FAILED
+    assert type(outcome.error).__name__ == "InternalError"
+    assert survivors(server_tag) == []
