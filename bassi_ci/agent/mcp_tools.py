@@ -309,6 +309,8 @@ class McpServers:
             if self._thread.is_alive():
                 self._loop.call_soon_threadsafe(self._loop.stop)
                 self._thread.join(1.0)
+            if not self._thread.is_alive():  # else a server's shutdown hung: the daemon thread is left
+                self._loop.close()
             self._kill_leftovers()
             self._log_stderr()
 

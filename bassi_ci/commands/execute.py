@@ -113,7 +113,7 @@ class ExecuteCommand(click.Command):
 @click.option(
     "--mcp-config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A .mcp.json whose mcpServers the run gets besides the task's own (the task's win on a name clash).",
+    help="A .mcp.json whose mcpServers the run gets besides the task's own (on a name clash the task's is used).",
 )
 def execute(
     task: str | None,
