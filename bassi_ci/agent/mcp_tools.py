@@ -30,10 +30,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -41,7 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -53,7 +51,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client  # the SDK's own client factory (timeouts)
 
 from bassi_ci.agent import mcp_launcher
-from bassi_ci.agent.tools import ToolResult, cut_output
+from bassi_ci.agent.mcp_results import API_TOOL_NAME_RE, tool_definition, tool_result
+from bassi_ci.agent.tools import ToolResult
 from bassi_ci.agent.tools.containment import keep_session, kill_marked, marked_processes, release_session
 from bassi_ci.agent.tools.supervisor import process_table
 from bassi_ci.errors import RunFailed, RunTimeout
@@ -65,10 +64,6 @@ LAUNCHER = Path(mcp_launcher.__file__)
 START_TIMEOUT_S = 60.0  # initialize + tools/list of one server
 STOP_TIMEOUT_S = 8.0  # the SDK's bounded shutdown: 0.5 s flush + 2 s grace + 2 s after SIGTERM + reaping
 STDERR_LOG_LIMIT = 64 * 1024
-# The Messages API's rule for a tool name; an MCP tool whose full name breaks it is not offered.
-API_TOOL_NAME_RE = re.compile(r"\A[a-zA-Z0-9_-]{1,64}\Z")
-# Image types the Messages API accepts in a tool_result.
-API_IMAGE_TYPES = frozenset(("image/jpeg", "image/png", "image/gif", "image/webp"))
 
 # The SDK logs transport trouble (a server that prints junk on stdout) with tracebacks; with no
 # handler Python would print them on stderr. What matters reaches the model or the error instead.
@@ -212,7 +207,7 @@ class McpServers:
             elif not mcp_tool_allowed(spec.name, tool.name, self.allowed):
                 not_allowed.append(full)
             else:
-                entry = McpTool(full, spec.name, tool.name, _definition(full, tool))
+                entry = McpTool(full, spec.name, tool.name, tool_definition(full, tool))
                 self.tools.append(entry)
                 self._by_name[full] = (connection, entry)
                 offered.append(full)
@@ -344,49 +339,6 @@ async def _all_tools(session: ClientSession) -> list[mcp_types.Tool]:
         page = await session.list_tools(params=mcp_types.PaginatedRequestParams(cursor=page.next_cursor))
         tools += page.tools
     return tools
-
-
-def _definition(full_name: str, tool: mcp_types.Tool) -> dict[str, Any]:
-    """The tool as the Messages API takes it; the server's input schema passes through."""
-    schema = dict(tool.input_schema) if isinstance(tool.input_schema, Mapping) else {}
-    schema.setdefault("type", "object")
-    description = tool.description or tool.title or f"The tool {tool.name} of an MCP server."
-    return {"name": full_name, "description": description, "input_schema": schema}
-
-
-def tool_result(result: mcp_types.CallToolResult, max_chars: int) -> ToolResult:
-    """A tools/call result for the model, faithfully: text as text, images as image blocks,
-    `isError` as is_error; what the Messages API cannot take is described in a text block."""
-    blocks: list[dict[str, Any]] = []
-    for item in result.content:
-        blocks.append(_block(item, max_chars))
-    if not blocks and result.structured_content is not None:
-        structured = json.dumps(result.structured_content, ensure_ascii=False)
-        blocks.append({"type": "text", "text": cut_output(structured, max_chars)})
-    if not blocks:
-        blocks.append({"type": "text", "text": "(no output)"})
-    summary = "\n".join(
-        block["text"] if block["type"] == "text" else f"[image {block['source']['media_type']}]" for block in blocks
-    )
-    return ToolResult(summary, bool(result.is_error), tuple(blocks))
-
-
-def _block(item: mcp_types.ContentBlock, max_chars: int) -> dict[str, Any]:
-    if isinstance(item, mcp_types.TextContent):
-        return {"type": "text", "text": cut_output(item.text, max_chars)}
-    if isinstance(item, mcp_types.ImageContent):
-        if item.mime_type in API_IMAGE_TYPES:
-            return {"type": "image", "source": {"type": "base64", "media_type": item.mime_type, "data": item.data}}
-        return {"type": "text", "text": f"[an image of type {item.mime_type}, which cannot be shown to the model]"}
-    if isinstance(item, mcp_types.EmbeddedResource):
-        resource = item.resource
-        if isinstance(resource, mcp_types.TextResourceContents):
-            return {"type": "text", "text": cut_output(resource.text, max_chars)}
-        return {"type": "text", "text": f"[a binary resource {resource.uri} of type {resource.mime_type}]"}
-    if isinstance(item, mcp_types.ResourceLink):
-        return {"type": "text", "text": f"[resource link: {item.uri} ({item.name})]"}
-    kind = getattr(item, "type", type(item).__name__)
-    return {"type": "text", "text": f"[{kind} content, which cannot be passed to the model]"}
 
 
 def _first_cause(problem: BaseException) -> BaseException:
