@@ -22,6 +22,12 @@ A tool that fails unexpectedly (a bug, a NUL byte the OS refuses) gives the mode
 is_error tool_result and the run goes on. Every process a bash command started (its process
 group, and processes that left it) is killed when the run ends, whatever the outcome.
 
+MCP servers (request.mcp_servers; mcp_tools.py) are started before the first API call, their
+allowed tools offered after the built-in ones, and every one of them stopped when the run
+ends, whatever the outcome. A server that cannot start ends the run before any API call:
+2 usage_error for a definition that cannot work, 1 failed for a server that dies or does not
+initialize.
+
 Prompt caching: cache_control breakpoints go on the last tool definition, on the
 system prompt and on the last content block of the newest message (3 of the 4 allowed),
 so each turn reads the previous turn's prefix from the cache.
@@ -31,10 +37,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bassi_ci.agent.pricing import cost_usd
 from bassi_ci.agent.tools import BASH, EDITOR, ToolResult, tool_definitions
@@ -50,7 +56,14 @@ from bassi_ci.errors import (
     RunTimeout,
     as_bassi_error,
 )
+from bassi_ci.tasks.mcp_servers import McpServerSpec
 from bassi_ci.tasks.model import ALL_TOOLS
+
+if TYPE_CHECKING:
+    from bassi_ci.agent.mcp_tools import McpServers
+
+# (event kind, fields) for the run's transcript: what the loop has to tell beyond the observer's events.
+EventSink = Callable[..., None]
 
 FAILURE_MARKER = "FAILED:"
 DEFAULT_MAX_TOKENS = 16_384
@@ -78,6 +91,8 @@ class AgentRequest:
     bash_timeout_s: float = 120.0
     max_tool_output_chars: int = 30_000
     max_tokens: int = DEFAULT_MAX_TOKENS
+    mcp_servers: tuple[McpServerSpec, ...] = ()
+    mcp_call_timeout_s: float = 120.0
 
 
 @dataclass
@@ -155,9 +170,15 @@ class NullObserver:
         pass
 
 
-def run_agent(request: AgentRequest, transport: Transport, observer: AgentObserver) -> AgentOutcome:
+def run_agent(
+    request: AgentRequest, transport: Transport, observer: AgentObserver, events: EventSink | None = None
+) -> AgentOutcome:
     """Run the loop to its end and say how it ended (see the module docstring)."""
-    return _Run(request, transport, observer).run()
+    return _Run(request, transport, observer, events or _no_events).run()
+
+
+def _no_events(kind: str, **fields: object) -> None:
+    pass
 
 
 @dataclass
@@ -165,6 +186,7 @@ class _Run:
     request: AgentRequest
     transport: Transport
     observer: AgentObserver
+    events: EventSink
     messages: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     num_turns: int = 0
@@ -181,9 +203,8 @@ class _Run:
         self.editor = EditorTool(
             request.workdir, max_output_chars=request.max_tool_output_chars, deadline=request.deadline
         )
-        self.tools = tool_definitions(request.allowed_tools)
-        if self.tools:
-            self.tools[-1] = {**self.tools[-1], "cache_control": EPHEMERAL}
+        self.mcp: McpServers | None = None
+        self._offer_tools()
         system = BASE_SYSTEM_PROMPT.format(workdir=self.editor.root, marker=FAILURE_MARKER)
         if request.system_prompt:
             system = f"{system}\n\n{request.system_prompt}"
@@ -197,11 +218,16 @@ class _Run:
         before = _snapshot(self.editor.root)
         error: BassiError | None = None
         try:
+            self._start_mcp_servers()
             self._loop()
         except (Exception, KeyboardInterrupt) as ending:  # the statistics so far belong in the result
             error = as_bassi_error(ending, interrupted="interrupted; the run was stopped and its processes killed")
         finally:
-            self.bash.close()
+            try:
+                if self.mcp is not None:
+                    self.mcp.close()
+            finally:
+                self.bash.close()
         return AgentOutcome(
             exit_code=error.exit_code if error else ExitCode.SUCCESS,
             final_text=self.final_text,
@@ -214,6 +240,27 @@ class _Run:
             error=error,
             question=self.question,
         )
+
+    def _offer_tools(self) -> None:
+        """The built-in tools the task allows, then the MCP tools; the cache breakpoint on the last."""
+        self.tools = tool_definitions(self.request.allowed_tools)
+        if self.mcp is not None:
+            self.tools += [tool.definition for tool in self.mcp.tools]
+        if self.tools:
+            self.tools[-1] = {**self.tools[-1], "cache_control": EPHEMERAL}
+
+    def _start_mcp_servers(self) -> None:
+        request = self.request
+        if not request.mcp_servers:
+            return
+        # Lazy: the mcp SDK takes about 1.2 s to import, which runs without MCP servers never need.
+        from bassi_ci.agent.mcp_tools import McpServers
+
+        self.mcp = McpServers(
+            request.mcp_servers, workdir=self.editor.root, allowed=request.allowed_tools, log=self.events
+        )
+        self.mcp.start(request.deadline)
+        self._offer_tools()
 
     def _loop(self) -> None:
         self.messages.append({"role": "user", "content": [{"type": "text", "text": self.request.prompt}]})
@@ -306,25 +353,43 @@ class _Run:
         block: dict[str, object] = {
             "type": "tool_result",
             "tool_use_id": call.get("id"),
-            "content": result.output,
+            "content": list(result.blocks) if result.blocks else result.output,
         }
         if result.is_error:
             block["is_error"] = True
         return block
 
     def _dispatch(self, name: str, tool_use_id: str, tool_input: dict[str, object]) -> ToolResult:
+        if self.mcp is not None and self.mcp.offers(name):
+            return self._call_mcp(name, tool_input)
         if name not in self.request.allowed_tools or name not in ALL_TOOLS:
             reason = f"the tool {name!r} is not allowed for this task"
             self.denials.append(
                 {"tool_name": name, "tool_use_id": tool_use_id, "tool_input": tool_input, "reason": reason}
             )
-            allowed = ", ".join(self.request.allowed_tools) or "none"
+            offered = [str(tool["name"]) for tool in self.tools]
+            allowed = ", ".join(offered) or "none"
             return ToolResult(f"Permission denied: {reason} (allowed tools: {allowed}).", True)
         if name == BASH:
             return self.bash(tool_input, self.request.deadline)
         if name == EDITOR:
             return self.editor(tool_input)
         return self._ask(tool_input)
+
+    def _call_mcp(self, name: str, tool_input: dict[str, object]) -> ToolResult:
+        """An MCP tool call, cut at the per-call limit or, when that comes first, the run's deadline."""
+        assert self.mcp is not None
+        request = self.request
+        limit, by_deadline = request.mcp_call_timeout_s, False
+        if request.deadline is not None:
+            remaining = request.deadline - time.monotonic()
+            if remaining <= 0:
+                raise RunTimeout("the run's time limit was reached before an MCP tool could be called")
+            if remaining < limit:
+                limit, by_deadline = remaining, True
+        return self.mcp.call(
+            name, tool_input, limit_s=limit, by_deadline=by_deadline, max_chars=request.max_tool_output_chars
+        )
 
     def _ask(self, tool_input: dict[str, object]) -> ToolResult:
         question = str(tool_input.get("question", "")).strip()

@@ -56,6 +56,7 @@ class ActionInputs:
     timeout_minutes: str = ""
     max_budget_usd: str = ""
     allowed_tools: str = ""
+    mcp_config: str = ""  # a .mcp.json, relative to working_directory (bassi execute runs there)
     vars: dict[str, str] = field(default_factory=dict)
     working_directory: str = "."
     commit: bool = False
@@ -80,6 +81,7 @@ class ActionInputs:
             timeout_minutes=get("TIMEOUT_MINUTES"),
             max_budget_usd=get("MAX_BUDGET_USD"),
             allowed_tools=get("ALLOWED_TOOLS"),
+            mcp_config=get("MCP_CONFIG"),
             vars=parse_var_lines(environ.get(INPUT_PREFIX + "VARS", "")),
             working_directory=get("WORKING_DIRECTORY", "."),
             commit=_flag(get("COMMIT"), "commit"),
@@ -144,6 +146,7 @@ def execute_argv(inputs: ActionInputs, task_file: Path | None) -> list[str]:
         "--timeout": f"{inputs.timeout_minutes}m" if inputs.timeout_minutes else "",
         "--replay": inputs.replay,
         "--tools": inputs.allowed_tools,
+        "--mcp-config": inputs.mcp_config,
     }
     for flag, value in options.items():
         if value:

@@ -36,6 +36,8 @@ from bassi_ci.runs.redact import Redactor
 from bassi_ci.runs.resolve import resolve_task, task_workdir
 from bassi_ci.runs.result import RunReport, build_result
 from bassi_ci.signals import ignore_interrupts, interrupts_deferred
+from bassi_ci.tasks.loader import load_mcp_config
+from bassi_ci.tasks.mcp_servers import McpServerSpec, merge_servers
 from bassi_ci.tasks.model import ALL_TOOLS, TIMEOUT_RULE, Task, duration_option, parse_tools, timeout_seconds
 from bassi_ci.tasks.templating import parse_vars
 
@@ -103,7 +105,16 @@ class ExecuteCommand(click.Command):
     type=click.FloatRange(min=0, min_open=True),
     help="Spend at most this many US dollars.",
 )
-@click.option("--tools", help=f"Comma-separated allow-list (overrides the task's): {', '.join(ALL_TOOLS)}.")
+@click.option(
+    "--tools",
+    help=f"Comma-separated allow-list (overrides the task's): {', '.join(ALL_TOOLS)}, mcp__<server>, "
+    "mcp__<server>__<tool>.",
+)
+@click.option(
+    "--mcp-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A .mcp.json whose mcpServers the run gets besides the task's own (on a name clash the task's is used).",
+)
 def execute(
     task: str | None,
     prompt: str | None,
@@ -119,6 +130,7 @@ def execute(
     timeout: str | None,
     max_budget_usd: float | None,
     tools: str | None,
+    mcp_config: Path | None,
 ) -> int:
     """Run TASK now: a task id, a task file, or .bassi/tasks/<TASK>.yaml of this repository.
 
@@ -148,12 +160,23 @@ def execute(
             replay=replay,
             interactive=interactive,
             adhoc=task is None,
+            mcp_config=_mcp_config(mcp_config, resolved),
         )
         report = execute_run(plan, _console(outputs, redactor, interactive), redactor=redactor)
     except (Exception, KeyboardInterrupt) as ending:
         redactor = Redactor.from_environ()
         report = record_failure(resolved, model, ending, redactor)
     return publish(report, outputs, redactor)
+
+
+def _mcp_config(path: Path | None, task: Task) -> tuple[McpServerSpec, ...]:
+    """The servers of --mcp-config; a name the task uses itself keeps the task's definition (said on stderr)."""
+    if path is None:
+        return ()
+    servers = load_mcp_config(path)
+    for name in merge_servers(task.mcp_servers, servers)[1]:
+        output.note(f"bassi: note: --mcp-config {path}: the task defines the MCP server '{name}' itself; that is used")
+    return servers
 
 
 def _seconds(timeout: str | None) -> float | None:

@@ -28,6 +28,7 @@ from bassi_ci.runs.redact import Redactor
 from bassi_ci.runs.result import RunReport, build_result
 from bassi_ci.signals import interrupts_deferred
 from bassi_ci.tasks.lookup import history_key
+from bassi_ci.tasks.mcp_servers import McpServerSpec, merge_servers
 from bassi_ci.tasks.model import Task
 from bassi_ci.tasks.templating import builtin_variables, expand, merge_variables
 
@@ -49,6 +50,13 @@ class RunPlan:
     replay: Path | None = None
     interactive: bool = False
     adhoc: bool = False  # a --prompt without TASK: unrelated to any other run, so never locked
+    mcp_config: tuple[McpServerSpec, ...] = ()  # --mcp-config: added to the task's own servers
+
+    @property
+    def mcp_servers(self) -> tuple[McpServerSpec, ...]:
+        """The task's MCP servers, then those of --mcp-config whose names the task does not use."""
+        servers, _ = merge_servers(self.task.mcp_servers, self.mcp_config)
+        return servers
 
     @property
     def effective_model(self) -> str:
@@ -205,8 +213,9 @@ def _run_agent(
             max_budget_usd=request.max_budget_usd,
             timeout_s=_timeout_s(plan),
             replay=str(plan.replay) if plan.replay else None,
+            mcp_servers=[server.name for server in request.mcp_servers],
         )
-        outcome = run_agent(request, transport, observers)
+        outcome = run_agent(request, transport, observers, transcript.event)
         if isinstance(outcome.error, InternalError):
             transcript.event("crash", traceback=outcome.error.detail)
         report = report_of(ident, request.model, outcome, redactor, has_log=True)
@@ -230,6 +239,7 @@ def agent_request(plan: RunPlan, prompt: str) -> AgentRequest:
         max_budget_usd=plan.max_budget_usd if plan.max_budget_usd is not None else task.limits.max_budget_usd,
         deadline=time.monotonic() + _timeout_s(plan),
         interactive=plan.interactive,
+        mcp_servers=plan.mcp_servers,
     )
 
 

@@ -18,6 +18,7 @@ import yaml
 
 from bassi_ci.errors import ScheduleError, TaskFileError
 from bassi_ci.schedules import parse_schedule, validate_timezone
+from bassi_ci.tasks.mcp_servers import McpServerSpec, servers_from_dict
 from bassi_ci.tasks.model import MAX_TIMEOUT_S, Task, task_from_dict
 
 if TYPE_CHECKING:
@@ -100,6 +101,30 @@ def check_task_semantics(task: Task, path: Path) -> None:
             raise TaskFileError(f"{path}: field 'timezone': {exc}") from None
 
 
+def load_mcp_config(path: Path) -> tuple[McpServerSpec, ...]:
+    """The servers of a `.mcp.json` file (`{"mcpServers": {name: definition}}`, as Claude Code
+    writes it), checked against the task schema's definition; TaskFileError naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if len(text) <= MAX_TASK_FILE_BYTES else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaskFileError(f"{path}: cannot read the MCP configuration ({_reason(exc)})") from None
+    except (ValueError, RecursionError) as exc:
+        raise TaskFileError(f"{path}: not valid JSON ({_reason(exc)})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("mcpServers"), dict):
+        raise TaskFileError(
+            f'{path}: expected a JSON object with an "mcpServers" object, as in Claude Code\'s .mcp.json'
+        )
+    if _deeper_than(data, MAX_NESTING):
+        raise TaskFileError(_too_deep(path))
+    from jsonschema.exceptions import best_match  # lazy, as in validate_task_data
+
+    error = best_match(_mcp_config_validator().iter_errors(data))
+    if error is not None:
+        raise TaskFileError(f"{path}: {describe_schema_error(error, data)}")
+    return servers_from_dict(data["mcpServers"])
+
+
 def describe_schema_error(error: ValidationError, data: dict[str, Any]) -> str:
     """Turn a jsonschema error into 'field X: expected Y, got Z'."""
     where = _field_path(error)
@@ -155,6 +180,12 @@ def _pattern_hint(error: ValidationError) -> str:
         return "a model name such as 'claude-sonnet-4-5'"
     if len(field) >= 2 and field[-2] == "vars":
         return "a variable name of letters, digits and underscores"
+    if name in ("mcp_servers", "mcpServers"):
+        return "a server name of lower-case letters, digits, hyphens and single inner underscores"
+    if len(field) >= 2 and field[-2] == "tools":
+        return "one of bash, str_replace_based_edit_tool, ask_user, mcp__<server>, mcp__<server>__<tool>"
+    if name == "url":
+        return "an http:// or https:// address"
     return f"text matching {error.validator_value}"
 
 
@@ -266,3 +297,18 @@ def _validator() -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(task_schema())
+
+
+@functools.cache
+def _mcp_config_validator() -> Draft202012Validator:
+    """A `.mcp.json` checked by the task schema's own `mcp_servers` rule (other keys are Claude Code's)."""
+    from jsonschema import Draft202012Validator  # lazy, as in _validator
+
+    schema = task_schema()
+    return Draft202012Validator(
+        {
+            "type": "object",
+            "properties": {"mcpServers": schema["properties"]["mcp_servers"]},
+            "$defs": schema["$defs"],
+        }
+    )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bassi_ci.errors import UsageError
+from bassi_ci.tasks.mcp_servers import MCP_ALLOW_RE, McpServerSpec, servers_from_dict, servers_to_dict
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 ALL_TOOLS = ("bash", "str_replace_based_edit_tool", "ask_user")
@@ -77,6 +78,8 @@ class Task:
     vars: dict[str, str] = field(default_factory=dict)
     description: str | None = None
     commit: CommitSettings | None = None
+    # MCP servers whose tools the agent is offered (see tasks/mcp_servers.py).
+    mcp_servers: tuple[McpServerSpec, ...] = ()
     # `bassi scheduler run`: run once at start when a due time passed while it was down.
     catch_up: bool = False
     # Where the task was loaded from; not part of the stored record.
@@ -109,6 +112,8 @@ class Task:
             data["commit"] = self.commit.to_dict()
         if self.catch_up:
             data["catch_up"] = True
+        if self.mcp_servers:
+            data["mcp_servers"] = servers_to_dict(self.mcp_servers)
         if self.vars:
             data["vars"] = dict(self.vars)
         return data
@@ -137,6 +142,7 @@ def parse_tools(text: str | None, *, check: bool = True) -> tuple[str, ...] | No
 
     With `check`, a repeated name counts once and an unknown one is a UsageError; without,
     the names stay as given and the task schema judges them (`schedule add` and `edit`).
+    MCP tools are named `mcp__<server>` or `mcp__<server>__<tool>` (tasks/mcp_servers.py).
     """
     if text is None:
         return None
@@ -144,9 +150,12 @@ def parse_tools(text: str | None, *, check: bool = True) -> tuple[str, ...] | No
     if not check:
         return names
     names = tuple(dict.fromkeys(names))
-    unknown = [name for name in names if name not in ALL_TOOLS]
+    unknown = [name for name in names if name not in ALL_TOOLS and not MCP_ALLOW_RE.match(name)]
     if unknown:
-        raise UsageError(f"--tools: unknown tool '{unknown[0]}'; choose from {', '.join(ALL_TOOLS)}")
+        raise UsageError(
+            f"--tools: unknown tool '{unknown[0]}'; choose from {', '.join(ALL_TOOLS)}, "
+            "mcp__<server> or mcp__<server>__<tool>"
+        )
     return names
 
 
@@ -188,6 +197,7 @@ def task_from_dict(data: dict[str, Any], source: Path | None = None) -> Task:
         description=data.get("description"),
         commit=_commit_settings(data.get("commit")),
         catch_up=bool(data.get("catch_up", False)),
+        mcp_servers=servers_from_dict(data.get("mcp_servers")),
         source=source,
     )
 

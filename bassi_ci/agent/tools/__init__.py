@@ -33,10 +33,12 @@ ASK_USER_DEFINITION: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class ToolResult:
-    """What a tool call returns to the model."""
+    """What a tool call returns to the model: `output` as text, or, when `blocks` is set (an MCP
+    tool's text and image content blocks), those blocks, with `output` their text for the logs."""
 
     output: str
     is_error: bool = False
+    blocks: tuple[dict[str, Any], ...] = ()
 
 
 def tool_definitions(allowed: tuple[str, ...]) -> list[dict[str, Any]]:

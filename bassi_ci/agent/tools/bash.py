@@ -21,17 +21,15 @@ KeyboardInterrupt) while a command runs stops that command's processes and passe
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import signal
 import tempfile
 import time
 from pathlib import Path
 from typing import IO
 
 from bassi_ci.agent.tools import ToolResult, cut_output
-from bassi_ci.agent.tools.containment import Supervised, SupervisorLost, become_subreaper, kill_adopted
+from bassi_ci.agent.tools.containment import Supervised, SupervisorLost, become_subreaper, kill_adopted, kill_marked
 from bassi_ci.envnames import ALWAYS_SECRET, RUNNER_FILE_COMMANDS, RUNNER_TOKENS
 from bassi_ci.errors import RunTimeout
 from bassi_ci.signals import interrupts_deferred
@@ -116,39 +114,13 @@ class BashTool:
                 supervised.finish(until)
             if self._started:
                 kill_adopted()
-                _kill_marked(f"{MARKER_ENV}={self._marker}".encode())
+                kill_marked(f"{MARKER_ENV}={self._marker}".encode())
 
 
 def _stop(supervised: Supervised) -> None:
     """Stop one command's processes, waiting for its supervisor a few seconds at most."""
     supervised.stop()
     supervised.finish(time.monotonic() + _STOP_S)
-
-
-def _kill_marked(marker: bytes, rounds: int = 5) -> None:
-    """SIGKILL every process whose environment holds `marker` (those that left their group).
-
-    Repeated a few times, as a marked process may fork between the scan and the kill.
-    Without /proc (macOS) the process groups are all that can be stopped.
-    """
-    for _ in range(rounds):
-        try:
-            pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
-        except OSError:
-            return
-        found = False
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/environ", "rb") as handle:
-                    environ = handle.read().split(b"\0")
-            except OSError:  # gone, or not ours to read
-                continue
-            if marker in environ:
-                found = True
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-        if not found:
-            return
 
 
 def _read(handle: IO[bytes]) -> str:

@@ -63,6 +63,18 @@ from bassi_ci.agent.tools import supervisor
 from bassi_ci.agent.tools.supervisor import descendants, is_live, process_table, set_subreaper, signal_all
 
 _subreaper: bool | None = None  # this process: None until become_subreaper() was asked
+# Sessions of children bassi started in a session of their own on purpose (MCP servers): not
+# adopted, so kill_adopted() leaves them to whoever started them.
+_own_sessions: set[int] = set()
+
+
+def keep_session(session: int) -> None:
+    """Exempt a child's session from kill_adopted() until release_session()."""
+    _own_sessions.add(session)
+
+
+def release_session(session: int) -> None:
+    _own_sessions.discard(session)
 
 
 def become_subreaper() -> bool:
@@ -205,7 +217,9 @@ def kill_adopted(timeout_s: float = supervisor.KILL_S) -> None:
         table = process_table()
         if table is None:
             return
-        adopted = [pid for pid, (ppid, _, sid) in table.items() if ppid == me and sid != session]
+        adopted = [
+            pid for pid, (ppid, _, sid) in table.items() if ppid == me and sid != session and sid not in _own_sessions
+        ]
         live = [pid for pid in adopted + descendants(table, adopted) if is_live(table[pid])]
         if live and time.monotonic() < end:
             signal_all(live, signal.SIGKILL)
@@ -215,3 +229,34 @@ def kill_adopted(timeout_s: float = supervisor.KILL_S) -> None:
         if not live or time.monotonic() >= end:
             return
         time.sleep(0.005)
+
+
+def marked_processes(marker: bytes) -> list[int]:
+    """The pids whose environment holds `marker` (`NAME=value`); [] without /proc (macOS)."""
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return []
+    found: list[int] = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                environ = handle.read().split(b"\0")
+        except OSError:  # gone, or not ours to read
+            continue
+        if marker in environ:
+            found.append(pid)
+    return found
+
+
+def kill_marked(marker: bytes, rounds: int = 5) -> None:
+    """SIGKILL every process whose environment holds `marker` (those that left their group).
+
+    Repeated a few times, as a marked process may fork between the scan and the kill.
+    Without /proc (macOS) the process groups are all that can be stopped.
+    """
+    for _ in range(rounds):
+        pids = marked_processes(marker)
+        if not pids:
+            return
+        signal_all(pids, signal.SIGKILL)
