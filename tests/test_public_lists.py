@@ -178,7 +178,8 @@ def test_result_schema_allows_exactly_the_exit_codes_and_statuses() -> None:
 def test_readme_names_the_statuses_that_share_an_exit_code() -> None:
     section = readme_section("### Exit codes")
     for status, code in SHARED_CODE_STATUSES.items():
-        assert re.search(rf"status `{status}`, exit {code}\b", section), f"README does not say `{status}` is exit {code}"
+        found = re.search(rf"status `{status}`, exit {code}\b", section)
+        assert found, f"README does not say `{status}` is exit {code}"
 
 
 def test_result_schema_ties_exit_code_0_to_success() -> None:

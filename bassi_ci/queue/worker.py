@@ -18,12 +18,13 @@ from typing import Any
 
 from bassi_ci import clock
 from bassi_ci.agent.loop import AgentObserver
+from bassi_ci.agent.transport import AnthropicTransport, Transport
 from bassi_ci.errors import BassiError, ExitCode
 from bassi_ci.queue.lease import LeaseKeeper
 from bassi_ci.queue.model import QueueItem
 from bassi_ci.queue.store import QueueStore
 from bassi_ci.runs.ending import new_run_id
-from bassi_ci.runs.executor import RunPlan, execute_run, record_failure
+from bassi_ci.runs.executor import RunPlan, build_transport, execute_run, record_failure
 from bassi_ci.runs.redact import Redactor
 from bassi_ci.runs.resolve import ADHOC_ID, task_workdir
 from bassi_ci.runs.result import RunReport, build_result
@@ -70,6 +71,24 @@ class ItemOutcome:
 ConsoleFactory = Callable[[], AgentObserver | None]
 
 
+class SharedTransports:
+    """One API client per worker (per `retries` setting) instead of one per item: building the
+    SDK's client loads the TLS certificates, ~65 ms, more than bassi's own work for an item. Runs
+    of one worker follow each other, and a transport sets its deadline at each call."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self._redactor = redactor
+        self._clients: dict[int, Transport] = {}
+
+    def __call__(self, plan: RunPlan) -> Transport:
+        if plan.replay is not None:
+            return build_transport(plan, self._redactor)
+        retries = plan.task.retries
+        if retries not in self._clients:
+            self._clients[retries] = AnthropicTransport(retries=retries)
+        return self._clients[retries]
+
+
 def worker_name() -> str:
     """Unique per process, and says where it runs: `host:pid:random`."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -84,13 +103,14 @@ def drain(
 ) -> list[ItemOutcome]:
     """Claim and run items until the queue is empty, `max_items` ran, or a run was interrupted."""
     store = worker.open_store()
+    transports = SharedTransports(redactor)
     outcomes: list[ItemOutcome] = []
     try:
         while max_items is None or len(outcomes) < max_items:
             item = store.claim(worker.name, worker.lease_s)
             if item is None:
                 break
-            outcome = run_item(worker, store, item, console(), redactor)
+            outcome = run_item(worker, store, item, console(), redactor, transports)
             outcomes.append(outcome)
             if on_item is not None:
                 on_item(outcome)
@@ -102,14 +122,20 @@ def drain(
 
 
 def run_item(
-    worker: Worker, store: QueueStore, item: QueueItem, console: AgentObserver | None, redactor: Redactor
+    worker: Worker,
+    store: QueueStore,
+    item: QueueItem,
+    console: AgentObserver | None,
+    redactor: Redactor,
+    transports: Callable[[RunPlan], Transport] | None = None,
 ) -> ItemOutcome:
     """Run one claimed item under its renewed lease, then record its end on the item."""
     task: Task | None = None
     with LeaseKeeper(worker.open_store, item.id, worker.name, worker.lease_s) as lease:
         try:
             task = task_of(item, worker.cwd)
-            report = execute_run(plan_of(item, task, worker), console, redactor=redactor)
+            plan = plan_of(item, task, worker)
+            report = execute_run(plan, console, redactor=redactor, transport_factory=transports)
         except (Exception, KeyboardInterrupt) as ending:
             report = record_failure(task, worker.overrides.model, ending, redactor)
     document = redactor.data(build_result(report))
