@@ -3,7 +3,9 @@ list it, look at one item, cancel or retry it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import sys
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,9 @@ from bassi_ci.queue.model import DEFAULT_MAX_ATTEMPTS, STATUSES, NewItem, QueueI
 from bassi_ci.queue.store import QueueStore, open_store
 from bassi_ci.queue.worker import task_reference
 from bassi_ci.tasks.templating import parse_vars
+
+# A table of 100,000 rows takes rich ~10 s to lay out, and no one reads it: scripts use --json.
+TABLE_LIMIT = 1_000
 
 
 @click.group(name="queue")
@@ -78,20 +83,32 @@ def add(
 
 @queue.command(name="list")
 @click.option("--status", type=click.Choice(STATUSES), help="Only items in this state.")
-@click.option("-n", "limit", type=click.IntRange(min=1), help="At most N items (oldest first).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts (without result documents).")
+@click.option("-n", "limit", type=click.IntRange(min=1), help=f"At most N items (table: {TABLE_LIMIT:,} unless given).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print every item as JSON for scripts (without result documents)."
+)
 def list_items(status: str | None, limit: int | None, as_json: bool) -> None:
     """List queue items, oldest first."""
     with _store() as store:
-        items = store.list(status, limit)
+        items = store.list(status, limit if limit or as_json else TABLE_LIMIT)
+        total = store.count(status) if limit is None and len(items) == TABLE_LIMIT else len(items)
     if as_json:
-        output.print_json([item.as_dict(with_result=False) for item in items])
+        output.write(sys.stdout, _json_lines_array(item.as_dict(with_result=False) for item in items))
         return
     if not items:
         output.echo("The queue is empty." if status is None else f"No {status} items.")
         return
     headers = ["ID", "STATUS", "PRIORITY", "ATTEMPTS", "NAME", "TASK", "CREATED"]
     output.print_table(headers, [_row(item) for item in items])
+    if total > len(items):
+        output.note(f"showing the oldest {len(items):,} of {total:,} items: use --status, -n N or --json to see more")
+
+
+def _json_lines_array(items: Iterable[dict[str, Any]]) -> str:
+    """A JSON array with one item per line: json's C encoder (no indent) is ~10x faster than the
+    indenting one, which took 6 s for 100,000 items."""
+    lines = [json.dumps(item, ensure_ascii=False) for item in items]
+    return "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
 
 
 def _row(item: QueueItem) -> list[str]:

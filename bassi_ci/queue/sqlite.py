@@ -175,15 +175,25 @@ class SqliteQueueStore:
             return self._item(self._db, item_id)
 
     def list(self, status: str | None = None, limit: int | None = None) -> list[QueueItem]:
+        where, params = self._status_filter(status)
+        with self._guard():
+            rows = self._db.execute(
+                f"SELECT {LIST_COLUMNS} FROM queue_items {where} ORDER BY id LIMIT ?", (*params, limit or -1)
+            ).fetchall()
+        return [QueueItem.from_row(row) for row in rows]
+
+    def count(self, status: str | None = None) -> int:
+        where, params = self._status_filter(status)
+        with self._guard():
+            row = self._db.execute(f"SELECT COUNT(*) FROM queue_items {where}", params).fetchone()
+        return int(row[0])
+
+    def _status_filter(self, status: str | None) -> tuple[str, tuple[str, ...]]:
+        """The WHERE clause for one state (checked), after bringing expired leases up to date."""
         if status is not None and status not in STATUSES:
             raise UsageError(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
         self._expire_if_due()
-        where, params = ("WHERE status = ?", [status]) if status else ("", [])
-        with self._guard():
-            rows = self._db.execute(
-                f"SELECT {LIST_COLUMNS} FROM queue_items {where} ORDER BY id LIMIT ?", [*params, limit or -1]
-            ).fetchall()
-        return [QueueItem.from_row(row) for row in rows]
+        return ("WHERE status = ?", (status,)) if status else ("", ())
 
     # ------------------------------------------------------------------ internals
 

@@ -97,3 +97,19 @@ def test_wrong_state_is_exit_2(isolated_home: Path) -> None:
     run_cli("queue", "cancel", "1")
     code, _, err = run_cli("queue", "cancel", "1")
     assert code == 2 and "is cancelled: only pending or running items can be cancelled" in err
+
+
+def test_table_shows_the_oldest_items_and_says_how_many_more(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bassi_ci.commands import queue as queue_command
+
+    monkeypatch.setattr(queue_command, "TABLE_LIMIT", 2)
+    for name in "abc":
+        add(name, "--prompt", "p")
+    code, out, err = run_cli("queue", "list")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()[1:]] == ["1", "2"]
+    assert "showing the oldest 2 of 3 items" in err
+    code, out, err = run_cli("queue", "list", "--json")
+    assert [item["id"] for item in json.loads(out)] == [1, 2, 3] and err == ""
+    assert out.count("\n") == 5  # one item per line
