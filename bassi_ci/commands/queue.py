@@ -16,6 +16,7 @@ from bassi_ci import output
 from bassi_ci.queue.model import DEFAULT_MAX_ATTEMPTS, STATUSES, NewItem, QueueItem
 from bassi_ci.queue.store import QueueStore, open_store
 from bassi_ci.queue.worker import task_reference
+from bassi_ci.runs.redact import Redactor
 from bassi_ci.tasks.templating import parse_vars
 
 # A table of 100,000 rows takes rich ~10 s to lay out, and no one reads it: scripts use --json.
@@ -75,10 +76,11 @@ def add(
     )
     with _store() as store:
         item = store.add(new)
+    redactor = Redactor.from_environ()
     if as_json:
-        output.print_json(item.as_dict())
+        output.print_json(redactor.data(item.as_dict()))
     else:
-        output.echo(f"queued item {item.id} {item.name!r} (priority {item.priority})")
+        output.echo(redactor.text(f"queued item {item.id} {item.name!r} (priority {item.priority})"))
 
 
 @queue.command(name="list")
@@ -92,14 +94,15 @@ def list_items(status: str | None, limit: int | None, as_json: bool) -> None:
     with _store() as store:
         items = store.list(status, limit if limit or as_json else TABLE_LIMIT)
         total = store.count(status) if limit is None and len(items) == TABLE_LIMIT else len(items)
+    redactor = Redactor.from_environ()  # a prompt or an error may quote a secret of this environment
     if as_json:
-        output.write(sys.stdout, _json_lines_array(item.as_dict(with_result=False) for item in items))
+        output.write(sys.stdout, _json_lines_array(redactor.data(item.as_dict(with_result=False)) for item in items))
         return
     if not items:
         output.echo("The queue is empty." if status is None else f"No {status} items.")
         return
     headers = ["ID", "STATUS", "PRIORITY", "ATTEMPTS", "NAME", "TASK", "CREATED"]
-    output.print_table(headers, [_row(item) for item in items])
+    output.print_table(headers, [[redactor.text(cell) for cell in _row(item)] for item in items])
     if total > len(items):
         output.note(f"showing the oldest {len(items):,} of {total:,} items: use --status, -n N or --json to see more")
 
@@ -130,12 +133,14 @@ def show(item_id: int, as_json: bool) -> None:
     """Show one queue item, with its result."""
     with _store() as store:
         item = store.get(item_id)
+    shown = Redactor.from_environ().data(item.as_dict())
     if as_json:
-        output.print_json(item.as_dict())
+        output.print_json(shown)
         return
-    output.print_fields([(key, _text(value)) for key, value in item.as_dict(with_result=False).items()])
-    if item.result is not None:
-        output.print_json(item.result)
+    result = shown.pop("result")
+    output.print_fields([(key, _text(value)) for key, value in shown.items()])
+    if result is not None:
+        output.print_json(result)
 
 
 def _text(value: Any) -> str:
@@ -152,7 +157,7 @@ def cancel(item_id: int) -> None:
     """Cancel a pending or running item (a running item's result is then not stored)."""
     with _store() as store:
         item = store.cancel(item_id)
-    output.echo(f"cancelled item {item.id} {item.name!r}")
+    output.echo(Redactor.from_environ().text(f"cancelled item {item.id} {item.name!r}"))
 
 
 @queue.command(name="retry")
@@ -161,4 +166,4 @@ def retry(item_id: int) -> None:
     """Put a failed or cancelled item back in the queue, with its attempts reset."""
     with _store() as store:
         item = store.retry(item_id)
-    output.echo(f"item {item.id} {item.name!r} is pending again")
+    output.echo(Redactor.from_environ().text(f"item {item.id} {item.name!r} is pending again"))

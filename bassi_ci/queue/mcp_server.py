@@ -25,9 +25,10 @@ from pydantic import Field
 
 from bassi_ci import __version__
 from bassi_ci.errors import BassiError
-from bassi_ci.queue.model import DEFAULT_MAX_ATTEMPTS, NewItem
+from bassi_ci.queue.model import DEFAULT_MAX_ATTEMPTS, NewItem, QueueItem
 from bassi_ci.queue.store import QueueStore
 from bassi_ci.queue.worker import task_reference
+from bassi_ci.runs.redact import Redactor
 
 DEFAULT_MCP_LEASE_S = 3600.0
 Status = Literal["pending", "running", "done", "failed", "cancelled"]
@@ -42,6 +43,7 @@ INSTRUCTIONS = (
 def build_server(open_store: Callable[[], QueueStore], worker: str, lease_s: float, cwd: Path) -> MCPServer:
     """The MCP server with the five queue tools, for one worker name."""
     server = MCPServer(name="bassi", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
+    redactor = Redactor.from_environ()  # what goes back to the client, as every output of bassi
 
     @contextmanager
     def queue() -> Iterator[QueueStore]:
@@ -52,7 +54,11 @@ def build_server(open_store: Callable[[], QueueStore], worker: str, lease_s: flo
             finally:
                 store.close()
         except BassiError as problem:
-            raise ToolError(str(problem)) from None
+            raise ToolError(redactor.text(str(problem))) from None
+
+    def shown(item: QueueItem, with_result: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = redactor.data(item.as_dict(with_result))
+        return data
 
     @server.tool(description="Add an item to the queue; returns the new item.")
     def add_task(
@@ -66,13 +72,13 @@ def build_server(open_store: Callable[[], QueueStore], worker: str, lease_s: flo
         with queue() as store:
             reference = task_reference(task, cwd) if task is not None else None
             new = NewItem(name, prompt, reference, priority, dict(vars or {}), max_attempts)
-            return store.add(new).as_dict()
+            return shown(store.add(new))
 
     @server.tool(description="Take the next item (highest priority, then oldest); status 'idle' when none is pending.")
     def get_next_task() -> dict[str, Any]:
         with queue() as store:
             item = store.claim(worker, lease_s)
-        return item.as_dict() if item is not None else {"status": "idle"}
+        return shown(item) if item is not None else {"status": "idle"}
 
     @server.tool(description="Mark an item you took with get_next_task as done, with its result.")
     def complete_task(
@@ -80,7 +86,7 @@ def build_server(open_store: Callable[[], QueueStore], worker: str, lease_s: flo
         result: Annotated[str, Field(description="What was done: a short summary or the answer.")],
     ) -> dict[str, Any]:
         with queue() as store:
-            return store.complete(id, worker, result).as_dict()
+            return shown(store.complete(id, worker, result))
 
     @server.tool(description="Mark an item you took with get_next_task as failed, with the reason.")
     def fail_task(
@@ -88,14 +94,14 @@ def build_server(open_store: Callable[[], QueueStore], worker: str, lease_s: flo
         error: Annotated[str, Field(description="Why it could not be done.", min_length=1)],
     ) -> dict[str, Any]:
         with queue() as store:
-            return store.fail(id, worker, error).as_dict()
+            return shown(store.fail(id, worker, error))
 
     @server.tool(description="List queue items, oldest first, optionally only those in one state.")
     def list_tasks(
         status: Annotated[Status | None, Field(description="Only items in this state.")] = None,
     ) -> dict[str, Any]:
         with queue() as store:
-            return {"items": [item.as_dict(with_result=False) for item in store.list(status)]}
+            return {"items": [shown(item, with_result=False) for item in store.list(status)]}
 
     return server
 

@@ -113,3 +113,14 @@ def test_table_shows_the_oldest_items_and_says_how_many_more(
     code, out, err = run_cli("queue", "list", "--json")
     assert [item["id"] for item in json.loads(out)] == [1, 2, 3] and err == ""
     assert out.count("\n") == 5  # one item per line
+
+
+def test_no_secret_of_the_environment_is_printed(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "s3cr3t-value-for-the-queue"
+    monkeypatch.setenv("DEPLOY_TOKEN", secret)
+    code, out, _ = run_cli("queue", "add", f"deploy with {secret}", "--prompt", f"use {secret}", "--var", f"t={secret}")
+    assert code == 0 and secret not in out
+    for args in (("list",), ("list", "--json"), ("show", "1"), ("show", "1", "--json"), ("cancel", "1")):
+        code, out, err = run_cli("queue", *args)
+        assert code == 0 and "[REDACTED]" in out, args
+        assert secret not in out + err, args

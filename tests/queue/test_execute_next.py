@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from bassi_ci.queue.model import NewItem
 from bassi_ci.queue.store import open_store
 from tests.cli import ROOT, check_result, history_row, run_cli
-from tests.fakeapi import FakeMessagesAPI, text
+from tests.fakeapi import FakeMessagesAPI, slow, text
 
 DRAIN_SCHEMA = json.loads((ROOT / "bassi_ci" / "schemas" / "drain.schema.json").read_text(encoding="utf-8"))
 
@@ -167,3 +169,26 @@ def test_bad_queue_options_are_usage_errors(args: tuple[str, ...], message: str)
     code, out, _ = run_cli("execute", *args, "--ci")
     result = check_result(out)
     assert code == 2 and message in result["error"]["message"]
+
+
+def test_item_cancelled_while_it_runs_keeps_no_result(fake_api: FakeMessagesAPI) -> None:
+    (item_id,) = queue(NewItem("x", "slow one"))
+    fake_api.enqueue(slow(1.5, text("finished anyway")))
+
+    def cancel_when_running() -> None:
+        while not fake_api.requests:
+            time.sleep(0.02)
+        store = open_store()
+        try:
+            store.cancel(item_id)
+        finally:
+            store.close()
+
+    canceller = threading.Thread(target=cancel_when_running)
+    canceller.start()
+    code, out, err = run_cli("execute", "--next", "--ci")
+    canceller.join()
+    assert code == 0 and check_result(out)["result"] == "finished anyway"
+    assert "cancelled" in err and "its result was not stored" in err
+    stored = item(item_id)
+    assert (stored["status"], stored["result"]) == ("cancelled", None)

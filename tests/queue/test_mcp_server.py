@@ -28,14 +28,13 @@ TOOLS = {"add_task", "get_next_task", "complete_task", "fail_task", "list_tasks"
 Scenario = Callable[[ClientSession], Awaitable[None]]
 
 
-def serve_with(scenario: Scenario, tmp_path: Path) -> list[dict[str, Any]]:
+def serve_with(scenario: Scenario, tmp_path: Path, extra_env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Run `scenario` against a spawned `bassi mcp serve`; the JSON-RPC messages it wrote on stdout."""
     stdout_copy = tmp_path / "server-stdout.jsonl"
     command = f"{shlex.quote(sys.executable)} -m bassi_ci mcp serve | tee {shlex.quote(str(stdout_copy))}"
     env = {key: value for key, value in os.environ.items() if key in ("HOME", "BASSI_HOME", "PATH")}
-    params = StdioServerParameters(
-        command="bash", args=["-o", "pipefail", "-c", command], env={**env, "PYTHONPATH": str(ROOT)}, cwd=tmp_path
-    )
+    env = {**env, "PYTHONPATH": str(ROOT), **(extra_env or {})}
+    params = StdioServerParameters(command="bash", args=["-o", "pipefail", "-c", command], env=env, cwd=tmp_path)
 
     async def main() -> None:
         with (tmp_path / "server-stderr.txt").open("w") as errlog:
@@ -47,6 +46,8 @@ def serve_with(scenario: Scenario, tmp_path: Path) -> list[dict[str, Any]]:
     lines = stdout_copy.read_text(encoding="utf-8").splitlines()
     messages = [json.loads(line) for line in lines]  # a stray print would not parse
     assert messages and all(message.get("jsonrpc") == "2.0" for message in messages)
+    for secret in (extra_env or {}).values():
+        assert secret not in stdout_copy.read_text(encoding="utf-8")
     return messages
 
 
@@ -166,3 +167,17 @@ def test_bad_lease_is_a_usage_error(lease: str) -> None:
 
     code, out, err = run_cli("mcp", "serve", "--lease", lease)
     assert code == 2 and out == "" and f"--lease {lease!r}" in err
+
+
+def test_answers_carry_no_secret_of_the_servers_environment(tmp_path: Path) -> None:
+    secret = "s3cr3t-value-of-the-server"
+    seen: dict[str, Any] = {}
+
+    async def scenario(session: ClientSession) -> None:
+        seen["added"] = await call(session, "add_task", name="n", prompt=f"use {secret}")
+        seen["next"] = await call(session, "get_next_task")
+        seen["failed"] = await call(session, "fail_task", id=1, error=f"{secret} did not work")
+
+    serve_with(scenario, tmp_path, extra_env={"DEPLOY_TOKEN": secret})
+    assert seen["added"][1]["prompt"] == "use [REDACTED]"
+    assert seen["failed"][1]["error"] == "[REDACTED] did not work"
