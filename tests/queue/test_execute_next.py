@@ -7,6 +7,7 @@ import json
 import sqlite3
 import threading
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +193,14 @@ def test_item_cancelled_while_it_runs_keeps_no_result(fake_api: FakeMessagesAPI)
     assert "cancelled" in err and "its result was not stored" in err
     stored = item(item_id)
     assert (stored["status"], stored["result"]) == ("cancelled", None)
+
+
+def test_idle_is_neither_success_nor_failure_in_ci_reports(tmp_path: Path) -> None:
+    summary, junit = tmp_path / "summary.md", tmp_path / "report.xml"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    code, _, err = run_cli("execute", "--next", "--ci", "--junit", str(junit), env=env)
+    assert code == 0 and "::error" not in err
+    assert "| Status | 💤 `idle` (exit 0) |" in summary.read_text()
+    suite = ET.parse(junit).getroot()
+    assert (suite.get("failures"), suite.get("skipped")) == ("0", "1")
+    assert suite.find("testcase/skipped") is not None and suite.find("testcase/failure") is None
