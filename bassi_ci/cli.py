@@ -21,6 +21,10 @@ COMMANDS = {
     "history": LazyCommand(
         "bassi_ci.commands.history:history", "Show past runs of TASK (or of every task), newest first."
     ),
+    "mcp": LazyCommand("bassi_ci.commands.mcp:mcp", "Model Context Protocol servers of bassi."),
+    "queue": LazyCommand(
+        "bassi_ci.commands.queue:queue", "Queue work for `bassi execute --next` and `bassi mcp serve`."
+    ),
     "schedule": LazyCommand("bassi_ci.commands.schedule:schedule", "Manage scheduled tasks and preview schedules."),
     "scheduler": LazyCommand(
         "bassi_ci.commands.scheduler:scheduler",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "bassi_ci"
 # Lowest first; each layer may import only itself, the layers below it and the helpers.
-LAYERS = ["schedules", "tasks", "agent", "runs", "views", "scheduling", "generators", "ci", "commands", "cli"]
+LAYERS = ["schedules", "tasks", "agent", "runs", "queue", "views", "scheduling", "generators", "ci", "commands", "cli"]
 HELPERS = {"errors", "fsutil", "home", "clock", "output", "signals", "envnames", "procguard", "__version__"}
 # Helpers import only each other, except the clock, which validates zones with schedules/.
 HELPER_IMPORTS = {"clock": {"schedules"}}

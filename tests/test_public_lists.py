@@ -35,6 +35,10 @@ LOOP = ROOT / "bassi_ci" / "agent" / "loop.py"
 RESULT_SCHEMA = ROOT / "bassi_ci" / "schemas" / "result.schema.json"
 
 Pairs = dict[int, str]
+# Statuses that share an exit code with another: `idle` is `execute --next` on an empty queue (exit 0,
+# nothing ran). Only the result schema and README's note under the exit-code table list them; the
+# action never runs --next, so its `status` output lists the exit codes' statuses alone.
+SHARED_CODE_STATUSES = {"idle": 0}
 
 
 def exit_codes() -> Pairs:
@@ -168,14 +172,22 @@ def test_action_exit_code_output_lists_every_exit_code() -> None:
 def test_result_schema_allows_exactly_the_exit_codes_and_statuses() -> None:
     properties = schema()["properties"]
     assert sorted(properties["exit_code"]["enum"]) == list(exit_codes())
-    assert sorted(properties["status"]["enum"]) == sorted(exit_codes().values())
+    assert sorted(properties["status"]["enum"]) == sorted([*exit_codes().values(), *SHARED_CODE_STATUSES])
+
+
+def test_readme_names_the_statuses_that_share_an_exit_code() -> None:
+    section = readme_section("### Exit codes")
+    for status, code in SHARED_CODE_STATUSES.items():
+        found = re.search(rf"status `{status}`, exit {code}\b", section)
+        assert found, f"README does not say `{status}` is exit {code}"
 
 
 def test_result_schema_ties_exit_code_0_to_success() -> None:
     # Success has its own if/then (no error object); the others are paired by the oneOf below.
     rule = schema()["allOf"][0]
     assert rule["if"]["properties"]["exit_code"]["const"] == 0
-    assert rule["then"]["properties"]["status"]["const"] == exit_codes()[0]
+    zero = [exit_codes()[0], *(status for status, code in SHARED_CODE_STATUSES.items() if code == 0)]
+    assert rule["then"]["properties"]["status"]["enum"] == zero
 
 
 # --------------------------------------------------------------------------- result fields

@@ -20,6 +20,10 @@ HEAVY = ("anthropic", "httpx", "httpx2", "git", "mcp")
         ["schedule", "preview", "weekdays 09:00", "--tz", "Europe/Berlin", "--count", "3"],
         ["history"],
         ["execute", "--help"],
+        ["queue", "add", "x", "--prompt", "p"],
+        ["queue", "list"],
+        ["queue", "show", "1"],
+        ["mcp", "--help"],
     ],
 )
 def test_command_does_not_import_heavy_libraries(args: list[str]) -> None:

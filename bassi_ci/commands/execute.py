@@ -19,8 +19,10 @@ import click
 
 from bassi_ci import output
 from bassi_ci.commands.completion import complete_runnable_task
+from bassi_ci.commands.execute_next import QueueChoice, refuse_with_next, run_from_queue
 from bassi_ci.errors import ExitCode, UsageError
 from bassi_ci.procguard import hide_from_same_user
+from bassi_ci.queue.worker import RunOverrides
 from bassi_ci.runs.ci import (
     CiEnvironment,
     Folder,
@@ -115,6 +117,12 @@ class ExecuteCommand(click.Command):
     type=click.Path(dir_okay=False, path_type=Path),
     help="A .mcp.json whose mcpServers the run gets besides the task's own (on a name clash the task's is used).",
 )
+@click.option("--next", "next_", is_flag=True, help="Run the next queue item (see 'bassi queue'); empty: status idle.")
+@click.option("--drain", is_flag=True, help="Run queue items until the queue is empty (implies --next).")
+@click.option("--max-items", type=click.IntRange(min=1), help="With --drain: run at most N items.")
+@click.option(
+    "--lease", help="With --next: how long a claimed item stays this worker's between renewals (default 60s)."
+)
 def execute(
     task: str | None,
     prompt: str | None,
@@ -131,6 +139,10 @@ def execute(
     max_budget_usd: float | None,
     tools: str | None,
     mcp_config: Path | None,
+    next_: bool,
+    drain: bool,
+    max_items: int | None,
+    lease: str | None,
 ) -> int:
     """Run TASK now: a task id, a task file, or .bassi/tasks/<TASK>.yaml of this repository.
 
@@ -144,6 +156,25 @@ def execute(
     resolved: Task | None = None
     try:  # from the first line: an interrupt or a defect, too, ends in a result
         redactor = Redactor.from_environ()
+        if next_ or drain:
+            refuse_with_next(
+                TASK=task,
+                **{"--prompt": prompt, "--var": vars_, "--record": record, "--wait": wait, "--mcp-config": mcp_config},
+            )
+            if drain and junit is not None:
+                raise UsageError("--junit: not with --drain, which runs many items (use --next for one)")
+            return run_from_queue(
+                QueueChoice.of(drain, max_items, _seconds(lease, "--lease")),
+                RunOverrides(model, max_turns, _seconds(timeout), max_budget_usd, parse_tools(tools), replay),
+                lambda: _console(outputs, redactor, interactive),
+                redactor,
+                _human_stream(outputs),
+                lambda report: publish(report, outputs, redactor),
+                summary_lines,
+                as_json=ci or as_json,
+            )
+        if max_items is not None or lease is not None:
+            raise UsageError("--max-items and --lease work with --next (bassi execute --next --drain)")
         cwd = Path.cwd()
         resolved = resolve_task(task, prompt, cwd)
         plan = RunPlan(
@@ -179,14 +210,14 @@ def _mcp_config(path: Path | None, task: Task) -> tuple[McpServerSpec, ...]:
     return servers
 
 
-def _seconds(timeout: str | None) -> float | None:
+def _seconds(timeout: str | None, option: str = "--timeout") -> float | None:
     value = duration_option(timeout.strip() if timeout is not None else None)
     if value is None:
         return None
     try:
         return float(timeout_seconds(value))
     except ValueError:
-        raise UsageError(f"--timeout {timeout!r}: expected {TIMEOUT_RULE}") from None
+        raise UsageError(f"{option} {timeout!r}: expected {TIMEOUT_RULE}") from None
 
 
 def _console(outputs: ResultOutputs, redactor: Redactor, interactive: bool) -> ConsoleObserver:

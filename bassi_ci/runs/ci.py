@@ -92,7 +92,7 @@ def error_annotation(message: str, title: str | None = None) -> str:
 
 def step_summary(report: RunReport) -> str:
     """A Markdown block for $GITHUB_STEP_SUMMARY."""
-    icon = "✅" if report.status == "success" else "❌"
+    icon = {"success": "✅", "idle": "💤"}.get(report.status, "❌")
     rows = [
         ("Status", f"{icon} `{report.status}` (exit {int(report.exit_code)})"),
         ("Turns", str(report.num_turns)),

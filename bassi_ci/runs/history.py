@@ -81,6 +81,39 @@ def m002_task_key(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX runs_task_key ON runs (task_id, task_key, started_at)")
 
 
+@migration
+def m003_queue_items(db: sqlite3.Connection) -> None:
+    """The task queue (bassi_ci/queue/sqlite.py) lives in this file too, so its tables are migrated
+    here: one database, one ordered list of migrations. Times are `clock.utc_iso` text (they sort);
+    `vars` and `result` are JSON; `worker` is the last worker that claimed the item, and
+    `lease_expires_at` is set only while it is `running`."""
+    db.execute(
+        """
+        CREATE TABLE queue_items (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            prompt TEXT,
+            task TEXT,
+            priority INTEGER NOT NULL DEFAULT 0,
+            vars TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL,
+            worker TEXT,
+            lease_expires_at TEXT,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT,
+            run_id TEXT,
+            result TEXT,
+            error TEXT
+        )
+        """
+    )
+    # The claim's order (highest priority, then oldest) straight from the index.
+    db.execute("CREATE INDEX queue_items_claim ON queue_items (status, priority DESC, id)")
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One row of the history, as `bassi history --json` prints it."""
@@ -137,8 +170,9 @@ class HistoryError(StoreError):
 
 
 @contextmanager
-def connect(db_path: Path) -> Iterator[sqlite3.Connection]:
-    """An autocommit connection with WAL, a busy timeout and every migration applied."""
+def connect(db_path: Path, what: str = "the run history") -> Iterator[sqlite3.Connection]:
+    """An autocommit connection with WAL, a busy timeout and every migration applied; `what` names
+    the user of the file in errors (the queue shares it)."""
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)) as db:
@@ -150,7 +184,7 @@ def connect(db_path: Path) -> Iterator[sqlite3.Connection]:
             yield db
     except (sqlite3.Error, OSError) as problem:
         reason = problem.strerror if isinstance(problem, OSError) and problem.strerror else problem
-        raise HistoryError(f"cannot use the run history {db_path}: {reason}") from problem
+        raise HistoryError(f"cannot use {what} {db_path}: {reason}") from problem
 
 
 def _migrate(db: sqlite3.Connection) -> None:

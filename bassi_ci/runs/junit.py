@@ -14,11 +14,13 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def junit_xml(result: dict[str, Any]) -> str:
-    """One testsuite with one testcase named after the task; a failure unless status is success."""
+    """One testsuite with one testcase named after the task; a failure unless status is success,
+    skipped when `execute --next` found the queue empty (`idle`: nothing ran, nothing failed)."""
     task_id = str(result.get("task_id") or "prompt")
     status = str(result.get("status", "failed"))
     seconds = f"{(result.get('duration_ms') or 0) / 1000:.3f}"
-    failed = status != "success"
+    idle = status == "idle"
+    failed = status not in ("success", "idle")
     suite = ET.Element(
         "testsuite",
         {
@@ -26,7 +28,7 @@ def junit_xml(result: dict[str, Any]) -> str:
             "tests": "1",
             "failures": "1" if failed else "0",
             "errors": "0",
-            "skipped": "0",
+            "skipped": "1" if idle else "0",
             "time": seconds,
         },
     )
@@ -38,6 +40,8 @@ def junit_xml(result: dict[str, Any]) -> str:
         message = _xml_text(str(error.get("message") or f"run ended with status {status}"))
         failure = ET.SubElement(case, "failure", {"message": message, "type": str(error.get("type") or status)})
         failure.text = f"status: {status}\nexit code: {result.get('exit_code')}\n{message}"
+    if idle:
+        ET.SubElement(case, "skipped", {"message": "the queue was empty: nothing ran"})
     if result.get("result"):
         ET.SubElement(case, "system-out").text = _xml_text(str(result["result"]))
     ET.indent(suite)

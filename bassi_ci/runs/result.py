@@ -48,10 +48,12 @@ class RunReport:
     # Remarks for the people reading the summaries, not part of the JSON result (its fields are
     # the contract): e.g. that nothing changed under the task's commit paths.
     notes: Sequence[str] = ()
+    # `execute --next` found the queue empty: nothing ran, exit 0, status `idle`.
+    idle: bool = False
 
     @property
     def status(self) -> str:
-        return self.exit_code.status
+        return "idle" if self.idle else self.exit_code.status
 
     @property
     def total_tokens(self) -> int:

@@ -42,7 +42,7 @@ def test_migrations_run_once_and_wal_is_on(tmp_path: Path) -> None:
     with history.connect(db) as conn:
         names = [row[0] for row in conn.execute("SELECT name FROM migrations")]
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    assert names == [m.__name__ for m in history.MIGRATIONS] == ["m001_initial", "m002_task_key"]
+    assert names == [m.__name__ for m in history.MIGRATIONS] == ["m001_initial", "m002_task_key", "m003_queue_items"]
     assert mode == "wal"
 
 

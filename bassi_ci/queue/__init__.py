@@ -1,0 +1,7 @@
+"""The task queue: items people or agents add, that workers (`bassi execute --next`, or an agent
+through `bassi mcp serve`) claim, run and finish exactly once.
+
+`store.py` is the storage interface every backend implements, `sqlite.py` the backend in
+BASSI_HOME/state.db; `worker.py` runs claimed items as tasks; `mcp_server.py` (imported only by
+`bassi mcp serve`, as it loads the `mcp` SDK) exposes the queue as MCP tools.
+"""

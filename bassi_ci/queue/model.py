@@ -1,0 +1,113 @@
+"""What a queue item is, the states it moves through, and the errors of the queue.
+
+States: `pending → running → done | failed | cancelled`. A `running` item carries a lease: the
+worker that claimed it renews it while it works, and an item whose lease expired goes back to
+`pending` (its attempt counted) or, after its last attempt, to `failed`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from bassi_ci.errors import BassiError, StoreError, UsageError
+
+PENDING = "pending"
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+CANCELLED = "cancelled"
+STATUSES = (PENDING, RUNNING, DONE, FAILED, CANCELLED)
+FINISHED = (DONE, FAILED, CANCELLED)
+
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_PRIORITY = 0
+
+
+class ItemNotFound(UsageError):
+    """No queue item with that id."""
+
+
+class WrongState(UsageError):
+    """The item is not in a state that allows this (cancel a done item, complete someone else's)."""
+
+
+class LeaseLost(BassiError):
+    """The worker no longer holds the item's lease (it expired and the item was taken back, or it
+    was cancelled); exit 1."""
+
+
+class QueueStoreError(StoreError):
+    """The queue's storage cannot be used (exit 1)."""
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """What `queue add` (or the MCP tool `add_task`) asks for; the store adds the rest."""
+
+    name: str
+    prompt: str | None = None  # None: the task's own prompt (only with a task)
+    task: str | None = None  # a task id, or the absolute path of a task file
+    priority: int = DEFAULT_PRIORITY
+    vars: dict[str, str] = field(default_factory=dict)
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise UsageError("a queue item needs a NAME that is not empty")
+        if self.prompt is None and self.task is None:
+            raise UsageError("a queue item needs --prompt TEXT, or --task ID whose prompt it runs")
+        if self.prompt is not None and not self.prompt.strip():
+            raise UsageError("--prompt is empty: give the text the agent should work on")
+        if self.max_attempts < 1:
+            raise UsageError(f"--max-attempts {self.max_attempts}: give 1 or more")
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One item as stored; `as_dict()` is its public JSON form (`queue show --json`, MCP tools)."""
+
+    id: int
+    name: str
+    prompt: str | None
+    task: str | None
+    priority: int
+    vars: dict[str, str]
+    status: str
+    attempts: int
+    max_attempts: int
+    worker: str | None
+    lease_expires_at: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    run_id: str | None
+    result: Any  # the run's result document (execute --next), or what an MCP client completed it with
+    error: str | None
+
+    def as_dict(self, with_result: bool = True) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in _ITEM_FIELDS}
+        if not with_result:
+            del data["result"]
+        return data
+
+    @classmethod
+    def from_row(cls, row: Any) -> QueueItem:
+        """From a database row whose `vars` and `result` are JSON text (result may be absent)."""
+        data = dict(row)
+        data["vars"] = _json_object(data["vars"])
+        result = data.get("result")
+        data["result"] = json.loads(result) if result is not None else None
+        return cls(**data)
+
+
+_ITEM_FIELDS = tuple(f.name for f in fields(QueueItem))
+
+
+def _json_object(text: str | None) -> dict[str, str]:
+    # Most items have no variables: skip the parser for them (a tenth of `queue list`'s time).
+    if not text or text == "{}":
+        return {}
+    value: dict[str, str] = json.loads(text)
+    return value

@@ -1,0 +1,126 @@
+"""`bassi queue …` through the real entry point, against a real state.db in the test's home."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli import run_cli
+
+
+def add(*args: str) -> dict[str, object]:
+    code, out, err = run_cli("queue", "add", *args, "--json")
+    assert code == 0, err
+    item: dict[str, object] = json.loads(out)
+    return item
+
+
+def test_add_list_show(isolated_home: Path) -> None:
+    code, out, err = run_cli("queue", "add", "report", "--prompt", "Write it", "--priority", "3", "--var", "team=a")
+    assert (code, err) == (0, "")
+    assert out == "queued item 1 'report' (priority 3)\n"
+    add("second", "--prompt", "p")
+    code, out, _ = run_cli("queue", "list")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split() == ["ID", "STATUS", "PRIORITY", "ATTEMPTS", "NAME", "TASK", "CREATED"]
+    assert [line.split()[:5] for line in lines[1:]] == [
+        ["1", "pending", "3", "0/3", "report"],
+        ["2", "pending", "0", "0/3", "second"],
+    ]
+    code, out, _ = run_cli("queue", "show", "1", "--json")
+    shown = json.loads(out)
+    assert (shown["name"], shown["prompt"], shown["vars"]) == ("report", "Write it", {"team": "a"})
+    assert shown["result"] is None
+    code, out, _ = run_cli("queue", "show", "1")
+    assert code == 0 and "name:" in out and "team=a" in out
+
+
+def test_list_json_and_status_filter(isolated_home: Path) -> None:
+    add("a", "--prompt", "p")
+    add("b", "--prompt", "p")
+    assert run_cli("queue", "cancel", "1")[:2] == (0, "cancelled item 1 'a'\n")
+    code, out, _ = run_cli("queue", "list", "--status", "cancelled", "--json")
+    items = json.loads(out)
+    assert code == 0 and [(i["id"], i["status"]) for i in items] == [(1, "cancelled")]
+    assert "result" not in items[0]
+    assert run_cli("queue", "list", "--status", "done")[1] == "No done items.\n"
+    assert run_cli("queue", "retry", "1")[:2] == (0, "item 1 'a' is pending again\n")
+
+
+def test_empty_queue(isolated_home: Path) -> None:
+    assert run_cli("queue", "list") == (0, "The queue is empty.\n", "")
+    assert run_cli("queue", "list", "--json") == (0, "[]\n", "")
+
+
+def test_task_items_keep_the_task_id_or_file(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = isolated_home / "tasks"
+    tasks.mkdir(parents=True)
+    (tasks / "weekly.yaml").write_text("id: weekly\nname: Weekly\nprompt: Write the report\n")
+    task_file = tmp_path / "one.yaml"
+    task_file.write_text("id: one\nname: One\nprompt: Do one thing\n")
+    monkeypatch.chdir(tmp_path)
+    assert add("w", "--task", "weekly")["task"] == "weekly"
+    by_file = add("f", "--task", "one.yaml", "--prompt", "other prompt")
+    assert (by_file["task"], by_file["prompt"]) == (str(task_file.resolve()), "other prompt")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("queue", "add", "x"), "needs --prompt TEXT, or --task ID"),
+        (("queue", "add", "x", "--task", "nope"), "no task named 'nope'"),
+        (("queue", "add", "x", "--prompt", "p", "--var", "novalue"), "--var 'novalue': expected KEY=VALUE"),
+        (("queue", "add", "x", "--prompt", "p", "--max-attempts", "0"), "--max-attempts"),
+        (("queue", "add", " ", "--prompt", "p"), "needs a NAME that is not empty"),
+        (("queue", "show", "7"), "no queue item 7 (see 'bassi queue list')"),
+        (("queue", "show", "seven"), "'seven' is not a valid integer"),
+        (("queue", "cancel", "7"), "no queue item 7"),
+        (("queue", "retry", "7"), "no queue item 7"),
+        (("queue", "list", "--status", "bogus"), "'bogus' is not one of"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(isolated_home: Path, args: tuple[str, ...], message: str) -> None:
+    code, out, err = run_cli(*args)
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
+    assert out == ""
+
+
+def test_wrong_state_is_exit_2(isolated_home: Path) -> None:
+    add("a", "--prompt", "p")
+    code, _, err = run_cli("queue", "retry", "1")
+    assert code == 2 and err == "bassi: error: queue item 1 is pending: only failed or cancelled items can be retried\n"
+    run_cli("queue", "cancel", "1")
+    code, _, err = run_cli("queue", "cancel", "1")
+    assert code == 2 and "is cancelled: only pending or running items can be cancelled" in err
+
+
+def test_table_shows_the_oldest_items_and_says_how_many_more(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bassi_ci.commands import queue as queue_command
+
+    monkeypatch.setattr(queue_command, "TABLE_LIMIT", 2)
+    for name in "abc":
+        add(name, "--prompt", "p")
+    code, out, err = run_cli("queue", "list")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()[1:]] == ["1", "2"]
+    assert "showing the oldest 2 of 3 items" in err
+    code, out, err = run_cli("queue", "list", "--json")
+    assert [item["id"] for item in json.loads(out)] == [1, 2, 3] and err == ""
+    assert out.count("\n") == 5  # one item per line
+
+
+def test_no_secret_of_the_environment_is_printed(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "s3cr3t-value-for-the-queue"
+    monkeypatch.setenv("DEPLOY_TOKEN", secret)
+    code, out, _ = run_cli("queue", "add", f"deploy with {secret}", "--prompt", f"use {secret}", "--var", f"t={secret}")
+    assert code == 0 and secret not in out
+    for args in (("list",), ("list", "--json"), ("show", "1"), ("show", "1", "--json"), ("cancel", "1")):
+        code, out, err = run_cli("queue", *args)
+        assert code == 0 and "[REDACTED]" in out, args
+        assert secret not in out + err, args
