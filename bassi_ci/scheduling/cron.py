@@ -67,6 +67,7 @@ ATTEMPTS = 5  # reads and writes tried while the crontab keeps changing under us
 _CRON_TZ_LINE = re.compile(r"[ \t]*CRON_TZ[ \t]*=[ \t]*(?P<value>.*?)[ \t]*")
 _DAEMONS = ("/usr/sbin/cron", "/usr/sbin/crond", "/usr/bin/crond")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
 
 class CronBackend:
@@ -235,7 +236,7 @@ class Crontab:
 
 def parse_crontab(text: str) -> Crontab:
     """Split the crontab around the block; a crontab without one gets an empty block at the top."""
-    lines = text.splitlines(keepends=True)
+    lines = cron_lines(text)
     begins = [index for index, line in enumerate(lines) if line.rstrip("\r\n") == BEGIN]
     ends = [index for index, line in enumerate(lines) if line.rstrip("\r\n") == END]
     if not begins and not ends:
@@ -248,6 +249,17 @@ def parse_crontab(text: str) -> Crontab:
     inner = [line.rstrip("\r\n") for line in lines[begins[0] + 1 : ends[0]]]
     before, after = "".join(lines[: begins[0]]), "".join(lines[ends[0] + 1 :])
     return Crontab(before=before, entries=_entries(inner), after=after)
+
+
+def cron_lines(text: str) -> list[str]:
+    """The crontab's lines as cron sees them, each with its newline (the last may have none).
+
+    Split at "\\n" only, never with str.splitlines: that also splits at U+2028, U+0085, \\v
+    and other marks that cron keeps inside a line, so a task line holding one (a workdir
+    named with it) would be written back as two lines, the second a job of whoever chose
+    the name.
+    """
+    return _LINE.findall(text)
 
 
 def _entries(inner: list[str]) -> dict[str, tuple[str, ...]]:
@@ -307,7 +319,7 @@ def rebase(current: str, base: str, wanted: str, machine_zone: str) -> str:
 def zone_in_effect(text: str) -> str | None:
     """The last CRON_TZ the user's lines set, which the lines after the block expect."""
     zone = None
-    for line in text.splitlines():
+    for line in text.split("\n"):
         match = _CRON_TZ_LINE.fullmatch(line)
         if match:
             zone = match["value"].strip("'\"")

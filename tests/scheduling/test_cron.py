@@ -484,3 +484,35 @@ def test_debian_cron_is_detected_as_having_no_cron_tz() -> None:
     daemon = shutil.which("cron")
     assert daemon is not None and b"CRON_TZ" not in Path(daemon).read_bytes()
     assert supports_cron_tz() is False
+
+
+# --------------------------------------------------------------------------- line marks cron does not split at
+
+# Characters str.splitlines() splits at but cron keeps inside a line (git allows them in file names).
+NOT_NEWLINES = ["\u2028", "\u2029", "\x85"]
+
+
+@pytest.mark.parametrize("mark", NOT_NEWLINES)
+def test_a_workdir_with_a_unicode_line_mark_never_becomes_a_second_cron_line(
+    backend: CronBackend, standin: StandInCrontab, mark: str
+) -> None:
+    # A hostile repository's task works in a folder whose name carries a job after a line mark.
+    workdir = Path(f"/srv/repo/x{mark}* * * * * touch /tmp/pwned #")
+    evil = replace(make_entry("evil"), workdir=workdir, command=scheduled_command("evil", workdir, ENV_FILE))
+    install(backend, evil)
+    install(backend, make_entry("other"))  # rewriting the block must keep the line whole
+    backend.apply(backend.plan_enable(make_entry("other"), False))
+    lines = standin.content().decode().split("\n")  # cron splits at "\n" and nowhere else
+    assert not [line for line in lines if line.startswith("* * * * * touch")]
+    assert backend.status("evil").command == evil.command
+
+
+@pytest.mark.parametrize("mark", NOT_NEWLINES)
+def test_a_foreign_line_holding_a_line_mark_and_the_marker_stays_foreign(
+    backend: CronBackend, standin: StandInCrontab, mark: str
+) -> None:
+    foreign = f"0 1 * * * echo hi{mark}{BEGIN}\n0 2 * * * echo{mark}{END}\n".encode()
+    standin.set(foreign)
+    install(backend, make_entry("alpha"))
+    backend.apply(backend.plan_uninstall("alpha"))
+    assert standin.content() == foreign
