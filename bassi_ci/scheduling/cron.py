@@ -18,9 +18,10 @@ stays in the block as a commented-out line, so resuming restores it.
 Concurrent edits: a plan records the crontab it was made from; applying re-reads the crontab
 just before writing and writes only over that same text. When it changed meanwhile, the
 plan's own changes (the task lines that differ) are made again on the new text, a few times
-at most, then a one-line SchedulerError says so; nobody's edit is overwritten. (crontab(1)
-has no lock, so the window that remains is the few milliseconds between that re-read and
-`crontab -` replacing the file.)
+at most, then a one-line SchedulerError says so; nobody's edit is overwritten. crontab(1)
+has no lock, so bassi's own writers take one (BASSI_HOME/locks/crontab.lock) around that
+re-read and write; the window that remains, for `crontab -e` or a bassi with another
+BASSI_HOME, is the few milliseconds between the re-read and `crontab -` replacing the file.
 
 Time zones. cronie (Fedora, Arch, RHEL) reads `CRON_TZ=<zone>` and runs the lines below it in
 that zone, so each task gets its own `CRON_TZ=` line and the block ends by restoring the zone
@@ -45,11 +46,14 @@ import re
 import shlex
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bassi_ci import clock
 from bassi_ci.errors import ScheduleError
+from bassi_ci.home import bassi_home
 from bassi_ci.schedules import parse_schedule, to_cron, validate_timezone
 from bassi_ci.scheduling.base import MARKER, Entry, Plan, SchedulerError, Status, bassi_argv
 from bassi_ci.scheduling.due import guard_argv
@@ -63,6 +67,7 @@ PAUSED = " (paused)"
 # The block's last lines when it set CRON_TZ: the zone of the user's lines below it.
 RESTORE = f"# {MARKER}: the zone of the lines below"
 ATTEMPTS = 5  # reads and writes tried while the crontab keeps changing under us
+LOCK_TIMEOUT_S = 30
 
 _CRON_TZ_LINE = re.compile(r"[ \t]*CRON_TZ[ \t]*=[ \t]*(?P<value>.*?)[ \t]*")
 _DAEMONS = ("/usr/sbin/cron", "/usr/sbin/crond", "/usr/bin/crond")
@@ -141,13 +146,17 @@ class CronBackend:
         """Write the plan's crontab over the text it was made from, re-basing on concurrent edits."""
         if plan.crontab is None:
             return
-        expected, wanted = plan.crontab_before or "", plan.crontab
+        with crontab_lock():
+            self._write_over(plan.crontab_before or "", plan.crontab)
+
+    def _write_over(self, base: str, wanted_text: str) -> None:
+        expected, wanted = base, wanted_text
         for _ in range(ATTEMPTS):
             current = self.read()
             if current == expected:
                 self.write(wanted)
                 return
-            expected, wanted = current, rebase(current, plan.crontab_before or "", plan.crontab, self.machine_zone)
+            expected, wanted = current, rebase(current, base, wanted_text, self.machine_zone)
         raise SchedulerError(
             f"the crontab kept changing while bassi was updating it ({ATTEMPTS} tries); nothing"
             " was written: wait for the other editor to finish and run the command again"
@@ -195,6 +204,34 @@ class CronBackend:
             ) from None
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise SchedulerError(f"cannot run `{self.crontab} {argument}`: {exc}") from None
+
+
+@contextmanager
+def crontab_lock() -> Iterator[None]:
+    """Serialise bassi's read-compare-write of the crontab between processes of one BASSI_HOME.
+
+    crontab(1) has no lock: without this, two `schedule add` at once both read the same text,
+    both find it unchanged and the later write drops the other's task.
+    """
+    # Lazy: only changes lock; filelock is ~15 ms.
+    from filelock import FileLock, Timeout
+
+    lock_path = bassi_home() / "locks" / "crontab.lock"
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S)
+        lock.acquire()
+    except Timeout:
+        raise SchedulerError(
+            f"another bassi has been changing the crontab for {LOCK_TIMEOUT_S}s ({lock_path} is"
+            " locked); wait for it to finish and run the command again"
+        ) from None
+    except OSError as exc:
+        raise SchedulerError(f"cannot lock {lock_path}: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # --------------------------------------------------------------------------- checks

@@ -10,6 +10,8 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -516,3 +518,43 @@ def test_a_foreign_line_holding_a_line_mark_and_the_marker_stays_foreign(
     install(backend, make_entry("alpha"))
     backend.apply(backend.plan_uninstall("alpha"))
     assert standin.content() == foreign
+
+
+# --------------------------------------------------------------------------- real concurrent writers
+
+_WRITER = """
+import sys, time
+from pathlib import Path
+from bassi_ci.scheduling.base import Entry
+from bassi_ci.scheduling.cron import CronBackend
+
+program, task_id, go = sys.argv[1:]
+backend = CronBackend(program, machine_zone="UTC", cron_tz=False)
+entry = Entry(task_id, "daily 09:00", "UTC", ("/bin/true",), Path("/tmp"), Path("/tmp"))
+plan = backend.plan_install(entry)  # every writer plans on the same crontab
+while not Path(go).exists():
+    time.sleep(0.001)
+backend.apply(plan)
+"""
+
+
+def test_bassi_processes_writing_the_crontab_at_once_lose_no_task(standin: StandInCrontab, tmp_path: Path) -> None:
+    standin.set(FOREIGN)
+    go = tmp_path / "go"
+    task_ids = [f"task-{number}" for number in range(8)]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(standin.program), task_id, str(go)],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for task_id in task_ids
+    ]
+    time.sleep(1.0)  # let every writer import and plan
+    go.touch()
+    errors = [writer.communicate(timeout=60)[1] for writer in writers]
+    assert errors == [""] * len(writers)
+    crontab = parse_crontab(standin.content().decode("utf-8", "surrogateescape"))
+    assert sorted(crontab.entries) == task_ids
+    assert foreign_part(standin) == FOREIGN
