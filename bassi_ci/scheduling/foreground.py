@@ -29,6 +29,7 @@ of one task at once); the first such due time is logged as skipped, later ones a
 from __future__ import annotations
 
 import os
+import re
 import select
 import signal
 import subprocess
@@ -59,6 +60,8 @@ SLEEP_CAP_S = 60.0
 TERM_WAIT_S = 10.0
 KILL_WAIT_S = 5.0
 SCHEDULER = "scheduler"  # the subject of log lines about the scheduler itself
+# Control characters and everything str.splitlines() (and so a log reader) breaks a line at.
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class Process(Protocol):
@@ -145,6 +148,15 @@ def _last_fire_in(task: Task, start: datetime, until: datetime) -> datetime | No
         start = batch[-1]
 
 
+def one_line(text: str) -> str:
+    """`text` with every character that could end a log line escaped (\\n, \\u2028, ...).
+
+    Messages carry file names and errors from a tasks folder someone else may have written:
+    a name with a line break must not forge a second decision in the log.
+    """
+    return _LINE_BREAKING.sub(lambda match: match[0].encode("unicode_escape").decode("ascii"), text)
+
+
 def exit_words(code: int) -> str:
     """`exit 0 (success)`, `exit 8 (locked)`, `killed by SIGKILL`."""
     if code < 0:
@@ -191,7 +203,7 @@ class ForegroundScheduler:
 
     def _problem(self, now: datetime, subject: str, message: str) -> None:
         """Log a problem at the first tick that has it; again only after a tick without it."""
-        line = f"{subject}: {message}"
+        line = one_line(f"{subject}: {message}")
         self._problems_now.add(line)
         if line not in self._reported:
             self.hooks.log(f"{stamp(now)} {line}")
@@ -323,7 +335,7 @@ class ForegroundScheduler:
         return f"{len(self.runs)} running task(s): {names}"
 
     def _log(self, now: datetime, subject: str, message: str) -> None:
-        self.hooks.log(f"{stamp(now)} {subject}: {message}")
+        self.hooks.log(f"{stamp(now)} {one_line(f'{subject}: {message}')}")
 
 
 def _reason(problem: BaseException) -> str:

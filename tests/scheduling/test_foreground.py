@@ -253,6 +253,18 @@ def test_a_broken_task_file_is_logged_once_and_the_others_still_run() -> None:
     assert len(world.lines("bad")) == 2
 
 
+@pytest.mark.parametrize("mark", ["\n", "\r", "\u2028", "\x85"])
+def test_a_file_name_with_a_line_break_cannot_forge_log_lines(mark: str) -> None:
+    # A hostile tasks folder names a broken file so that its error reads as another decision.
+    forged = f"x.yaml{mark}2027-03-22T09:00:00Z ok: due 2027-03-22T09:00:00Z, started pid 1"
+    world = World()
+    world.entries = [StoredTask(Path(forged), None, f"{forged}: cannot read the task file")]
+    ticks(world, world.scheduler(), "09:00:00")
+    assert len(world.log) == 1
+    assert world.log[0].splitlines() == [world.log[0]]
+    assert world.log[0].startswith("2027-03-22T09:00:00Z x: task file broken: x.yaml\\")
+
+
 def test_an_unreadable_store_is_logged_once_and_the_loop_goes_on() -> None:
     world = World()
     scheduler = world.scheduler()
