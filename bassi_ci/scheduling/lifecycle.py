@@ -39,6 +39,7 @@ from bassi_ci.scheduling.registry import (
     Installation,
     forget_installation,
     installation_of,
+    read_installations,
     record_installation,
 )
 from bassi_ci.tasks.lookup import history_key
@@ -135,6 +136,13 @@ class Lifecycle:
             check_owner(task)
         plan = self.backend_for(installed.backend).plan_uninstall(task_id)
         return Change(task_id, installed.task_file, remove=Step(installed.backend, plan))
+
+    def plan_uninstall_file(self, task_file: Path) -> Change | None:
+        """Remove the entry installed from `task_file` (which may no longer load); None when
+        the registry knows no installation from it."""
+        key = str(task_file.resolve())
+        found = next((item for item in read_installations().values() if item.task_file == key), None)
+        return self.plan_uninstall(found.task_id, None) if found is not None else None
 
     def plan_enable(self, task: Task, enabled: bool, cwd: Path) -> Change | None:
         """Pause or resume the installed entry; None when the task is not installed."""

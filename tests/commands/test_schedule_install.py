@@ -430,6 +430,19 @@ def test_an_on_demand_task_is_stored_not_installed(cron: StandInCrontab, isolate
     assert cron.calls() == []
 
 
+def test_deleting_an_installed_task_whose_file_broke_also_removes_its_entry(
+    cron: StandInCrontab, isolated_home: Path
+) -> None:
+    cron.set(b"# mine\n")
+    assert add("--backend", "cron")[0] == 0
+    task_file(isolated_home).write_text("prompt: [\n")  # e.g. a bad hand edit
+    code, out, err = run_cli("schedule", "delete", "nightly")
+    assert code == 0, err
+    assert "Updated the crontab" in out and "Deleted task 'nightly'." in out
+    assert cron.content() == b"# mine\n" and installation_of("nightly") is None
+    assert not task_file(isolated_home).exists()
+
+
 # -- the env file and the key -------------------------------------------------------------------
 
 
