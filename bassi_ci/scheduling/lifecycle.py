@@ -165,21 +165,30 @@ class Lifecycle:
     def apply(self, change: Change, *, record: bool = True) -> None:
         """Make the change real and keep the registry in step; on failure nothing changed.
 
-        `record=False` (pause/resume) leaves the registry's install time alone.
+        `record=False` (pause/resume) leaves the registry's install time alone. A move records
+        the new backend before the old entry goes, so a registry that cannot be written stops
+        it while the task is still in the old scheduler, never in none.
         """
-        if change.install is not None:
-            self.backend_for(change.install.backend).apply(change.install.plan)
-        if change.remove is not None:
-            try:
-                self.backend_for(change.remove.backend).apply(change.remove.plan)
-            except SchedulerError:
-                if change.install is not None:  # a failed move: take the new entry out again
-                    self._undo_install(change.install, change.task_id)
-                raise
         if change.install is None:
+            if change.remove is not None:
+                self.backend_for(change.remove.backend).apply(change.remove.plan)
             forget_installation(change.task_id)
-        elif record:
-            self._record(change, change.install)
+            return
+        previous = installation_of(change.task_id) if change.remove is not None else None
+        self.backend_for(change.install.backend).apply(change.install.plan)
+        if change.remove is None:
+            if record:
+                self._record(change, change.install)
+            return
+        self._record(change, change.install)
+        try:
+            self.backend_for(change.remove.backend).apply(change.remove.plan)
+        except SchedulerError:  # a failed move: take the new entry out again, as the registry had it
+            self._undo_install(change.install, change.task_id)
+            if previous is not None:
+                with contextlib.suppress(StoreError):  # it was written a moment ago; the move's error counts
+                    record_installation(previous)
+            raise
 
     def _record(self, change: Change, install: Step) -> None:
         """Note the installation; an entry the registry cannot hold is taken out again, as

@@ -371,6 +371,28 @@ def test_an_installed_task_moves_to_the_backend_asked_for(
     assert run_cli("schedule", "pause", "nightly")[0] == 0 and not systemd.enabled(TIMER)  # follows the registry
 
 
+def test_a_move_the_registry_cannot_record_leaves_the_task_where_it_was(
+    systemd: FakeSystemd, cron: StandInCrontab, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_bin = os.environ["PATH"].split(os.pathsep)[0]
+    monkeypatch.setenv("PATH", f"{fake_bin}:{GUARD_DIR}:/usr/bin:/bin")  # fake systemctl, stand-in crontab
+    cron.set(b"# mine\n")
+    assert add("--backend", "cron")[0] == 0
+    installed = cron.content()
+
+    def full_disk(*_: object) -> None:
+        raise StoreError(f"cannot write {registry_path()}: No space left on device")
+
+    monkeypatch.setattr(lifecycle, "record_installation", full_disk)
+    code, _, err = run_cli("schedule", "install", "nightly", "--backend", "systemd")
+    assert code == 1 and err.count("\n") == 1, err
+    # As it was: still in cron (not in no scheduler at all), not in systemd, and recorded as cron.
+    assert cron.content() == installed
+    assert snapshot(unit_dir()) in ({}, {".": None}) and not systemd.enabled(TIMER)
+    recorded = installation_of("nightly")
+    assert recorded is not None and recorded.backend == "cron"
+
+
 def test_the_same_id_from_another_folder_is_refused_naming_the_installed_file(
     cron: StandInCrontab, isolated_home: Path, tmp_path: Path
 ) -> None:
