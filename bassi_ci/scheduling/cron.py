@@ -72,6 +72,10 @@ LOCK_TIMEOUT_S = 30
 _CRON_TZ_LINE = re.compile(r"[ \t]*CRON_TZ[ \t]*=[ \t]*(?P<value>.*?)[ \t]*")
 _DAEMONS = ("/usr/sbin/cron", "/usr/sbin/crond", "/usr/bin/crond")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# cron (Vixie's do_command.c, and so Debian's and cronie) turns "\%" into "%" and "\\" into
+# "\" before the shell sees the line, and bassi writes "%" as "\%"; so a value's backslash
+# right before a "%" or another backslash would reach the shell changed (or end the command).
+_CRON_ESCAPE = re.compile(r"\\[%\\]")
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
 
@@ -256,6 +260,12 @@ def check_entry(entry: Entry) -> None:
             raise SchedulerError(
                 f"the command of {entry.task_id} contains a line break or control character"
                 f" ({value!r}); cron runs one line per job, so remove it"
+            )
+        if _CRON_ESCAPE.search(value):
+            raise SchedulerError(
+                f"the command of {entry.task_id} holds a backslash before '%' or '\\' ({value!r}), which"
+                " cron cannot carry: it reads '\\%' as an escape and ends the command at the '%';"
+                " rename the folder or use another --backend"
             )
 
 

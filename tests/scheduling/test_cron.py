@@ -558,3 +558,14 @@ def test_bassi_processes_writing_the_crontab_at_once_lose_no_task(standin: Stand
     crontab = parse_crontab(standin.content().decode("utf-8", "surrogateescape"))
     assert sorted(crontab.entries) == task_ids
     assert foreign_part(standin) == FOREIGN
+
+
+@pytest.mark.parametrize("workdir", [r"/srv/100\%", "/srv/a\\\\b"])
+def test_a_backslash_cron_would_read_as_an_escape_is_refused(
+    backend: CronBackend, standin: StandInCrontab, workdir: str
+) -> None:
+    command = scheduled_command("alpha", Path(workdir), ENV_FILE)
+    entry = replace(make_entry("alpha"), workdir=Path(workdir), command=command)
+    with pytest.raises(SchedulerError, match="cron cannot carry"):
+        backend.plan_install(entry)
+    assert standin.calls() == []
