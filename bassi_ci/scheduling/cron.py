@@ -166,6 +166,10 @@ class CronBackend:
             " was written: wait for the other editor to finish and run the command again"
         )
 
+    def has_entry(self, task_id: str) -> bool:
+        check_task_id(task_id)
+        return task_id in parse_crontab(self.read()).entries
+
     def status(self, task_id: str) -> Status:
         check_task_id(task_id)
         lines = parse_crontab(self.read()).entries.get(task_id)

@@ -104,7 +104,10 @@ class Lifecycle:
         check_owner(task)
         installed = installation_of(task.id)
         name = self.choose(requested, installed)
-        install = Step(name, _planned(self.backend_for(name), entry_for(task, cwd)))
+        backend = self.backend_for(name)
+        if installed is None:
+            check_unclaimed(backend, task.id)
+        install = Step(name, _planned(backend, entry_for(task, cwd)))
         remove = None
         if installed is not None and installed.backend != name:
             remove = Step(installed.backend, self.backend_for(installed.backend).plan_uninstall(task.id))
@@ -226,6 +229,27 @@ def check_owner(task: Task) -> None:
         f" {installed.task_file}; uninstall that one first (bassi schedule uninstall {task.id}"
         f" --tasks-dir {shlex.quote(str(Path(installed.task_file).parent))}) or give this task another id"
     )
+
+
+def check_unclaimed(backend: Backend, task_id: str) -> None:
+    """Refuse to replace an entry for this id that the registry does not know: it was installed
+    by a bassi with another BASSI_HOME (which shares the user's crontab and unit folder), or
+    its record was lost. Replacing it would take over another installation's task."""
+    if backend.has_entry(task_id):
+        raise SchedulerError(
+            f"{backend.name} already has an entry for the task id '{task_id}' that this BASSI_HOME"
+            f" ({bassi_home()}) did not install (another BASSI_HOME's, or one whose record was lost);"
+            f" uninstall it from the bassi that installed it, or remove it by hand"
+            f" ({_where(backend.name, task_id)}), or give this task another id"
+        )
+
+
+def _where(backend: str, task_id: str) -> str:
+    return {
+        "cron": "crontab -e",
+        "systemd": f"systemctl --user disable --now bassi-{task_id}.timer, then delete its two unit files",
+        "launchd": f"launchctl bootout gui/$(id -u)/dev.bassi-ci.{task_id}, then delete its plist",
+    }.get(backend, "see 'bassi schedule debug'")
 
 
 def entry_for(task: Task, cwd: Path) -> Entry:

@@ -393,6 +393,28 @@ def test_a_move_the_registry_cannot_record_leaves_the_task_where_it_was(
     assert recorded is not None and recorded.backend == "cron"
 
 
+@pytest.mark.parametrize("backend", ["cron", "systemd"])
+def test_an_entry_another_bassi_home_installed_is_never_taken_over(
+    backend: str,
+    systemd: FakeSystemd,
+    cron: StandInCrontab,
+    isolated_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One user, two BASSI_HOMEs (say work and personal): they share one crontab and one unit folder.
+    fake_bin = os.environ["PATH"].split(os.pathsep)[0]
+    monkeypatch.setenv("PATH", f"{fake_bin}:{GUARD_DIR}:/usr/bin:/bin")  # fake systemctl, stand-in crontab
+    assert add("--backend", backend)[0] == 0
+    before = world(isolated_home, cron)
+    other_home = tmp_path / "other-home"
+    monkeypatch.setenv("BASSI_HOME", str(other_home))
+    message = one_line_error(*add("--backend", backend)[::2])
+    assert f"already has an entry for the task id 'nightly' that this BASSI_HOME ({other_home})" in message
+    assert world(isolated_home, cron) == before  # the first home's entry, untouched
+    assert not task_file(other_home).exists() and installation_of("nightly") is None
+
+
 def test_the_same_id_from_another_folder_is_refused_naming_the_installed_file(
     cron: StandInCrontab, isolated_home: Path, tmp_path: Path
 ) -> None:
