@@ -371,7 +371,10 @@ def _uninstall_plan_for_delete(store: TaskStore, name: str) -> Any:
     try:
         task = store.get(name)
     except TaskFileError:
-        return None  # a broken file: `delete` must still be able to clean it up
+        # A broken file: `delete` must still be able to clean it up, and its OS entry with it
+        # (the registry knows the file), or the entry would go on running a task that is gone.
+        broken = next((entry.path for entry in store.entries() if entry.error and entry.path.stem == name), None)
+        return ui.LIFECYCLE.plan_uninstall_file(broken) if broken is not None else None
     if not ui.LIFECYCLE.installed_here(task):
         return None
     return ui.LIFECYCLE.plan_uninstall(task.id, task)

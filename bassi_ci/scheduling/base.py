@@ -122,6 +122,10 @@ class Backend(Protocol):
 
     def status(self, task_id: str) -> Status: ...
 
+    def has_entry(self, task_id: str) -> bool:
+        """Whether an entry with bassi's marker for this id is there (a quick look, no status)."""
+        ...
+
 
 def bassi_argv() -> tuple[str, ...]:
     """This installation's bassi, absolute: the interpreter running now with `-m bassi_ci`.

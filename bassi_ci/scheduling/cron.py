@@ -18,9 +18,10 @@ stays in the block as a commented-out line, so resuming restores it.
 Concurrent edits: a plan records the crontab it was made from; applying re-reads the crontab
 just before writing and writes only over that same text. When it changed meanwhile, the
 plan's own changes (the task lines that differ) are made again on the new text, a few times
-at most, then a one-line SchedulerError says so; nobody's edit is overwritten. (crontab(1)
-has no lock, so the window that remains is the few milliseconds between that re-read and
-`crontab -` replacing the file.)
+at most, then a one-line SchedulerError says so; nobody's edit is overwritten. crontab(1)
+has no lock, so bassi's own writers take one (BASSI_HOME/locks/crontab.lock) around that
+re-read and write; the window that remains, for `crontab -e` or a bassi with another
+BASSI_HOME, is the few milliseconds between the re-read and `crontab -` replacing the file.
 
 Time zones. cronie (Fedora, Arch, RHEL) reads `CRON_TZ=<zone>` and runs the lines below it in
 that zone, so each task gets its own `CRON_TZ=` line and the block ends by restoring the zone
@@ -45,11 +46,14 @@ import re
 import shlex
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bassi_ci import clock
 from bassi_ci.errors import ScheduleError
+from bassi_ci.home import bassi_home
 from bassi_ci.schedules import parse_schedule, to_cron, validate_timezone
 from bassi_ci.scheduling.base import MARKER, Entry, Plan, SchedulerError, Status, bassi_argv
 from bassi_ci.scheduling.due import guard_argv
@@ -63,10 +67,16 @@ PAUSED = " (paused)"
 # The block's last lines when it set CRON_TZ: the zone of the user's lines below it.
 RESTORE = f"# {MARKER}: the zone of the lines below"
 ATTEMPTS = 5  # reads and writes tried while the crontab keeps changing under us
+LOCK_TIMEOUT_S = 30
 
 _CRON_TZ_LINE = re.compile(r"[ \t]*CRON_TZ[ \t]*=[ \t]*(?P<value>.*?)[ \t]*")
 _DAEMONS = ("/usr/sbin/cron", "/usr/sbin/crond", "/usr/bin/crond")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# cron (Vixie's do_command.c, and so Debian's and cronie) turns "\%" into "%" and "\\" into
+# "\" before the shell sees the line, and bassi writes "%" as "\%"; so a value's backslash
+# right before a "%" or another backslash would reach the shell changed (or end the command).
+_CRON_ESCAPE = re.compile(r"\\[%\\]")
+_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
 
 class CronBackend:
@@ -140,17 +150,25 @@ class CronBackend:
         """Write the plan's crontab over the text it was made from, re-basing on concurrent edits."""
         if plan.crontab is None:
             return
-        expected, wanted = plan.crontab_before or "", plan.crontab
+        with crontab_lock():
+            self._write_over(plan.crontab_before or "", plan.crontab)
+
+    def _write_over(self, base: str, wanted_text: str) -> None:
+        expected, wanted = base, wanted_text
         for _ in range(ATTEMPTS):
             current = self.read()
             if current == expected:
                 self.write(wanted)
                 return
-            expected, wanted = current, rebase(current, plan.crontab_before or "", plan.crontab, self.machine_zone)
+            expected, wanted = current, rebase(current, base, wanted_text, self.machine_zone)
         raise SchedulerError(
             f"the crontab kept changing while bassi was updating it ({ATTEMPTS} tries); nothing"
             " was written: wait for the other editor to finish and run the command again"
         )
+
+    def has_entry(self, task_id: str) -> bool:
+        check_task_id(task_id)
+        return task_id in parse_crontab(self.read()).entries
 
     def status(self, task_id: str) -> Status:
         check_task_id(task_id)
@@ -196,6 +214,34 @@ class CronBackend:
             raise SchedulerError(f"cannot run `{self.crontab} {argument}`: {exc}") from None
 
 
+@contextmanager
+def crontab_lock() -> Iterator[None]:
+    """Serialise bassi's read-compare-write of the crontab between processes of one BASSI_HOME.
+
+    crontab(1) has no lock: without this, two `schedule add` at once both read the same text,
+    both find it unchanged and the later write drops the other's task.
+    """
+    # Lazy: only changes lock; filelock is ~15 ms.
+    from filelock import FileLock, Timeout
+
+    lock_path = bassi_home() / "locks" / "crontab.lock"
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S)
+        lock.acquire()
+    except Timeout:
+        raise SchedulerError(
+            f"another bassi has been changing the crontab for {LOCK_TIMEOUT_S}s ({lock_path} is"
+            " locked); wait for it to finish and run the command again"
+        ) from None
+    except OSError as exc:
+        raise SchedulerError(f"cannot lock {lock_path}: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 # --------------------------------------------------------------------------- checks
 
 
@@ -219,6 +265,12 @@ def check_entry(entry: Entry) -> None:
                 f"the command of {entry.task_id} contains a line break or control character"
                 f" ({value!r}); cron runs one line per job, so remove it"
             )
+        if _CRON_ESCAPE.search(value):
+            raise SchedulerError(
+                f"the command of {entry.task_id} holds a backslash before '%' or '\\' ({value!r}), which"
+                " cron cannot carry: it reads '\\%' as an escape and ends the command at the '%';"
+                " rename the folder or use another --backend"
+            )
 
 
 # --------------------------------------------------------------------------- the block
@@ -235,7 +287,7 @@ class Crontab:
 
 def parse_crontab(text: str) -> Crontab:
     """Split the crontab around the block; a crontab without one gets an empty block at the top."""
-    lines = text.splitlines(keepends=True)
+    lines = cron_lines(text)
     begins = [index for index, line in enumerate(lines) if line.rstrip("\r\n") == BEGIN]
     ends = [index for index, line in enumerate(lines) if line.rstrip("\r\n") == END]
     if not begins and not ends:
@@ -248,6 +300,17 @@ def parse_crontab(text: str) -> Crontab:
     inner = [line.rstrip("\r\n") for line in lines[begins[0] + 1 : ends[0]]]
     before, after = "".join(lines[: begins[0]]), "".join(lines[ends[0] + 1 :])
     return Crontab(before=before, entries=_entries(inner), after=after)
+
+
+def cron_lines(text: str) -> list[str]:
+    """The crontab's lines as cron sees them, each with its newline (the last may have none).
+
+    Split at "\\n" only, never with str.splitlines: that also splits at U+2028, U+0085, \\v
+    and other marks that cron keeps inside a line, so a task line holding one (a workdir
+    named with it) would be written back as two lines, the second a job of whoever chose
+    the name.
+    """
+    return _LINE.findall(text)
 
 
 def _entries(inner: list[str]) -> dict[str, tuple[str, ...]]:
@@ -307,7 +370,7 @@ def rebase(current: str, base: str, wanted: str, machine_zone: str) -> str:
 def zone_in_effect(text: str) -> str | None:
     """The last CRON_TZ the user's lines set, which the lines after the block expect."""
     zone = None
-    for line in text.splitlines():
+    for line in text.split("\n"):
         match = _CRON_TZ_LINE.fullmatch(line)
         if match:
             zone = match["value"].strip("'\"")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bassi_ci import clock
 from bassi_ci.errors import BassiError
@@ -27,6 +27,9 @@ TOLERANCE_S = 90
 
 def is_due(schedule: str, zone: str, now: datetime, tolerance_s: float = TOLERANCE_S) -> bool:
     """Whether a fire time of `schedule` (in `zone`) lies in (now - tolerance, now]."""
+    # In UTC: subtracting from a datetime in a zone with DST is wall-clock arithmetic, so
+    # "90 s earlier" would be an hour off across a change (and comparisons ignore `fold`).
+    now = now.astimezone(UTC)
     start = now - timedelta(seconds=tolerance_s)
     upcoming = next_runs(parse_schedule(schedule), zone, start, 1)
     return bool(upcoming) and upcoming[0] <= now

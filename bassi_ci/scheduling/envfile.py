@@ -6,11 +6,11 @@ when scheduled. The scheduled command (`scheduled_command` in base.py) loads thi
 `set -a; . FILE; set +a` under /bin/sh, so every line here is a plain `NAME='value'`
 assignment, shell-quoted, and exactly those values are exported.
 
-What goes in: PATH, LANG and LC_ALL, BASSI_HOME, and every `ANTHROPIC_*` setting by name. Only
-the values known to be harmless (the API address and the model) are copied; a key, a token or
-any other `ANTHROPIC_*` value is written as a commented placeholder naming the setting, unless
-the caller passes `include_key=True` (the explicit flag of DESIGN "Local scheduling"), because
-the file is read by whoever can read BASSI_HOME.
+What goes in: PATH (its absolute entries only), LANG and LC_ALL, BASSI_HOME, and every
+`ANTHROPIC_*` setting by name. Only the values known to be harmless (the API address and the
+model) are copied; a key, a token or any other `ANTHROPIC_*` value is written as a commented
+placeholder naming the setting, unless the caller passes `include_key=True` (the explicit flag
+of DESIGN "Local scheduling"), because the file is read by whoever can read BASSI_HOME.
 
 The file is the user's after it is written: `write_env_file` never replaces an existing one
 unless forced, and creates it with mode 0600.
@@ -54,7 +54,7 @@ def render_env_file(environ: Mapping[str, str], home: Path, *, include_key: bool
     any other not known to be public); without it they appear only as commented placeholders.
     """
     lines = [HEADER.rstrip("\n")]
-    lines.append(_assignment("PATH", environ.get("PATH") or DEFAULT_PATH))
+    lines.append(_assignment("PATH", absolute_path(environ.get("PATH", ""))))
     lines += [_assignment(name, environ[name]) for name in LOCALE_NAMES if name in environ]
     lines.append(_assignment("BASSI_HOME", str(home)))
     for name in _anthropic_names(environ):
@@ -63,6 +63,17 @@ def render_env_file(environ: Mapping[str, str], home: Path, *, include_key: bool
         else:
             lines.append(f"# {name}=  (set when this file was written; the value is not copied)")
     return "\n".join(lines) + "\n"
+
+
+def absolute_path(path: str) -> str:
+    """PATH without its empty and relative entries (DEFAULT_PATH when none is left).
+
+    Those mean "the current folder", and a scheduled run starts in the task's workdir, maybe
+    a cloned repository: a `git` or `python3` committed there would run instead of the real
+    one. A shell keeps them for the user's own commands; a scheduled job gets none.
+    """
+    entries = [entry for entry in path.split(os.pathsep) if os.path.isabs(entry)]
+    return os.pathsep.join(dict.fromkeys(entries)) or DEFAULT_PATH
 
 
 def write_env_file(path: Path, content: str, *, force: bool = False) -> bool:

@@ -29,6 +29,7 @@ of one task at once); the first such due time is logged as skipped, later ones a
 from __future__ import annotations
 
 import os
+import re
 import select
 import signal
 import subprocess
@@ -58,7 +59,10 @@ SLEEP_CAP_S = 60.0
 # After the grace period: how long SIGTERM may take (execute writes its partial result), then SIGKILL.
 TERM_WAIT_S = 10.0
 KILL_WAIT_S = 5.0
+FIRE_TIMES_BATCH = 100  # the most fire times asked of the engine at once
 SCHEDULER = "scheduler"  # the subject of log lines about the scheduler itself
+# Control characters and everything str.splitlines() (and so a log reader) breaks a line at.
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class Process(Protocol):
@@ -134,15 +138,28 @@ def latest_fire_time(task: Task, after: datetime, until: datetime) -> datetime |
 
 
 def _last_fire_in(task: Task, start: datetime, until: datetime) -> datetime | None:
+    """The last fire time in (start, until], asking the engine for 1, 2, 4 … up to 100 at a time:
+    a tick's window usually holds none or one, and every task is looked at on every tick."""
     last = None
+    size = 1
     while True:
-        batch = next_fire_times(task, start, 100)
+        batch = next_fire_times(task, start, size)
         inside = [moment for moment in batch if moment <= until]
         if inside:
             last = inside[-1]
-        if len(inside) < len(batch) or len(batch) < 100:
+        if len(inside) < len(batch) or len(batch) < size:
             return last
         start = batch[-1]
+        size = min(size * 2, FIRE_TIMES_BATCH)
+
+
+def one_line(text: str) -> str:
+    """`text` with every character that could end a log line escaped (\\n, \\u2028, ...).
+
+    Messages carry file names and errors from a tasks folder someone else may have written:
+    a name with a line break must not forge a second decision in the log.
+    """
+    return _LINE_BREAKING.sub(lambda match: match[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def exit_words(code: int) -> str:
@@ -191,7 +208,7 @@ class ForegroundScheduler:
 
     def _problem(self, now: datetime, subject: str, message: str) -> None:
         """Log a problem at the first tick that has it; again only after a tick without it."""
-        line = f"{subject}: {message}"
+        line = one_line(f"{subject}: {message}")
         self._problems_now.add(line)
         if line not in self._reported:
             self.hooks.log(f"{stamp(now)} {line}")
@@ -323,7 +340,7 @@ class ForegroundScheduler:
         return f"{len(self.runs)} running task(s): {names}"
 
     def _log(self, now: datetime, subject: str, message: str) -> None:
-        self.hooks.log(f"{stamp(now)} {subject}: {message}")
+        self.hooks.log(f"{stamp(now)} {one_line(f'{subject}: {message}')}")
 
 
 def _reason(problem: BaseException) -> str:

@@ -199,6 +199,9 @@ class LaunchdBackend:
 
     # -- status ----------------------------------------------------------------------------
 
+    def has_entry(self, task_id: str) -> bool:
+        return self._own_plist(task_id) is not None
+
     def status(self, task_id: str) -> Status:
         path = self.plist_path(task_id)
         try:

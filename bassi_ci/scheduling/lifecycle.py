@@ -39,6 +39,7 @@ from bassi_ci.scheduling.registry import (
     Installation,
     forget_installation,
     installation_of,
+    read_installations,
     record_installation,
 )
 from bassi_ci.tasks.lookup import history_key
@@ -103,7 +104,10 @@ class Lifecycle:
         check_owner(task)
         installed = installation_of(task.id)
         name = self.choose(requested, installed)
-        install = Step(name, _planned(self.backend_for(name), entry_for(task, cwd)))
+        backend = self.backend_for(name)
+        if installed is None:
+            check_unclaimed(backend, task.id)
+        install = Step(name, _planned(backend, entry_for(task, cwd)))
         remove = None
         if installed is not None and installed.backend != name:
             remove = Step(installed.backend, self.backend_for(installed.backend).plan_uninstall(task.id))
@@ -136,6 +140,13 @@ class Lifecycle:
         plan = self.backend_for(installed.backend).plan_uninstall(task_id)
         return Change(task_id, installed.task_file, remove=Step(installed.backend, plan))
 
+    def plan_uninstall_file(self, task_file: Path) -> Change | None:
+        """Remove the entry installed from `task_file` (which may no longer load); None when
+        the registry knows no installation from it."""
+        key = str(task_file.resolve())
+        found = next((item for item in read_installations().values() if item.task_file == key), None)
+        return self.plan_uninstall(found.task_id, None) if found is not None else None
+
     def plan_enable(self, task: Task, enabled: bool, cwd: Path) -> Change | None:
         """Pause or resume the installed entry; None when the task is not installed."""
         installed = installation_of(task.id)
@@ -158,21 +169,30 @@ class Lifecycle:
         """Make the change real and keep the registry in step; on failure nothing changed.
 
         `record=False` (pause) leaves the registry's install time alone; a resume records a new
-        one, so due times while the task was paused never count as missed runs.
+        one, so due times while the task was paused never count as missed runs. A move records
+        the new backend before the old entry goes, so a registry that cannot be written stops
+        it while the task is still in the old scheduler, never in none.
         """
-        if change.install is not None:
-            self.backend_for(change.install.backend).apply(change.install.plan)
-        if change.remove is not None:
-            try:
-                self.backend_for(change.remove.backend).apply(change.remove.plan)
-            except SchedulerError:
-                if change.install is not None:  # a failed move: take the new entry out again
-                    self._undo_install(change.install, change.task_id)
-                raise
         if change.install is None:
+            if change.remove is not None:
+                self.backend_for(change.remove.backend).apply(change.remove.plan)
             forget_installation(change.task_id)
-        elif record:
-            self._record(change, change.install)
+            return
+        previous = installation_of(change.task_id) if change.remove is not None else None
+        self.backend_for(change.install.backend).apply(change.install.plan)
+        if change.remove is None:
+            if record:
+                self._record(change, change.install)
+            return
+        self._record(change, change.install)
+        try:
+            self.backend_for(change.remove.backend).apply(change.remove.plan)
+        except SchedulerError:  # a failed move: take the new entry out again, as the registry had it
+            self._undo_install(change.install, change.task_id)
+            if previous is not None:
+                with contextlib.suppress(StoreError):  # it was written a moment ago; the move's error counts
+                    record_installation(previous)
+            raise
 
     def _record(self, change: Change, install: Step) -> None:
         """Note the installation; an entry the registry cannot hold is taken out again, as
@@ -210,6 +230,27 @@ def check_owner(task: Task) -> None:
         f" {installed.task_file}; uninstall that one first (bassi schedule uninstall {task.id}"
         f" --tasks-dir {shlex.quote(str(Path(installed.task_file).parent))}) or give this task another id"
     )
+
+
+def check_unclaimed(backend: Backend, task_id: str) -> None:
+    """Refuse to replace an entry for this id that the registry does not know: it was installed
+    by a bassi with another BASSI_HOME (which shares the user's crontab and unit folder), or
+    its record was lost. Replacing it would take over another installation's task."""
+    if backend.has_entry(task_id):
+        raise SchedulerError(
+            f"{backend.name} already has an entry for the task id '{task_id}' that this BASSI_HOME"
+            f" ({bassi_home()}) did not install (another BASSI_HOME's, or one whose record was lost);"
+            f" uninstall it from the bassi that installed it, or remove it by hand"
+            f" ({_where(backend.name, task_id)}), or give this task another id"
+        )
+
+
+def _where(backend: str, task_id: str) -> str:
+    return {
+        "cron": "crontab -e",
+        "systemd": f"systemctl --user disable --now bassi-{task_id}.timer, then delete its two unit files",
+        "launchd": f"launchctl bootout gui/$(id -u)/dev.bassi-ci.{task_id}, then delete its plist",
+    }.get(backend, "see 'bassi schedule debug'")
 
 
 def entry_for(task: Task, cwd: Path) -> Entry:

@@ -173,6 +173,9 @@ class SystemdBackend:
 
     # -- status ---------------------------------------------------------------------------
 
+    def has_entry(self, task_id: str) -> bool:
+        return any(path.exists() or path.is_symlink() for path in self.unit_paths(task_id))
+
     def status(self, task_id: str) -> Status:
         timer, service = self.unit_paths(task_id)
         texts = {path: _read(path) for path in (timer, service)}

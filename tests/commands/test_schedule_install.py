@@ -371,6 +371,50 @@ def test_an_installed_task_moves_to_the_backend_asked_for(
     assert run_cli("schedule", "pause", "nightly")[0] == 0 and not systemd.enabled(TIMER)  # follows the registry
 
 
+def test_a_move_the_registry_cannot_record_leaves_the_task_where_it_was(
+    systemd: FakeSystemd, cron: StandInCrontab, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_bin = os.environ["PATH"].split(os.pathsep)[0]
+    monkeypatch.setenv("PATH", f"{fake_bin}:{GUARD_DIR}:/usr/bin:/bin")  # fake systemctl, stand-in crontab
+    cron.set(b"# mine\n")
+    assert add("--backend", "cron")[0] == 0
+    installed = cron.content()
+
+    def full_disk(*_: object) -> None:
+        raise StoreError(f"cannot write {registry_path()}: No space left on device")
+
+    monkeypatch.setattr(lifecycle, "record_installation", full_disk)
+    code, _, err = run_cli("schedule", "install", "nightly", "--backend", "systemd")
+    assert code == 1 and err.count("\n") == 1, err
+    # As it was: still in cron (not in no scheduler at all), not in systemd, and recorded as cron.
+    assert cron.content() == installed
+    assert snapshot(unit_dir()) in ({}, {".": None}) and not systemd.enabled(TIMER)
+    recorded = installation_of("nightly")
+    assert recorded is not None and recorded.backend == "cron"
+
+
+@pytest.mark.parametrize("backend", ["cron", "systemd"])
+def test_an_entry_another_bassi_home_installed_is_never_taken_over(
+    backend: str,
+    systemd: FakeSystemd,
+    cron: StandInCrontab,
+    isolated_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One user, two BASSI_HOMEs (say work and personal): they share one crontab and one unit folder.
+    fake_bin = os.environ["PATH"].split(os.pathsep)[0]
+    monkeypatch.setenv("PATH", f"{fake_bin}:{GUARD_DIR}:/usr/bin:/bin")  # fake systemctl, stand-in crontab
+    assert add("--backend", backend)[0] == 0
+    before = world(isolated_home, cron)
+    other_home = tmp_path / "other-home"
+    monkeypatch.setenv("BASSI_HOME", str(other_home))
+    message = one_line_error(*add("--backend", backend)[::2])
+    assert f"already has an entry for the task id 'nightly' that this BASSI_HOME ({other_home})" in message
+    assert world(isolated_home, cron) == before  # the first home's entry, untouched
+    assert not task_file(other_home).exists() and installation_of("nightly") is None
+
+
 def test_the_same_id_from_another_folder_is_refused_naming_the_installed_file(
     cron: StandInCrontab, isolated_home: Path, tmp_path: Path
 ) -> None:
@@ -428,6 +472,19 @@ def test_an_on_demand_task_is_stored_not_installed(cron: StandInCrontab, isolate
     message = one_line_error(*run_cli("schedule", "install", "adhoc-report")[::2])
     assert "has no schedule (it runs on demand), so there is nothing to install" in message
     assert cron.calls() == []
+
+
+def test_deleting_an_installed_task_whose_file_broke_also_removes_its_entry(
+    cron: StandInCrontab, isolated_home: Path
+) -> None:
+    cron.set(b"# mine\n")
+    assert add("--backend", "cron")[0] == 0
+    task_file(isolated_home).write_text("prompt: [\n")  # e.g. a bad hand edit
+    code, out, err = run_cli("schedule", "delete", "nightly")
+    assert code == 0, err
+    assert "Updated the crontab" in out and "Deleted task 'nightly'." in out
+    assert cron.content() == b"# mine\n" and installation_of("nightly") is None
+    assert not task_file(isolated_home).exists()
 
 
 # -- the env file and the key -------------------------------------------------------------------

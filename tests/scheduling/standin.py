@@ -44,7 +44,7 @@ case "$*" in
       echo 'errors in crontab file, can'"'"'t install.' >&2
       exit 1
     fi
-    cat > "$file.new" && mv "$file.new" "$file"
+    cat > "$file.new.$$" && mv "$file.new.$$" "$file"
     ;;
   *)
     echo "crontab: usage error: $*" >&2

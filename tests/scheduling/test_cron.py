@@ -10,6 +10,8 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -484,3 +486,86 @@ def test_debian_cron_is_detected_as_having_no_cron_tz() -> None:
     daemon = shutil.which("cron")
     assert daemon is not None and b"CRON_TZ" not in Path(daemon).read_bytes()
     assert supports_cron_tz() is False
+
+
+# --------------------------------------------------------------------------- line marks cron does not split at
+
+# Characters str.splitlines() splits at but cron keeps inside a line (git allows them in file names).
+NOT_NEWLINES = ["\u2028", "\u2029", "\x85"]
+
+
+@pytest.mark.parametrize("mark", NOT_NEWLINES)
+def test_a_workdir_with_a_unicode_line_mark_never_becomes_a_second_cron_line(
+    backend: CronBackend, standin: StandInCrontab, mark: str
+) -> None:
+    # A hostile repository's task works in a folder whose name carries a job after a line mark.
+    workdir = Path(f"/srv/repo/x{mark}* * * * * touch /tmp/pwned #")
+    evil = replace(make_entry("evil"), workdir=workdir, command=scheduled_command("evil", workdir, ENV_FILE))
+    install(backend, evil)
+    install(backend, make_entry("other"))  # rewriting the block must keep the line whole
+    backend.apply(backend.plan_enable(make_entry("other"), False))
+    lines = standin.content().decode().split("\n")  # cron splits at "\n" and nowhere else
+    assert not [line for line in lines if line.startswith("* * * * * touch")]
+    assert backend.status("evil").command == evil.command
+
+
+@pytest.mark.parametrize("mark", NOT_NEWLINES)
+def test_a_foreign_line_holding_a_line_mark_and_the_marker_stays_foreign(
+    backend: CronBackend, standin: StandInCrontab, mark: str
+) -> None:
+    foreign = f"0 1 * * * echo hi{mark}{BEGIN}\n0 2 * * * echo{mark}{END}\n".encode()
+    standin.set(foreign)
+    install(backend, make_entry("alpha"))
+    backend.apply(backend.plan_uninstall("alpha"))
+    assert standin.content() == foreign
+
+
+# --------------------------------------------------------------------------- real concurrent writers
+
+_WRITER = """
+import sys, time
+from pathlib import Path
+from bassi_ci.scheduling.base import Entry
+from bassi_ci.scheduling.cron import CronBackend
+
+program, task_id, go = sys.argv[1:]
+backend = CronBackend(program, machine_zone="UTC", cron_tz=False)
+entry = Entry(task_id, "daily 09:00", "UTC", ("/bin/true",), Path("/tmp"), Path("/tmp"))
+plan = backend.plan_install(entry)  # every writer plans on the same crontab
+while not Path(go).exists():
+    time.sleep(0.001)
+backend.apply(plan)
+"""
+
+
+def test_bassi_processes_writing_the_crontab_at_once_lose_no_task(standin: StandInCrontab, tmp_path: Path) -> None:
+    standin.set(FOREIGN)
+    go = tmp_path / "go"
+    task_ids = [f"task-{number}" for number in range(8)]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(standin.program), task_id, str(go)],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for task_id in task_ids
+    ]
+    time.sleep(1.0)  # let every writer import and plan
+    go.touch()
+    errors = [writer.communicate(timeout=60)[1] for writer in writers]
+    assert errors == [""] * len(writers)
+    crontab = parse_crontab(standin.content().decode("utf-8", "surrogateescape"))
+    assert sorted(crontab.entries) == task_ids
+    assert foreign_part(standin) == FOREIGN
+
+
+@pytest.mark.parametrize("workdir", [r"/srv/100\%", "/srv/a\\\\b"])
+def test_a_backslash_cron_would_read_as_an_escape_is_refused(
+    backend: CronBackend, standin: StandInCrontab, workdir: str
+) -> None:
+    command = scheduled_command("alpha", Path(workdir), ENV_FILE)
+    entry = replace(make_entry("alpha"), workdir=Path(workdir), command=command)
+    with pytest.raises(SchedulerError, match="cron cannot carry"):
+        backend.plan_install(entry)
+    assert standin.calls() == []

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -35,6 +36,26 @@ def test_daily_berlin_is_due_at_nine_berlin_time_on_both_sides_of_the_change(now
 def test_a_gap_time_is_due_at_the_end_of_the_gap() -> None:
     # 02:30 does not exist in Berlin on 2027-03-28; the DST policy runs it at 03:00 CEST = 01:00 UTC.
     assert is_due("daily 02:30", "Europe/Berlin", _utc("2027-03-28 01:00:00"))
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    ("schedule", "now", "due"),
+    [
+        ("daily 02:30", "2027-03-28 01:00:30", True),  # the gap's end (03:00 CEST), 30 s late
+        ("daily 03:00", "2027-03-28 01:00:00", True),  # the first wall time after the gap
+        ("daily 02:00", "2027-10-31 00:00:30", True),  # 02:00 CEST, the first pass of the hour
+        ("daily 02:00", "2027-10-31 01:00:30", False),  # 02:00 CET, the second pass: already run
+        ("daily 02:59", "2027-10-31 00:59:30", True),
+    ],
+)
+def test_a_now_in_the_tasks_own_zone_decides_like_the_same_instant_in_utc(schedule: str, now: str, due: bool) -> None:
+    # "now - 90 s" on a ZoneInfo datetime is wall-clock arithmetic, wrong across a DST change.
+    instant = _utc(now)
+    assert is_due(schedule, "Europe/Berlin", instant) is due
+    assert is_due(schedule, "Europe/Berlin", instant.astimezone(BERLIN)) is due
 
 
 def test_the_guard_runs_as_a_module_with_exit_codes(tmp_path: object) -> None:

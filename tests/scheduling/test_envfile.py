@@ -108,3 +108,26 @@ def test_an_existing_file_is_never_overwritten_without_force(tmp_path: Path) -> 
     assert write_env_file(path, "PATH=/bin\n", force=True) is True
     assert path.read_text() == "PATH=/bin\n" and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(p.name for p in path.parent.iterdir()) == ["env"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("path", [".:/usr/bin:/bin", "/usr/bin::/bin", "/usr/bin:/bin:", "bin:/usr/bin:/bin"])
+def test_path_entries_that_mean_the_workdir_are_left_out(tmp_path: Path, path: str) -> None:
+    # A scheduled run starts in the task's workdir, maybe a cloned repository: an empty or
+    # relative PATH entry would let a `git` or `python3` committed there run instead of the real one.
+    workdir = tmp_path / "repo"
+    (workdir / "bin").mkdir(parents=True)
+    for folder in (workdir, workdir / "bin"):
+        planted = folder / "git"
+        planted.write_text("#!/bin/sh\necho planted\n")
+        planted.chmod(0o755)
+    env_file = write(tmp_path, {"PATH": path})
+    found = subprocess.run(
+        ["/bin/sh", "-c", 'set -a; . "$1"; set +a; command -v git || echo none', "sh", str(env_file)],
+        cwd=workdir,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert not found.startswith(str(workdir)) and found != "git"
+    assert exported_by_sh(env_file)["PATH"] == "/usr/bin:/bin"

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from bassi_ci.errors import StoreError, TaskFileError, UsageError
+from bassi_ci.scheduling import foreground
 from bassi_ci.scheduling.foreground import (
     SLEEP_CAP_S,
     TERM_WAIT_S,
@@ -32,6 +33,7 @@ from bassi_ci.scheduling.foreground import (
     signal_waker,
 )
 from bassi_ci.tasks.loader import load_task_file
+from bassi_ci.tasks.manage import next_fire_times
 from bassi_ci.tasks.model import Task, task_from_dict
 from bassi_ci.tasks.store import StoredTask
 from tests.cli import ROOT, bassi_process, run_cli
@@ -253,6 +255,18 @@ def test_a_broken_task_file_is_logged_once_and_the_others_still_run() -> None:
     assert len(world.lines("bad")) == 2
 
 
+@pytest.mark.parametrize("mark", ["\n", "\r", "\u2028", "\x85"])
+def test_a_file_name_with_a_line_break_cannot_forge_log_lines(mark: str) -> None:
+    # A hostile tasks folder names a broken file so that its error reads as another decision.
+    forged = f"x.yaml{mark}2027-03-22T09:00:00Z ok: due 2027-03-22T09:00:00Z, started pid 1"
+    world = World()
+    world.entries = [StoredTask(Path(forged), None, f"{forged}: cannot read the task file")]
+    ticks(world, world.scheduler(), "09:00:00")
+    assert len(world.log) == 1
+    assert world.log[0].splitlines() == [world.log[0]]
+    assert world.log[0].startswith("2027-03-22T09:00:00Z x: task file broken: x.yaml\\")
+
+
 def test_an_unreadable_store_is_logged_once_and_the_loop_goes_on() -> None:
     world = World()
     scheduler = world.scheduler()
@@ -331,6 +345,27 @@ def test_catch_up_happens_only_at_start_not_for_a_task_first_seen_later() -> Non
     world.tasks(task("catcher", catch_up=True))
     ticks(world, scheduler, "12:01:00")
     assert world.started == []
+
+
+def test_a_tick_computes_only_the_few_fire_times_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Thousands of tasks are read at every tick; each one must cost a handful of fire times,
+    # not a hundred (a hundred days of a daily task), or a tick outlasts the minute it covers.
+    computed: list[int] = []
+
+    def counting(task: Task, after: datetime, count: int) -> list[datetime]:
+        found = next_fire_times(task, after, count)
+        computed.append(len(found))
+        return found
+
+    monkeypatch.setattr(foreground, "next_fire_times", counting)
+    world = World()
+    world.tasks(*(task(f"t{number}", "every 1m" if number % 2 else "daily 09:00") for number in range(200)))
+    scheduler = world.scheduler()
+    ticks(world, scheduler, "08:59:00")
+    computed.clear()
+    ticks(world, scheduler, "09:00:00")
+    assert len([moment for _, moment in world.started if moment == at("09:00:00")]) == 200
+    assert sum(computed) <= 5 * 200
 
 
 def test_latest_fire_time_after_a_year_of_minutes_is_quick() -> None:
