@@ -10,6 +10,8 @@ import difflib
 import functools
 import json
 import math
+import os
+import stat
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -40,10 +42,25 @@ _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def load_task_file(path: Path) -> Task:
     """Load and validate one task file; raise TaskFileError on any problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = _read_bounded(path)
+        if len(raw) > MAX_TASK_FILE_BYTES:
+            raise TaskFileError(f"{path}: the task file is larger than {MAX_TASK_FILE_BYTES // 1024} KiB")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TaskFileError(f"{path}: cannot read the task file ({_reason(exc)})") from None
     return parse_task_text(text, path)
+
+
+def _read_bounded(path: Path) -> bytes:
+    """A regular file's bytes, at most one more than the size limit (parse_task_text refuses
+    that). A task folder may come from a cloned repository: a symlink to /dev/zero or a FIFO
+    must not exhaust memory or hang `schedule list` and the scheduler. O_NONBLOCK keeps
+    opening a FIFO from waiting for a writer."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"not a regular file: {path}")
+        return handle.read(MAX_TASK_FILE_BYTES + 1)
 
 
 def parse_task_text(text: str, path: Path) -> Task:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,25 @@ def test_a_prompt_full_of_colons_and_dashes_still_loads(tmp_path: Path) -> None:
     prompt = "- step: do this; then - that: " * 100
     task = load_task_file(write(tmp_path, f"name: n\nprompt: '{prompt}'\n"))
     assert task.prompt == prompt
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "folder"])
+def test_a_task_file_that_is_no_regular_file_is_refused_quickly(tmp_path: Path, kind: str) -> None:
+    """A cloned repository's .bassi/tasks may hold a link to /dev/zero or a FIFO: neither may
+    exhaust memory or hang `schedule list` and the scheduler."""
+    path = tmp_path / "x.yaml"
+    if kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    with pytest.raises(TaskFileError, match="cannot read the task file"):
+        load_task_file(path)
+
+
+def test_a_huge_task_file_is_refused_by_its_size(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("prompt: " + "é" * 200_000, encoding="utf-8")  # 400 KB in 200,000 characters
+    with pytest.raises(TaskFileError, match="larger than 256 KiB"):
+        load_task_file(path)
