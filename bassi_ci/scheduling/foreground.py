@@ -403,14 +403,27 @@ def start_execute(task: Task, cwd: Path) -> Started:
     output = logs_dir() / task.id / f"scheduler-{clock.now().astimezone(UTC):%Y%m%dT%H%M%SZ}.log"
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("ab") as sink:
-        process = subprocess.Popen(
+        process = RunProcess(
             [*bassi_argv(), "execute", "--ci", target],
             cwd=workdir,
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     return Started(process, output)
+
+
+class RunProcess(subprocess.Popen[bytes]):
+    """A run in its own session, so the last resort reaches all of it: `kill` sends SIGKILL to
+    the whole process group, also to children of a run that ignored SIGTERM. (`terminate`
+    stays SIGTERM to execute alone, which then stops its agent's processes itself.)"""
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:  # the group is gone already
+            pass
 
 
 class SignalWaker:

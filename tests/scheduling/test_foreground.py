@@ -714,3 +714,36 @@ def test_the_container_runs_the_scheduler_as_a_non_root_user_with_bassi_home_in_
 def test_the_dockerfile_passes_hadolint() -> None:
     result = subprocess.run(["hadolint", str(DOCKERFILE)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_last_resort_kills_the_whole_run_also_its_children() -> None:
+    """A run that ignores SIGTERM and has children: SIGKILL reaches the whole process group."""
+    from bassi_ci.scheduling.foreground import RunProcess
+
+    process = RunProcess(
+        ["sh", "-c", "trap '' TERM; sleep 300 & sleep 301 & wait"],
+        start_new_session=True,
+    )
+    time.sleep(0.3)
+    process.terminate()  # ignored
+    time.sleep(0.2)
+    assert process.poll() is None
+    process.kill()
+    process.wait(timeout=5)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _pids_with(str(process.pid)):
+        time.sleep(0.05)
+    assert not _pids_with(str(process.pid))
+
+
+def _pids_with(session: str) -> list[int]:
+    """Processes whose session id is `session` (the run's group leader's pid)."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[3] == session:  # field 6 of stat: the session id
+            found.append(int(stat_file.parent.name))
+    return found
