@@ -28,6 +28,7 @@ of one task at once); the first such due time is logged as skipped, later ones a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
@@ -420,10 +421,8 @@ class RunProcess(subprocess.Popen[bytes]):
     stays SIGTERM to execute alone, which then stops its agent's processes itself.)"""
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # the group is gone already
             os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:  # the group is gone already
-            pass
 
 
 class SignalWaker:
