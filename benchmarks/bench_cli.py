@@ -1,14 +1,15 @@
 """Start-up and listing speed of the commands that do not run an agent.
 
 Run: python benchmarks/bench_cli.py
-Prints the median wall time of each command as a whole process, beside a bare
-`python -c pass`, and the ratio. Targets (issue 2): --help and preview within 6x of
-a bare interpreter start; `schedule list` of 1,000 tasks under 0.5 s.
+Prints the median wall and CPU time of each command as a whole process, beside a bare
+`python -c pass`, and the ratios (BENCH_RUNS=N sets the number of runs). Targets (issue 2):
+--help and preview within 6x of a bare interpreter start; `schedule list` of 1,000 tasks under 0.5 s.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -19,21 +20,50 @@ from pathlib import Path
 
 import yaml
 
-RUNS = 15
+RUNS = int(os.environ.get("BENCH_RUNS", "15"))  # more on a busy machine: timings are noisy
 
 
-def timed(argv: list[str], env: dict[str, str], before: Callable[[], None] = lambda: None) -> float:
-    samples = []
+def timed(argv: list[str], env: dict[str, str], before: Callable[[], None] = lambda: None) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system) of the process, in seconds.
+
+    CPU time barely moves when other jobs share the machine; wall time does, a lot.
+    """
+    walls, cpus = [], []
     for _ in range(RUNS):
         before()
+        used = _children_cpu()
         start = time.perf_counter()
         subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        walls.append(time.perf_counter() - start)
+        cpus.append(_children_cpu() - used)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cache_files(home: Path) -> list[Path]:
+    """The validation cache of the tasks folder: BASSI_HOME/cache/tasks-<hash of the folder>.json
+    (bassi_ci.home.folder_state_path), never a file in the tasks folder itself."""
+    return sorted((home / "cache").glob("tasks-*.json"))
 
 
 def drop_cache(home: Path) -> None:
-    (home / "tasks" / ".validated-cache.json").unlink(missing_ok=True)
+    for path in cache_files(home):
+        path.unlink()
+
+
+def check_cold_is_cold(bassi: list[str], env: dict[str, str], home: Path) -> None:
+    """A listing must write the cache drop_cache removes; else "cold" would silently time a warm run."""
+    drop_cache(home)
+    subprocess.run([*bassi, "schedule", "list"], env=env, check=True, stdout=subprocess.DEVNULL)
+    if not cache_files(home):
+        sys.exit(f"bench_cli: no validation cache appeared in {home / 'cache'}; fix cache_files()")
+    drop_cache(home)
+    if cache_files(home):
+        sys.exit("bench_cli: drop_cache() left the validation cache in place")
 
 
 def make_tasks(root: Path, count: int) -> None:
@@ -58,9 +88,11 @@ def make_tasks(root: Path, count: int) -> None:
 
 def main() -> None:
     bassi = [sys.executable, "-m", "bassi_ci"]
-    with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "BASSI_HOME": home}
+    with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as user_home:
+        # A throw-away HOME too: nothing the commands write may land in the real ~/.bassi.
+        env = {**os.environ, "BASSI_HOME": home, "HOME": user_home}
         make_tasks(Path(home), 1000)
+        check_cold_is_cold(bassi, env, Path(home))
         bare = timed([sys.executable, "-c", "pass"], env)
         rows = [
             ("python -c pass", bare),
@@ -76,9 +108,10 @@ def main() -> None:
             ("bassi schedule list (1,000 tasks)", timed([*bassi, "schedule", "list"], env)),
             ("bassi schedule list --json (1,000 tasks)", timed([*bassi, "schedule", "list", "--json"], env)),
         ]
-    print(f"median of {RUNS} runs, whole process")
-    for name, seconds in rows:
-        print(f"{name:<62} {seconds * 1000:8.1f} ms  {seconds / bare:5.1f}x bare")
+    print(f"median of {RUNS} runs, whole process: wall time (ratio to a bare start), CPU time")
+    for name, (wall, cpu) in rows:
+        ratios = f"{wall / bare[0]:5.1f}x  cpu {cpu * 1000:7.1f} ms {cpu / bare[1]:5.1f}x"
+        print(f"{name:<62} {wall * 1000:7.1f} ms {ratios}")
 
 
 if __name__ == "__main__":
