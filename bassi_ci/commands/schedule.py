@@ -31,7 +31,7 @@ from bassi_ci.tasks.manage import (
 from bassi_ci.tasks.model import ALL_TOOLS, Task, parse_tools
 from bassi_ci.tasks.store import TaskStore
 from bassi_ci.tasks.templating import parse_vars as parse_vars  # also used by `bassi ci commit`
-from bassi_ci.views.tasks import LIST_HEADERS, in_zone, task_rows, task_summary, unknown_task_message
+from bassi_ci.views.tasks import LIST_HEADERS, in_zone, task_rows, task_stats, task_summary, unknown_task_message
 
 NOT_INSTALLED = (
     "Not installed into an OS scheduler: this version of bassi only stores tasks "
@@ -172,7 +172,7 @@ def schedule_list(as_json: bool, tasks_dir: Path | None, repo: bool) -> None:
     if as_json:
         output.print_json(
             [
-                task_summary(e.task, stats_of(stats, e.task.id, history_key(e.task)), now)
+                task_summary(e.task, task_stats(stats, e.task), now)
                 if e.task
                 else {"id": e.task_id, "status": "error", "error": e.error}
                 for e in entries
