@@ -4,6 +4,8 @@ Run: python benchmarks/bench_cli.py
 Prints the median wall and CPU time of each command as a whole process, beside a bare
 `python -c pass`, and the ratios (BENCH_RUNS=N sets the number of runs). Targets (issue 2):
 --help and preview within 6x of a bare interpreter start; `schedule list` of 1,000 tasks under 0.5 s.
+`python -m bassi_ci` imports the bassi_ci of the current folder first: run this from the checkout
+(or a copy of the version) you mean to time.
 """
 
 from __future__ import annotations
