@@ -1,18 +1,21 @@
 """Start-up and listing speed of the commands that do not run an agent.
 
 Run: python benchmarks/bench_cli.py
-Prints the median wall time of each command as a whole process, beside a bare
-`python -c pass`, and the ratio. Targets (issue 2): --help and preview within 6x of
-a bare interpreter start; `schedule list` of 1,000 tasks under 0.5 s.
+The last rows install 50 of the tasks (the registry `schedule list` reads to flag missed runs)
+and give them 5,000 runs in the history.
 
-The last rows install 50 of the tasks (the registry `schedule list` reads to flag missed
-runs) and give them 5,000 runs in the history, so the missed-run check is timed too.
+Prints the median wall and CPU time of each command as a whole process, beside a bare
+`python -c pass`, and the ratios (BENCH_RUNS=N sets the number of runs). Targets (issue 2):
+--help and preview within 6x of a bare interpreter start; `schedule list` of 1,000 tasks under 0.5 s.
+`python -m bassi_ci` imports the bassi_ci of the current folder first: run this from the checkout
+(or a copy of the version) you mean to time.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,21 +29,50 @@ import yaml
 
 from bassi_ci.runs.history import connect
 
-RUNS = 15
+RUNS = int(os.environ.get("BENCH_RUNS", "15"))  # more on a busy machine: timings are noisy
 
 
-def timed(argv: list[str], env: dict[str, str], before: Callable[[], None] = lambda: None) -> float:
-    samples = []
+def timed(argv: list[str], env: dict[str, str], before: Callable[[], None] = lambda: None) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system) of the process, in seconds.
+
+    CPU time barely moves when other jobs share the machine; wall time does, a lot.
+    """
+    walls, cpus = [], []
     for _ in range(RUNS):
         before()
+        used = _children_cpu()
         start = time.perf_counter()
         subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        walls.append(time.perf_counter() - start)
+        cpus.append(_children_cpu() - used)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cache_files(home: Path) -> list[Path]:
+    """The validation cache of the tasks folder: BASSI_HOME/cache/tasks-<hash of the folder>.json
+    (bassi_ci.home.folder_state_path), never a file in the tasks folder itself."""
+    return sorted((home / "cache").glob("tasks-*.json"))
 
 
 def drop_cache(home: Path) -> None:
-    (home / "tasks" / ".validated-cache.json").unlink(missing_ok=True)
+    for path in cache_files(home):
+        path.unlink()
+
+
+def check_cold_is_cold(bassi: list[str], env: dict[str, str], home: Path) -> None:
+    """A listing must write the cache drop_cache removes; else "cold" would silently time a warm run."""
+    drop_cache(home)
+    subprocess.run([*bassi, "schedule", "list"], env=env, check=True, stdout=subprocess.DEVNULL)
+    if not cache_files(home):
+        sys.exit(f"bench_cli: no validation cache appeared in {home / 'cache'}; fix cache_files()")
+    drop_cache(home)
+    if cache_files(home):
+        sys.exit("bench_cli: drop_cache() left the validation cache in place")
 
 
 def make_tasks(root: Path, count: int) -> None:
@@ -64,7 +96,8 @@ def make_tasks(root: Path, count: int) -> None:
 
 
 def install_some(root: Path, count: int, runs: int) -> None:
-    """Record the first `count` tasks as installed (since 14 days) with `runs` runs among them."""
+    """Record the first `count` tasks as installed (since 14 days) with `runs` runs among them,
+    so the missed-run check of `schedule list` is timed too."""
     now = datetime.now(UTC)
     since = (now - timedelta(days=14)).isoformat()
     ids = [f"task-{index:04d}" for index in range(count)]
@@ -82,9 +115,13 @@ def install_some(root: Path, count: int, runs: int) -> None:
 
 def main() -> None:
     bassi = [sys.executable, "-m", "bassi_ci"]
-    with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "BASSI_HOME": home}
+    with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as user_home:
+        # A throw-away HOME too: nothing the commands write may land in the real ~/.bassi.
+        env = {**os.environ, "BASSI_HOME": home, "HOME": user_home}
+        # An installed bassi has its bytecode; without it each run compiles ~40 modules (~60 ms).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         make_tasks(Path(home), 1000)
+        check_cold_is_cold(bassi, env, Path(home))
         bare = timed([sys.executable, "-c", "pass"], env)
         rows = [
             ("python -c pass", bare),
@@ -103,14 +140,12 @@ def main() -> None:
         install_some(Path(home), 50, 5000)
         rows += [
             ("bassi schedule list (1,000 tasks, 50 installed, 5,000 runs)", timed([*bassi, "schedule", "list"], env)),
-            (
-                "bassi schedule list --json (same)",
-                timed([*bassi, "schedule", "list", "--json"], env),
-            ),
+            ("bassi schedule list --json (same)", timed([*bassi, "schedule", "list", "--json"], env)),
         ]
-    print(f"median of {RUNS} runs, whole process")
-    for name, seconds in rows:
-        print(f"{name:<62} {seconds * 1000:8.1f} ms  {seconds / bare:5.1f}x bare")
+    print(f"median of {RUNS} runs, whole process: wall time (ratio to a bare start), CPU time")
+    for name, (wall, cpu) in rows:
+        ratios = f"{wall / bare[0]:5.1f}x  cpu {cpu * 1000:7.1f} ms {cpu / bare[1]:5.1f}x"
+        print(f"{name:<62} {wall * 1000:7.1f} ms {ratios}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from bassi_ci.tasks.manage import (
 from bassi_ci.tasks.model import ALL_TOOLS, Task, parse_tools
 from bassi_ci.tasks.store import TaskStore, looks_like_a_path, task_file_text
 from bassi_ci.tasks.templating import parse_vars as parse_vars  # also used by `bassi ci commit`
-from bassi_ci.views.tasks import LIST_HEADERS, in_zone, task_rows, task_summary, unknown_task_message
+from bassi_ci.views.tasks import LIST_HEADERS, in_zone, task_rows, task_stats, task_summary, unknown_task_message
 
 BACKEND_CHOICES = ("auto", "systemd", "launchd", "cron")
 
@@ -258,7 +258,7 @@ def schedule_list(as_json: bool, tasks_dir: Path | None, repo: bool) -> None:
         output.print_json(
             [
                 {
-                    **task_summary(e.task, stats_of(stats, e.task.id, history_key(e.task)), now),
+                    **task_summary(e.task, task_stats(stats, e.task), now),
                     "missed_runs": missed.get(e.task.id),  # null: not installed, so nothing is due
                 }
                 if e.task

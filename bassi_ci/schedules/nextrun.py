@@ -19,6 +19,7 @@ wall-to-instant mapping below is the only place where zones matter.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -35,13 +36,20 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def next_runs(schedule: Schedule, tz: str, after: datetime, count: int) -> list[datetime]:
     """The next `count` runs strictly after the aware time `after`, as times in zone `tz`."""
+    # `schedule list` asks this for 1,000 tasks at one `now`, mostly for a few shared (schedule,
+    # zone) pairs: a pure function, so remember its answers (~40 ms of a cold list of 1,000).
+    return list(_cached_next_runs(schedule, tz, after, count))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_next_runs(schedule: Schedule, tz: str, after: datetime, count: int) -> tuple[datetime, ...]:
     zone = validate_timezone(tz)
     if after.tzinfo is None or after.utcoffset() is None:
         raise ScheduleError("the start time for next runs must carry a time zone offset")
     if count < 1:
         raise ScheduleError(f"count must be at least 1, got {count}")
     instants = islice(_instants_after(schedule, zone, after.astimezone(UTC)), count)
-    return [instant.astimezone(zone) for instant in instants]
+    return tuple(instant.astimezone(zone) for instant in instants)
 
 
 def next_run(schedule: Schedule, tz: str, after: datetime) -> datetime | None:

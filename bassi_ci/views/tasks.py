@@ -74,7 +74,7 @@ def task_rows(
             rows.append([entry.task_id, "-", "-", "-", "-", "-", f"error: {entry.error}"])
             continue
         task = entry.task
-        stat = stats_of(stats, task.id, history_key(task))
+        stat = task_stats(stats, task)
         zone = task.timezone or default_zone
         upcoming = _upcoming(task, now, 1)
         rows.append(
@@ -94,6 +94,12 @@ def task_rows(
 def _status(task: Task, missed: int) -> str:
     state = "enabled" if task.enabled else "paused"
     return f"{state}, {missed} missed" if missed else state
+
+
+def task_stats(stats: Mapping[StatsKey, TaskStats], task: Task) -> TaskStats | None:
+    """The run statistics of one task file. Without any history there is nothing to find, and
+    resolving 1,000 file paths for the lookup would cost ~26 ms of `schedule list`."""
+    return stats_of(stats, task.id, history_key(task)) if stats else None
 
 
 def in_zone(iso: str, zone: str) -> str:
