@@ -21,6 +21,7 @@ COMMANDS = {
     "history": LazyCommand(
         "bassi_ci.commands.history:history", "Show past runs of TASK (or of every task), newest first."
     ),
+    "notify": LazyCommand("bassi_ci.commands.notify:notify", "Try the webhooks that tell people how runs ended."),
     "schedule": LazyCommand("bassi_ci.commands.schedule:schedule", "Manage scheduled tasks and preview schedules."),
     "scheduler": LazyCommand(
         "bassi_ci.commands.scheduler:scheduler",
