@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bassi_ci.runs import notify
 from tests.cli import run_cli
@@ -109,3 +110,16 @@ def test_notify_test_imports_no_heavy_library() -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60)
     assert "LOADED []" in result.stderr, result.stderr[-500:]
+
+
+def test_editing_a_task_keeps_its_notify_targets(isolated_home: Path) -> None:
+    tasks = isolated_home / "tasks"
+    tasks.mkdir(parents=True, exist_ok=True)
+    (tasks / "weekly.yaml").write_text(
+        "id: weekly\nname: weekly\nprompt: go\nnotify:\n  - url_env: TEAM_HOOK\n    when: always\n    format: slack\n"
+    )
+    code, _, err = run_cli("schedule", "edit", "weekly", "--prompt", "go again")
+    assert code == 0, err
+    stored = yaml.safe_load((tasks / "weekly.yaml").read_text())
+    assert stored["prompt"] == "go again"
+    assert stored["notify"] == [{"when": ["always"], "url_env": "TEAM_HOOK", "format": "slack"}]
