@@ -124,12 +124,13 @@ def notify_run(
         return report
     try:
         deliveries = send_all(wanted, report, redactor, environ)
+        notes = [f"{delivery.label} failed: {delivery.detail}" for delivery in deliveries if not delivery.sent]
     except KeyboardInterrupt:  # between two deliveries: the run's own report stands
         return report
-    failed = [delivery for delivery in deliveries if not delivery.sent]
-    for delivery in failed:
-        (warn or _warn)(f"{delivery.label} failed: {delivery.detail}")
-    notes = [f"{delivery.label} failed: {delivery.detail}" for delivery in failed]
+    except Exception as bug:  # a defect here must not cost the run its result
+        notes = [f"notifications failed: unexpected error: {type(bug).__name__}"]
+    for note in notes:
+        (warn or _warn)(note)
     return replace(report, notes=(*report.notes, *notes)) if notes else report
 
 
@@ -176,15 +177,25 @@ def deliver(
 def target_url(target: NotifyTarget, environ: Mapping[str, str]) -> str:
     """The target's URL: its own, or its variable's value, which must be an http(s) URL."""
     if target.url is not None:
+        if not _is_web_url(target.url):
+            raise NotifyFailed("the task's url is not an http:// or https:// URL")
         return target.url
     name = target.url_env or ""
     value = environ.get(name, "").strip()
     if not value:
         raise NotifyFailed(f"the environment variable {name} is not set (it should hold the webhook URL)")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not _is_web_url(value):
         raise NotifyFailed(f"the environment variable {name} does not hold an http:// or https:// URL")
     return value
+
+
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is no number raises here, not later
+    except ValueError:  # that, or an unclosed [IPv6 bracket
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def payload(fmt: str, report: RunReport) -> dict[str, Any]:
@@ -314,12 +325,8 @@ def _host_of(target: NotifyTarget, environ: Mapping[str, str]) -> str:
     url = _url_or_none(target, environ)
     if url is None:
         return f"${target.url_env}" if target.url_env else "?"
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return f"{parts.hostname}:{port}" if port else str(parts.hostname)
+    parts = urlsplit(url)  # a valid URL (_is_web_url): nothing here raises
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 def _warn(message: str) -> None:
