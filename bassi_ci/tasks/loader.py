@@ -114,9 +114,9 @@ def describe_schema_error(error: ValidationError, data: dict[str, Any]) -> str:
         return "needs an 'id' or a 'name' so the task can be referred to"
     got = _short(error.instance)
     # A webhook URL is a credential: never echoed whole.
-    if where.endswith(".url") and isinstance(error.instance, str):
+    if where.startswith("notify[") and where.endswith(".url") and isinstance(error.instance, str):
         got = repr(error.instance.split("//")[0] + "//…")
-    elif isinstance(error.instance, dict) and "url" in error.instance:
+    elif where.startswith("notify[") and isinstance(error.instance, dict) and "url" in error.instance:
         got = "the fields " + ", ".join(map(str, error.instance))
     expected = _expected(error)
     return f"field '{where}': expected {expected}, got {got}"
@@ -166,7 +166,7 @@ def _pattern_hint(error: ValidationError) -> str:
         return "a model name such as 'claude-sonnet-4-5'"
     if (len(field) >= 2 and field[-2] == "vars") or name == "url_env":
         return "a variable name of letters, digits and underscores"
-    if name == "url":
+    if name == "url" and field[:1] == ["notify"]:
         return "an http:// or https:// URL (without a user name or password in it)"
     return f"text matching {error.validator_value}"
 
