@@ -25,6 +25,7 @@ COMMANDS = {
     "queue": LazyCommand(
         "bassi_ci.commands.queue:queue", "Queue work for `bassi execute --next` and `bassi mcp serve`."
     ),
+    "notify": LazyCommand("bassi_ci.commands.notify:notify", "Try the webhooks that tell people how runs ended."),
     "schedule": LazyCommand("bassi_ci.commands.schedule:schedule", "Manage scheduled tasks and preview schedules."),
     "scheduler": LazyCommand(
         "bassi_ci.commands.scheduler:scheduler",

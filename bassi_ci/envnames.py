@@ -3,8 +3,10 @@ redaction alike."""
 
 from __future__ import annotations
 
-# The API key: never in a tool's environment, always redacted.
-ALWAYS_SECRET = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+# The webhook URL of the environment's own notification (bassi_ci.runs.notify): a credential.
+NOTIFY_URL_ENV = "BASSI_NOTIFY_URL"
+# The API key and the webhook URL: never in a tool's environment, always redacted.
+ALWAYS_SECRET = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", NOTIFY_URL_ENV)
 
 # The GitHub runner's file commands: a step appends to these files to set variables, PATH,
 # outputs, state and its summary for the steps after it.

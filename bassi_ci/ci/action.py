@@ -33,6 +33,7 @@ from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit
 from bassi_ci.ci.runnerfiles import RunnerFiles, RunnerFilesChanged, look
 from bassi_ci.envnames import RUNNER_FILE_COMMANDS, RUNNER_TOKENS
 from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError, as_bassi_error
+from bassi_ci.runs import notify
 from bassi_ci.runs.ci import annotation
 from bassi_ci.runs.executor import record_failure
 from bassi_ci.runs.redact import Redactor
@@ -64,6 +65,9 @@ class ActionInputs:
     commit_message: str = ""
     branch: str = ""
     create_pull_request: bool = False
+    notify_url: str = ""
+    notify_format: str = "slack"
+    notify_when: tuple[str, ...] = ("failure",)
     replay: str = ""
 
     @classmethod
@@ -89,6 +93,9 @@ class ActionInputs:
             commit_message=get("COMMIT_MESSAGE"),
             branch=get("BRANCH"),
             create_pull_request=_flag(get("CREATE_PULL_REQUEST"), "create-pull-request"),
+            notify_url=get("NOTIFY_URL"),
+            notify_format=notify.parse_format(get("NOTIFY_FORMAT", "slack"), "notify-format"),
+            notify_when=notify.parse_when(get("NOTIFY_WHEN"), "notify-when"),
             replay=get("REPLAY"),
         )
 
@@ -247,13 +254,19 @@ def agent_env(environ: Mapping[str, str], inputs: ActionInputs) -> dict[str, str
     """The environment of `bassi execute` (and so of the agent's bash): no inputs, no workflow token,
     none of the runner's file commands or tokens (see runnerfiles).
 
-    The API key reaches it only as ANTHROPIC_API_KEY. A token the user put on the step's
-    `env:` (GH_TOKEN, …) is theirs to hand to the agent and is left alone.
+    The API key reaches it only as ANTHROPIC_API_KEY, the notify-url only as BASSI_NOTIFY_URL
+    (both hidden from the agent's commands and redacted: bassi_ci.envnames.ALWAYS_SECRET). A
+    token the user put on the step's `env:` (GH_TOKEN, …) is theirs to hand to the agent and
+    is left alone.
     """
     hidden = {GITHUB_TOKEN_VAR, *RUNNER_FILE_COMMANDS, *RUNNER_TOKENS}
     env = {key: value for key, value in environ.items() if not key.startswith(INPUT_PREFIX) and key not in hidden}
     if inputs.api_key:
         env["ANTHROPIC_API_KEY"] = inputs.api_key
+    if inputs.notify_url:  # in the environment, never on a command line (process listings show those)
+        env[notify.URL_ENV] = inputs.notify_url
+        env[notify.FORMAT_ENV] = inputs.notify_format
+        env[notify.WHEN_ENV] = ",".join(inputs.notify_when)
     return env
 
 

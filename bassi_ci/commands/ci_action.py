@@ -16,9 +16,10 @@ from bassi_ci.procguard import hide_from_same_user
 def ci_action_run() -> int:
     """Run the `bassi run` GitHub Action from its BASSI_INPUT_* environment (used by action.yml)."""
     hide_from_same_user()  # the key and the workflow token stay in /proc/<pid>/environ: not the agent's
-    key = os.environ.get("BASSI_INPUT_ANTHROPIC_API_KEY", "").strip()
-    if key:
-        output.echo(f"::add-mask::{key}")
+    for secret_input in ("ANTHROPIC_API_KEY", "NOTIFY_URL"):
+        value = os.environ.get(INPUT_PREFIX + secret_input, "").strip()
+        if value:
+            output.echo(f"::add-mask::{value}")
     token = os.environ.get(GITHUB_TOKEN_VAR, "").strip()
     if token:
         # GitHub masks the token (a secret) itself, not the base64 form commit-back sends as a header.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,9 +18,9 @@ from pathlib import Path
 from bassi_ci import clock
 from bassi_ci.agent.loop import AgentObserver, AgentRequest, run_agent
 from bassi_ci.agent.transport import AnthropicTransport, RecordingTransport, ReplayTransport, Transport
-from bassi_ci.errors import ExitCode, InternalError, as_bassi_error
+from bassi_ci.errors import ExitCode, InternalError, UsageError, as_bassi_error
 from bassi_ci.home import bassi_home, state_db_path
-from bassi_ci.runs import history
+from bassi_ci.runs import history, notify
 from bassi_ci.runs.commitpaths import run_commit_note
 from bassi_ci.runs.ending import RunIdentity, error_info, report_of
 from bassi_ci.runs.locks import task_lock
@@ -79,7 +80,9 @@ def execute_run(
     ident = RunIdentity.new(plan.task.id, history_key(plan.task))
     db = state_db_path()
     row_started = False
+    targets = plan.task.notify  # the environment's own target joins once it is known to be valid
     try:
+        targets = notify.run_targets(plan.task, os.environ)
         variables = run_variables(plan, ident)
         prompt = expand(plan.task.prompt, variables)
         transport = transport_factory(plan) if transport_factory else build_transport(plan, redactor)
@@ -100,12 +103,13 @@ def execute_run(
             report = _run_agent(plan, ident, prompt, transport, console, redactor)
             report = _with_commit_note(report, plan, variables, redactor)
             with interrupts_deferred():
-                return _finish_row(db, ident.run_id, report, redactor)
+                report = _finish_row(db, ident.run_id, report, redactor)
     except (Exception, KeyboardInterrupt) as ending:
         problem = as_bassi_error(ending, interrupted="interrupted before the run finished")
         report = report_of(ident, plan.effective_model, problem, redactor, has_log=row_started)
-    _record_ending(db, ident, report, plan.effective_model, row_started=row_started)
-    return report
+        _record_ending(db, ident, report, plan.effective_model, row_started=row_started)
+    # The result is final and in the history: now, and only now, word of it goes out.
+    return notify.notify_run(targets, report, redactor, os.environ)
 
 
 def _finish_row(db: Path, run_id: str, report: RunReport, redactor: Redactor) -> RunReport:
@@ -127,7 +131,11 @@ def record_failure(task: Task | None, model: str | None, ending: BaseException, 
     if task is None:
         return dataclasses.replace(report, task_id=None)
     _record_ending(state_db_path(), ident, report, model or task.model, row_started=False)
-    return report
+    try:
+        targets = notify.run_targets(task, os.environ)
+    except UsageError:  # the bad setting is what this report is about, or will be the next run's
+        targets = task.notify
+    return notify.notify_run(targets, report, redactor, os.environ)
 
 
 def _record_ending(db: Path, ident: RunIdentity, report: RunReport, model: str, *, row_started: bool) -> None:

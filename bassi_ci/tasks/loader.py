@@ -155,6 +155,11 @@ def describe_schema_error(error: ValidationError, data: dict[str, Any]) -> str:
     if kind == "anyOf" and not where:
         return "needs an 'id' or a 'name' so the task can be referred to"
     got = _short(error.instance)
+    # A webhook URL is a credential: never echoed whole.
+    if where.startswith("notify[") and where.endswith(".url") and isinstance(error.instance, str):
+        got = repr(error.instance.split("//")[0] + "//…")
+    elif where.startswith("notify[") and isinstance(error.instance, dict) and "url" in error.instance:
+        got = "the fields " + ", ".join(map(str, error.instance))
     expected = _expected(error)
     return f"field '{where}': expected {expected}, got {got}"
 
@@ -180,6 +185,12 @@ def _expected(error: ValidationError) -> str:
         return f"at most {value} characters"
     if kind == "uniqueItems":
         return "no repeated entries"
+    if kind == "minItems":
+        return "at least one entry" if value == 1 else f"at least {value} entries"
+    if kind == "maxItems":
+        return f"at most {value} entries"
+    if kind == "oneOf" and field and field[-1] == "when":
+        return "one of " + ", ".join(task_schema()["$defs"]["notify_when"]["enum"]) + ", or a list of them"
     if kind == "pattern":
         return _pattern_hint(error)
     description = error.schema.get("description") if isinstance(error.schema, dict) else None
@@ -195,7 +206,7 @@ def _pattern_hint(error: ValidationError) -> str:
         return "a single line of text without control or text-direction characters"
     if name == "model":
         return "a model name such as 'claude-sonnet-4-5'"
-    if len(field) >= 2 and field[-2] == "vars":
+    if (len(field) >= 2 and field[-2] == "vars") or name == "url_env":
         return "a variable name of letters, digits and underscores"
     if name in ("mcp_servers", "mcpServers"):
         return "a server name of lower-case letters, digits, hyphens and single inner underscores"
@@ -203,6 +214,8 @@ def _pattern_hint(error: ValidationError) -> str:
         return "one of bash, str_replace_based_edit_tool, ask_user, mcp__<server>, mcp__<server>__<tool>"
     if name == "url":
         return "an http:// or https:// address"
+    if name == "url" and field[:1] == ["notify"]:
+        return "an http:// or https:// URL (without a user name or password in it)"
     return f"text matching {error.validator_value}"
 
 

@@ -62,6 +62,48 @@ class CommitSettings:
         return data
 
 
+# When a notification goes out: a run status (bassi_ci.errors.ExitCode's words), or a shorthand.
+RUN_STATUSES = (
+    "success",
+    "failed",
+    "usage_error",
+    "needs_input",
+    "timeout",
+    "limit_reached",
+    "api_error",
+    "auth_error",
+    "locked",
+    "interrupted",
+)
+NOTIFY_SHORTHANDS = {"failure": RUN_STATUSES[1:], "always": RUN_STATUSES}
+NOTIFY_FORMATS = ("json", "slack")
+DEFAULT_NOTIFY_WHEN = ("failure",)
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    """A webhook to POST the run's end to (see bassi_ci.runs.notify).
+
+    The URL is a secret (whoever has it can post): `url_env` names the variable holding it;
+    `url`, written in the task file itself, is for hooks that are not secret.
+    """
+
+    when: tuple[str, ...] = DEFAULT_NOTIFY_WHEN
+    url_env: str | None = None
+    url: str | None = None
+    format: str = "json"
+
+    def wants(self, status: str) -> bool:
+        """Whether a run that ended with `status` is notified."""
+        return any(status == word or status in NOTIFY_SHORTHANDS.get(word, ()) for word in self.when)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"when": list(self.when)}
+        data.update({"url_env": self.url_env} if self.url_env is not None else {"url": self.url})
+        data["format"] = self.format
+        return data
+
+
 @dataclass(frozen=True)
 class Task:
     id: str
@@ -82,6 +124,7 @@ class Task:
     mcp_servers: tuple[McpServerSpec, ...] = ()
     # `bassi scheduler run`: run once at start when a due time passed while it was down.
     catch_up: bool = False
+    notify: tuple[NotifyTarget, ...] = ()
     # Where the task was loaded from; not part of the stored record.
     source: Path | None = field(default=None, compare=False)
 
@@ -114,6 +157,8 @@ class Task:
             data["catch_up"] = True
         if self.mcp_servers:
             data["mcp_servers"] = servers_to_dict(self.mcp_servers)
+        if self.notify:
+            data["notify"] = [target.to_dict() for target in self.notify]
         if self.vars:
             data["vars"] = dict(self.vars)
         return data
@@ -198,6 +243,7 @@ def task_from_dict(data: dict[str, Any], source: Path | None = None) -> Task:
         commit=_commit_settings(data.get("commit")),
         catch_up=bool(data.get("catch_up", False)),
         mcp_servers=servers_from_dict(data.get("mcp_servers")),
+        notify=tuple(notify_target(item) for item in data.get("notify", ())),
         source=source,
     )
 
@@ -210,6 +256,17 @@ def _commit_settings(data: dict[str, Any] | None) -> CommitSettings | None:
         message=data.get("message", DEFAULT_COMMIT_MESSAGE),
         branch=data.get("branch"),
         pull_request=bool(data.get("pull_request", False)),
+    )
+
+
+def notify_target(data: dict[str, Any]) -> NotifyTarget:
+    """A notify entry that passed the schema; a single `when` word counts as a list of one."""
+    when = data.get("when", DEFAULT_NOTIFY_WHEN)
+    return NotifyTarget(
+        when=(when,) if isinstance(when, str) else tuple(when),
+        url_env=data.get("url_env"),
+        url=data.get("url"),
+        format=data.get("format", "json"),
     )
 
 

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from tests.oracles import requires
+from tests.runs.receiver import running_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, requires("act")]
@@ -224,3 +225,56 @@ def test_action_commits_back_under_act(repo_copy: Path, tmp_path: Path, fakeapi_
     assert git(bare, "rev-parse", "main~1") == before
     changed = git(bare, "diff", "--name-only", "main~1", "main").splitlines()
     assert changed == ["reports/e2e.md"]
+
+
+def test_action_notifies_a_failed_run_under_act(repo_copy: Path, tmp_path: Path, fakeapi_pid_file: Path) -> None:
+    """notify-url from a secret: a failed run posts a Slack message to a local receiver; the step
+    still fails with the run's own exit code, and the URL shows nowhere in the log."""
+    work = repo_copy
+    (work / ".github" / "notify-script.json").write_text(json.dumps([{"type": "text", "text": "FAILED: no data"}]))
+    self_test = yaml.safe_load((work / ".github/workflows/self-test.yml").read_text())
+    steps = self_test["jobs"]["self-test"]["steps"]
+    start_server = next(step for step in steps if step.get("name") == "Start the fake Messages API")
+    start_server["run"] = start_server["run"].replace(".github/self-test/script.json", ".github/notify-script.json")
+    stop_server = next(step for step in steps if step.get("name") == "Stop the fake Messages API")
+    outputs_file = tmp_path / "outputs.json"
+    workflow = {
+        "name": "e2e notify",
+        "on": {"workflow_dispatch": {}},
+        "permissions": {"contents": "read"},
+        "jobs": {
+            "e2e": {
+                "runs-on": "ubuntu-latest",
+                "steps": [
+                    {"uses": "actions/checkout@v5", "with": {"persist-credentials": False}},
+                    start_server,
+                    {
+                        "id": "bassi",
+                        "uses": "./",
+                        "continue-on-error": True,
+                        "with": {
+                            "prompt": "Write the report",
+                            "anthropic-api-key": "fake-key-e2e",
+                            "notify-url": "${{ secrets.HOOK_URL }}",
+                        },
+                    },
+                    {
+                        "env": {"OUTPUTS": "${{ toJSON(steps.bassi.outputs) }}", "OUTPUTS_FILE": str(outputs_file)},
+                        "run": 'printf "%s" "$OUTPUTS" > "$OUTPUTS_FILE"',
+                    },
+                    stop_server,
+                ],
+            }
+        },
+    }
+    (work / ".github/workflows/notify.yml").write_text(yaml.safe_dump(workflow, sort_keys=False))
+    with running_receiver() as receiver:
+        proc = act(work, ".github/workflows/notify.yml", tmp_path, "-s", f"HOOK_URL={receiver.url}")
+        log = proc.stdout + proc.stderr
+        assert proc.returncode == 0, log[-4000:]
+        (message,) = receiver.payloads()
+    assert_server_stopped(fakeapi_pid_file)
+    outputs = json.loads(outputs_file.read_text())
+    assert (outputs["status"], outputs["exit-code"]) == ("failed", "1")
+    assert message["text"].startswith("bassi: adhoc failed (exit 1)")
+    assert "SECRETPART" not in log
