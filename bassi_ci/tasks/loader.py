@@ -212,10 +212,10 @@ def _pattern_hint(error: ValidationError) -> str:
         return "a server name of lower-case letters, digits, hyphens and single inner underscores"
     if len(field) >= 2 and field[-2] == "tools":
         return "one of bash, str_replace_based_edit_tool, ask_user, mcp__<server>, mcp__<server>__<tool>"
-    if name == "url":
-        return "an http:// or https:// address"
     if name == "url" and field[:1] == ["notify"]:
         return "an http:// or https:// URL (without a user name or password in it)"
+    if name == "url":
+        return "an http:// or https:// address"
     return f"text matching {error.validator_value}"
 
 
