@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from bassi_ci.agent.tools.containment import become_subreaper, kill_adopted
+from bassi_ci.ci.actorgate import Allowed, check_actor
 from bassi_ci.ci.commit import commit_back
 from bassi_ci.ci.gitstate import GitState, git_state, worktree_of
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
 from bassi_ci.ci.runnerfiles import RunnerFiles, RunnerFilesChanged, look
 from bassi_ci.envnames import RUNNER_FILE_COMMANDS, RUNNER_TOKENS
-from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError, as_bassi_error
+from bassi_ci.errors import BassiError, ExitCode, Forbidden, RunFailed, UsageError, as_bassi_error
 from bassi_ci.runs.ci import annotation
 from bassi_ci.runs.executor import record_failure
 from bassi_ci.runs.redact import Redactor
@@ -64,6 +65,7 @@ class ActionInputs:
     branch: str = ""
     create_pull_request: bool = False
     replay: str = ""
+    allowed: Allowed = field(default_factory=Allowed)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ActionInputs:
@@ -88,6 +90,7 @@ class ActionInputs:
             branch=get("BRANCH"),
             create_pull_request=_flag(get("CREATE_PULL_REQUEST"), "create-pull-request"),
             replay=get("REPLAY"),
+            allowed=Allowed.parse(get("ALLOWED_USERS"), get("ALLOWED_BOTS")),
         )
 
 
@@ -160,6 +163,9 @@ def run_action(environ: Mapping[str, str]) -> ActionOutcome:
     result_file = _result_path(environ)
     try:
         outcome = _run(environ, result_file)
+    except Forbidden as refusal:
+        outcome = failure_outcome(refusal, result_file, environ)
+        _summarize(environ, f"**bassi: the agent did not run** (status `forbidden`, exit code 9): {refusal}")
     except Exception as ending:  # a defect too must still leave outputs behind for the workflow
         outcome = failure_outcome(as_bassi_error(ending), result_file, environ)
     already_said = outcome.annotated or any(note.startswith("::error") for note in outcome.notes)
@@ -174,6 +180,10 @@ def run_action(environ: Mapping[str, str]) -> ActionOutcome:
 
 def _run(environ: Mapping[str, str], result_file: Path) -> ActionOutcome:
     inputs = ActionInputs.from_env(environ)
+    # Before anything else reads the repository or calls the API: see actorgate.
+    admitted = check_actor(environ, inputs.allowed, environ.get(GITHUB_TOKEN_VAR, "").strip())
+    if admitted:
+        _summarize(environ, admitted)
     workdir = Path(inputs.working_directory)
     if not workdir.is_dir():
         raise UsageError(f"working-directory: {inputs.working_directory!r} is not a folder")
@@ -223,6 +233,13 @@ def _private_summary(environ: Mapping[str, str]) -> Iterator[Path | None]:
         path = Path(folder, "summary.md")
         path.touch()
         yield path
+
+
+def _summarize(environ: Mapping[str, str], line: str) -> None:
+    """One line of the action's own in the step summary (redacted like every other output)."""
+    if environ.get("GITHUB_STEP_SUMMARY", "").strip():
+        text = Redactor.from_environ(environ).text(line)
+        _append(Path(environ["GITHUB_STEP_SUMMARY"]), f"\n{text}\n".encode())
 
 
 def _append(path: Path, data: bytes) -> None:
