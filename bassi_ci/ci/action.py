@@ -3,13 +3,15 @@
 action.yml hands every input over as an environment variable BASSI_INPUT_<NAME>
 (never as `${{ inputs.x }}` inside a script); this module turns them into a
 `bassi execute --ci` command line, commits results back when asked, and writes
-the step outputs. The workflow's token arrives as BASSI_GITHUB_TOKEN and is used for
-commit-back only: the agent's environment never gets it (nor any BASSI_INPUT_*), the
-generated workflows check out with `persist-credentials: false` so it is not in
-.git/config either, and commit-back hands it to `git push`/`git fetch` alone, as an
-environment-only http.extraheader (commit.push_config_env). Commit-back refuses when the
-repository's git configuration changed during the run (gitstate), and the step fails when the
-runner's file-command files did (runnerfiles).
+the step outputs. On events a stranger can trigger, the actor gate (actorgate) decides first
+whether the agent may run at all. The workflow's token arrives as BASSI_GITHUB_TOKEN and is
+used for the gate's permission check and commit-back only: the agent's environment never
+gets it (nor any BASSI_INPUT_*), the generated workflows check out with
+`persist-credentials: false` so it is not in .git/config either, and commit-back hands it
+to `git push`/`git fetch` alone, as an environment-only http.extraheader
+(commit.push_config_env). Commit-back refuses when the repository's git configuration
+changed during the run (gitstate), and the step fails when the runner's file-command files
+did (runnerfiles).
 """
 
 from __future__ import annotations
