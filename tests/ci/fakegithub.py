@@ -5,22 +5,15 @@ login -> role (the JSON GitHub sends: `permission` is the legacy level, where ma
 `write` and triage reads `read`; `role_name` the real role), or with a scripted status for a
 login in `failures`; unknown logins get GitHub's 404. Every request is recorded (path and
 headers), so a test can say that none was made, or which token came with it.
-
-Also a process, for the workflow run under act:
-    python -m tests.ci.fakegithub --roles '{"stranger": "read"}' --port-file FILE
-writes its base URL to FILE and serves until SIGTERM.
+Under act the test's own server is used: act runs the job on this machine.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import signal
-import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 LEGACY = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}
@@ -85,24 +78,3 @@ def serve(github: FakeGitHub) -> ThreadingHTTPServer:
     github.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--roles", default="{}", help="JSON object login -> role")
-    parser.add_argument("--repository", default="octo/repo")
-    parser.add_argument("--port-file", type=Path, required=True)
-    args = parser.parse_args()
-    github = FakeGitHub(roles=json.loads(args.roles), repository=args.repository)
-    server = serve(github)
-    args.port_file.write_text(github.url + "\n")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        signal.pause()
-    finally:
-        server.shutdown()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
