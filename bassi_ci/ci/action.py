@@ -3,13 +3,15 @@
 action.yml hands every input over as an environment variable BASSI_INPUT_<NAME>
 (never as `${{ inputs.x }}` inside a script); this module turns them into a
 `bassi execute --ci` command line, commits results back when asked, and writes
-the step outputs. The workflow's token arrives as BASSI_GITHUB_TOKEN and is used for
-commit-back only: the agent's environment never gets it (nor any BASSI_INPUT_*), the
-generated workflows check out with `persist-credentials: false` so it is not in
-.git/config either, and commit-back hands it to `git push`/`git fetch` alone, as an
-environment-only http.extraheader (commit.push_config_env). Commit-back refuses when the
-repository's git configuration changed during the run (gitstate), and the step fails when the
-runner's file-command files did (runnerfiles).
+the step outputs. On events a stranger can trigger, the actor gate (actorgate) decides first
+whether the agent may run at all. The workflow's token arrives as BASSI_GITHUB_TOKEN and is
+used for the gate's permission check and commit-back only: the agent's environment never
+gets it (nor any BASSI_INPUT_*), the generated workflows check out with
+`persist-credentials: false` so it is not in .git/config either, and commit-back hands it
+to `git push`/`git fetch` alone, as an environment-only http.extraheader
+(commit.push_config_env). Commit-back refuses when the repository's git configuration
+changed during the run (gitstate), and the step fails when the runner's file-command files
+did (runnerfiles).
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from bassi_ci.agent.tools.containment import become_subreaper, kill_adopted
+from bassi_ci.ci.actorgate import Allowed, check_actor
 from bassi_ci.ci.commit import commit_back
 from bassi_ci.ci.gitstate import GitState, git_state, worktree_of
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
 from bassi_ci.ci.runnerfiles import RunnerFiles, RunnerFilesChanged, look
 from bassi_ci.envnames import RUNNER_FILE_COMMANDS, RUNNER_TOKENS
-from bassi_ci.errors import BassiError, ExitCode, RunFailed, UsageError, as_bassi_error
+from bassi_ci.errors import BassiError, ExitCode, Forbidden, RunFailed, UsageError, as_bassi_error
 from bassi_ci.runs import notify
 from bassi_ci.runs.ci import annotation
 from bassi_ci.runs.executor import record_failure
@@ -69,6 +72,7 @@ class ActionInputs:
     notify_format: str = "slack"
     notify_when: tuple[str, ...] = ("failure",)
     replay: str = ""
+    allowed: Allowed = field(default_factory=Allowed)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ActionInputs:
@@ -97,6 +101,7 @@ class ActionInputs:
             notify_format=notify.parse_format(get("NOTIFY_FORMAT", "slack"), "notify-format"),
             notify_when=notify.parse_when(get("NOTIFY_WHEN"), "notify-when"),
             replay=get("REPLAY"),
+            allowed=Allowed.parse(get("ALLOWED_USERS"), get("ALLOWED_BOTS")),
         )
 
 
@@ -170,6 +175,9 @@ def run_action(environ: Mapping[str, str]) -> ActionOutcome:
     result_file = _result_path(environ)
     try:
         outcome = _run(environ, result_file)
+    except Forbidden as refusal:
+        outcome = failure_outcome(refusal, result_file, environ)
+        _summarize(environ, f"**bassi: the agent did not run** (status `forbidden`, exit code 9): {refusal}")
     except Exception as ending:  # a defect too must still leave outputs behind for the workflow
         outcome = failure_outcome(as_bassi_error(ending), result_file, environ)
     already_said = outcome.annotated or any(note.startswith("::error") for note in outcome.notes)
@@ -184,6 +192,10 @@ def run_action(environ: Mapping[str, str]) -> ActionOutcome:
 
 def _run(environ: Mapping[str, str], result_file: Path) -> ActionOutcome:
     inputs = ActionInputs.from_env(environ)
+    # Before anything else reads the repository or calls the API: see actorgate.
+    admitted = check_actor(environ, inputs.allowed, environ.get(GITHUB_TOKEN_VAR, "").strip())
+    if admitted:
+        _summarize(environ, admitted)
     workdir = Path(inputs.working_directory)
     if not workdir.is_dir():
         raise UsageError(f"working-directory: {inputs.working_directory!r} is not a folder")
@@ -233,6 +245,13 @@ def _private_summary(environ: Mapping[str, str]) -> Iterator[Path | None]:
         path = Path(folder, "summary.md")
         path.touch()
         yield path
+
+
+def _summarize(environ: Mapping[str, str], line: str) -> None:
+    """One line of the action's own in the step summary (redacted like every other output)."""
+    if environ.get("GITHUB_STEP_SUMMARY", "").strip():
+        text = Redactor.from_environ(environ).text(line)
+        _append(Path(environ["GITHUB_STEP_SUMMARY"]), f"\n{text}\n".encode())
 
 
 def _append(path: Path, data: bytes) -> None:

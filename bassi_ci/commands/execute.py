@@ -148,7 +148,8 @@ def execute(
 
     \b
     Exit codes: 0 success, 1 failed, 2 usage error, 3 needs input, 4 timeout,
-    5 limit reached, 6 API error, 7 auth error, 8 locked, 130 interrupted.
+    5 limit reached, 6 API error, 7 auth error, 8 locked, 9 forbidden,
+    130 interrupted.
     """
     hide_from_same_user()  # the key stays in this process's /proc/<pid>/environ: not the agent's to read
     outputs = ResultOutputs(ci=ci, as_json=as_json, junit=junit)

@@ -73,6 +73,7 @@ RUN_STATUSES = (
     "api_error",
     "auth_error",
     "locked",
+    "forbidden",
     "interrupted",
 )
 NOTIFY_SHORTHANDS = {"failure": RUN_STATUSES[1:], "always": RUN_STATUSES}

@@ -1,11 +1,13 @@
-"""Fixtures of the ci tests: a bare remote with one commit."""
+"""Fixtures of the ci tests: a bare remote with one commit, a fake GitHub REST API."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.ci.fakegithub import FakeGitHub, serve
 from tests.ci.helpers import git
 
 
@@ -21,3 +23,13 @@ def remote(tmp_path: Path) -> Path:
     git(seed, "commit", "-q", "-m", "initial")
     git(seed, "push", "-q", "origin", "HEAD:main")
     return bare
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    """A fake GitHub REST API (tests/ci/fakegithub.py), stopped at teardown."""
+    github = FakeGitHub()
+    server = serve(github)
+    yield github
+    server.shutdown()
+    server.server_close()

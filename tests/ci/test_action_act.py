@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.ci.fakegithub import FakeGitHub
+from tests.fakeapi import FakeMessagesAPI
 from tests.oracles import requires
 from tests.runs.receiver import running_receiver
 
@@ -108,14 +110,16 @@ def assert_server_stopped(pid_file: Path) -> None:
     assert not any(fakeapi_alive(pid) for pid in pids), "the workflow left its fake API server running"
 
 
-def act(repo: Path, workflow: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def act(
+    repo: Path, workflow: str, tmp_path: Path, *extra: str, event: str = "workflow_dispatch"
+) -> subprocess.CompletedProcess[str]:
     stub = tmp_path / "setup-python-stub"
     stub.mkdir(exist_ok=True)
     (stub / "action.yml").write_text(yaml.safe_dump(SETUP_PYTHON_STUB))
     return subprocess.run(
         [
             "act",
-            "workflow_dispatch",
+            event,
             "-W",
             workflow,
             "-P",
@@ -278,3 +282,79 @@ def test_action_notifies_a_failed_run_under_act(repo_copy: Path, tmp_path: Path,
     assert (outputs["status"], outputs["exit-code"]) == ("failed", "1")
     assert message["text"].startswith("bassi: adhoc failed (exit 1)")
     assert "SECRETPART" not in log
+
+
+def test_actor_gate_under_act(
+    repo_copy: Path, tmp_path: Path, fake_github: FakeGitHub, fake_api: FakeMessagesAPI
+) -> None:
+    """An issue comment by a reader: the composite action ends forbidden (exit 9) with its outputs set,
+    and the fake Messages API is never called."""
+    work = repo_copy
+    git(work, "remote", "set-url", "origin", "https://github.com/octo/repo.git")  # act's GITHUB_REPOSITORY
+    fake_github.roles = {"stranger": "read"}
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps({"action": "created", "comment": {"body": "@bassi hi"}, "sender": {"login": "stranger"}})
+    )
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    workflow = {
+        "name": "gate",
+        "on": {"issue_comment": {"types": ["created"]}},
+        "permissions": {"contents": "read"},
+        "jobs": {
+            "gate": {
+                "runs-on": "ubuntu-latest",
+                "steps": [
+                    {"uses": "actions/checkout@v5", "with": {"persist-credentials": False}},
+                    {
+                        "id": "bassi",
+                        "uses": "./",
+                        "continue-on-error": True,
+                        "with": {"prompt": "answer the comment", "anthropic-api-key": "fake-key-gate"},
+                    },
+                    {
+                        "env": {
+                            "OUTPUTS": "${{ toJSON(steps.bassi.outputs) }}",
+                            "RESULT_FILE": "${{ steps.bassi.outputs.result-file }}",
+                            "KEEP": str(kept),
+                        },
+                        # RUNNER_TEMP, where the result file is, is gone when act ends: keep a copy.
+                        "run": 'printf "%s" "$OUTPUTS" > "$KEEP/outputs.json"; cp "$RESULT_FILE" "$KEEP/result.json"',
+                    },
+                ],
+            }
+        },
+    }
+    (work / ".github/workflows/gate.yml").write_text(yaml.safe_dump(workflow, sort_keys=False))
+    token = "ghs_" + "ActGateWorkflowT0ken" * 2
+    proc = act(
+        work,
+        ".github/workflows/gate.yml",
+        tmp_path,
+        "-e",
+        str(event),
+        "--actor",
+        "stranger",
+        "-s",
+        f"GITHUB_TOKEN={token}",
+        "--env",
+        f"GITHUB_API_URL={fake_github.url}",
+        "--env",
+        f"ANTHROPIC_BASE_URL={fake_api.base_url}",
+        event="issue_comment",
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    outputs = json.loads((kept / "outputs.json").read_text())
+    assert outputs["status"] == "forbidden" and outputs["exit-code"] == "9", outputs
+    result = json.loads((kept / "result.json").read_text())
+    assert (result["status"], result["exit_code"]) == ("forbidden", 9)
+    assert result["error"]["message"].startswith("stranger has read permission on octo/repo")
+    # act shows each step's summary file after the step.
+    assert "Summary - \n**bassi: the agent did not run** (status `forbidden`, exit code 9): stranger has read" in log
+    assert "::error title=bassi::stranger has read permission on octo/repo" in log
+    assert fake_api.requests == []
+    assert [r.path for r in fake_github.requests] == ["/repos/octo/repo/collaborators/stranger/permission"]
+    assert fake_github.requests[0].headers["authorization"] == f"Bearer {token}"
+    assert token not in log
