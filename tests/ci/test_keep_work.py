@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bassi_ci.tasks.loader import load_task_file
+from bassi_ci.tasks.model import task_from_dict
 from tests.ci.helpers import clone, git, remote_log
 from tests.cli import run_cli
 
@@ -191,3 +193,13 @@ def test_the_remote_log_of_main_is_unchanged_after_two_failed_runs(remote: Path,
     assert remote_log(remote) == ["initial|Someone|someone@example.com"]
     assert git(remote, "show", "bassi/weekly/r2:reports/week.md") == "second try"
     assert git(remote, "show", "bassi/weekly/r1:reports/week.md") == "half a report"
+
+
+def test_on_failure_round_trips_through_the_task_record(tmp_path: Path) -> None:
+    task = load_task_file(write_task(tmp_path))
+    assert task.commit is not None and task.commit.on_failure == "branch"
+    assert task.commit.to_dict()["on_failure"] == "branch"
+    assert task_from_dict(task.to_dict()) == task
+    default = load_task_file(write_task(tmp_path, on_failure=None, task_id="plain"))
+    assert default.commit is not None and default.commit.on_failure == "discard"
+    assert "on_failure" not in default.commit.to_dict()  # the default is not written out
