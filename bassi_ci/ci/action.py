@@ -32,7 +32,13 @@ from bassi_ci.agent.tools.containment import become_subreaper, kill_adopted
 from bassi_ci.ci.actorgate import Allowed, check_actor
 from bassi_ci.ci.commit import commit_back
 from bassi_ci.ci.gitstate import GitState, git_state, worktree_of
-from bassi_ci.ci.request import DEFAULT_SERVER_URL, build_commit_request, commit_paths
+from bassi_ci.ci.request import (
+    DEFAULT_SERVER_URL,
+    build_commit_request,
+    commit_paths,
+    discarded_note,
+    keeps_failed_work,
+)
 from bassi_ci.ci.runnerfiles import RunnerFiles, RunnerFilesChanged, look
 from bassi_ci.envnames import RUNNER_FILE_COMMANDS, RUNNER_TOKENS
 from bassi_ci.errors import BassiError, ExitCode, Forbidden, RunFailed, UsageError, as_bassi_error
@@ -112,6 +118,7 @@ class ActionOutcome:
     result_file: Path
     commit_sha: str = ""
     pull_request_url: str = ""
+    work_branch: str = ""  # the side branch a failed run's work was pushed to (commit.on_failure: branch)
     notes: list[str] = field(default_factory=list)
     annotated: bool = False  # an ::error:: for this failure was printed already
 
@@ -128,6 +135,7 @@ class ActionOutcome:
             "num-turns": str(self.result.get("num_turns", "")),
             "commit-sha": self.commit_sha,
             "pull-request-url": self.pull_request_url,
+            "work-branch": self.work_branch,
         }
 
 
@@ -306,8 +314,10 @@ def _commit(
     environ: Mapping[str, str],
     git_before: GitState | None,
 ) -> None:
-    if outcome.exit_code != ExitCode.SUCCESS:
-        outcome.notes.append(f"not committing: the run ended with status {outcome.result.get('status')}")
+    status = str(outcome.result.get("status"))
+    failed_run = outcome.exit_code != ExitCode.SUCCESS
+    if failed_run and not keeps_failed_work(task, status):
+        outcome.notes.append(discarded_note(status))
         return
     try:
         paths = commit_paths(
@@ -327,15 +337,23 @@ def _commit(
             task_id=task_id,
             run_id=run_id,
             cli_vars=inputs.vars,
+            run_result=outcome.result,
+            keep_failed_work=failed_run,
+            environ=environ,
             push_token=environ.get(GITHUB_TOKEN_VAR, ""),
             server_url=environ.get("GITHUB_SERVER_URL", "").strip() or DEFAULT_SERVER_URL,
             git_state=git_before,
         )
         done = commit_back(request)
     except Exception as failure:  # a defect in commit-back must not replace the run's own result
+        if failed_run:  # the run's own failure stays the step's result; say the work was not kept
+            message = Redactor.from_environ(environ).text(str(failure))
+            outcome.notes.append(annotation("error", "bassi commit-back", f"the run's work was not kept: {message}"))
+            return
         _fail(outcome, as_bassi_error(failure), environ, "bassi commit-back")
         return
     outcome.commit_sha, outcome.pull_request_url = done.sha, done.pull_request_url
+    outcome.work_branch = done.work_branch
     outcome.notes.append(done.note)
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import base64
 import os
-import shlex
 import shutil
-import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -24,6 +22,8 @@ from urllib.parse import urlsplit
 import git
 
 from bassi_ci.ci.gitstate import GitConfigChanged, check_unchanged
+from bassi_ci.ci.prbody import FOOTER
+from bassi_ci.ci.pullrequest import Review, open_review
 from bassi_ci.ci.request import DEFAULT_SERVER_URL, GITHUB_TOKEN_USER, CommitRequest
 from bassi_ci.ci.secretscan import known_secret_values, secret_file_reason
 from bassi_ci.errors import RunFailed, UsageError
@@ -47,10 +47,15 @@ class CommitOutcome:
     files: tuple[str, ...]
     pull_request_url: str = ""
     note: str = ""
+    # The side branch that holds the work of a run that did not succeed (sha is "" then: no
+    # commit reached the branch the run was for).
+    work_branch: str = ""
 
 
 def commit_back(request: CommitRequest) -> CommitOutcome:
-    """Commit and push the changed files under `request.paths`; see the module docstring."""
+    """Commit and push the changed files under `request.paths`; see the module docstring.
+
+    With `request.side_branch` (a run that did not succeed) they go to that branch alone."""
     if not request.paths:
         raise UsageError("commit-back needs at least one path or glob (commit-paths)")
     repo = _open_repo(request.repo)
@@ -75,11 +80,31 @@ def commit_back(request: CommitRequest) -> CommitOutcome:
             shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
             raise RunFailed(f"git could not commit {shown}: {_git_message(exc)}; nothing was pushed") from None
         _push_with_retry(repo, request, target, push_env)
-    sha = repo.head.commit.hexsha
-    url, note = "", f"committed {len(files)} file(s) as {sha[:12]} and pushed to {request.remote}/{target}"
+    return _pushed(root, request, repo.head.commit.hexsha, tuple(files), target, base)
+
+
+def _pushed(
+    root: Path, request: CommitRequest, sha: str, files: tuple[str, ...], target: str, base: str
+) -> CommitOutcome:
+    """The outcome of a push to `target`, after opening the pull request when one is asked for.
+
+    A failed run's work on its side branch reports no commit sha (nothing reached the branch the
+    run was for) but the branch, and its pull request is a draft."""
+    where = f"{request.remote}/{target}"
+    if request.side_branch is None:
+        note = f"committed {len(files)} file(s) as {sha[:12]} and pushed to {where}"
+    else:
+        note = (
+            f"the run ended with status {request.run_status}: kept its changes to {len(files)} file(s) as "
+            f"{sha[:12]} on the side branch {where} (not on {base or 'the checked-out commit'})"
+        )
+    url = ""
     if request.pull_request:
-        url, note = _open_pull_request(root, request, target, base)
-    return CommitOutcome(sha=sha, branch=target, files=tuple(files), pull_request_url=url, note=note)
+        url, opened = _open_review(root, request, target, base)
+        note = opened if request.side_branch is None else f"{note}; {opened}"
+    if request.side_branch is None:
+        return CommitOutcome(sha=sha, branch=target, files=files, pull_request_url=url, note=note)
+    return CommitOutcome(sha="", branch=target, files=files, pull_request_url=url, note=note, work_branch=target)
 
 
 def expand_paths(paths: tuple[str, ...], variables: Mapping[str, str] | None, root: Path) -> tuple[str, ...]:
@@ -248,27 +273,18 @@ def _credential_forms(request: CommitRequest) -> tuple[str, ...]:
     return (token, basic_credential(token, request.push_user)) if token else ()
 
 
-def _open_pull_request(root: Path, request: CommitRequest, head: str, base: str) -> tuple[str, str]:
-    title = request.message.splitlines()[0]
-    if shutil.which("gh") is None:
-        hint = shlex.join(["gh", "pr", "create", "--head", head, "--base", base, "--title", title])
-        return "", f"pushed branch {head}; 'gh' is not installed, so open the pull request yourself: {hint}"
-    body = "Opened by bassi commit-back."
-    env = dict(os.environ)
-    if request.push_token and not env.get("GH_TOKEN"):
-        env["GH_TOKEN"] = request.push_token  # this process only; a GH_TOKEN the user set wins
-    proc = subprocess.run(
-        ["gh", "pr", "create", "--head", head, "--base", base, "--title", title, "--body", body],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
+def _open_review(root: Path, request: CommitRequest, head: str, base: str) -> tuple[str, str]:
+    """The pull request (gh) or GitLab merge request for the pushed branch; a draft for a failed
+    run's work. Its title and body are redacted of every secret and the push credential."""
+    review = Review(
+        head=head,
+        base=base,
+        title=request.message.splitlines()[0],
+        body=request.review_body or FOOTER,
+        draft=request.side_branch is not None,
     )
-    if proc.returncode != 0:
-        raise RunFailed(f"pushed branch {head}, but 'gh pr create' failed: {proc.stderr.strip() or proc.stdout}")
-    url = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
-    return url, f"opened pull request {url}"
+    redactor = Redactor([*secret_values(os.environ), *_credential_forms(request)])
+    return open_review(root, review, request.push_token, redactor)
 
 
 # The agent could have written hooks or an fsmonitor command into the repository it worked
@@ -304,6 +320,10 @@ def _current_branch(repo: git.Repo) -> str:
 
 
 def _target_branch(request: CommitRequest, base: str) -> str:
+    if request.side_branch is not None:
+        if request.side_branch == base:  # only if someone named their checked-out branch so
+            raise UsageError(f"the side branch {base} is the checked-out branch; a failed run's work goes elsewhere")
+        return request.side_branch
     if request.pull_request:
         return request.branch or f"bassi/{request.pr_branch_suffix}"
     if request.branch:

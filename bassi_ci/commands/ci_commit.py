@@ -10,10 +10,19 @@ import click
 
 from bassi_ci import output
 from bassi_ci.ci.commit import commit_back
-from bassi_ci.ci.request import BOT_EMAIL, BOT_NAME, GITHUB_TOKEN_USER, build_commit_request, commit_paths
-from bassi_ci.errors import RunFailed, UsageError
+from bassi_ci.ci.request import (
+    BOT_EMAIL,
+    BOT_NAME,
+    GITHUB_TOKEN_USER,
+    build_commit_request,
+    commit_paths,
+    discarded_note,
+    keeps_failed_work,
+)
+from bassi_ci.errors import ExitCode, RunFailed, UsageError
 from bassi_ci.procguard import hide_from_same_user
 from bassi_ci.tasks.loader import load_task_file
+from bassi_ci.tasks.model import ON_FAILURE_CHOICES, Task
 from bassi_ci.tasks.templating import parse_vars
 
 
@@ -48,7 +57,16 @@ from bassi_ci.tasks.templating import parse_vars
     "--result",
     "result_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="JSON result of the run: gives {run_id}; nothing is committed unless its status is success.",
+    help="JSON result of the run: gives {run_id} and the pull request's summary; a run that did not "
+    "succeed commits nothing, or with --on-failure branch pushes its work to bassi/<task_id>/<run_id>.",
+)
+@click.option(
+    "--on-failure",
+    type=click.Choice(ON_FAILURE_CHOICES),
+    default=None,
+    help="What to do with the changes of a --result that failed, timed out, hit a limit or was "
+    "interrupted: discard them, or push them to the side branch bassi/<task_id>/<run_id> and exit "
+    "with the run's exit code. Default: the --task's commit.on_failure, else discard.",
 )
 @click.option("--task-id", default=None, help="Value of {task_id} (default: the --task's id, else 'adhoc').")
 @click.option("--run-id", default=None, help="Value of {run_id} (default: the --result's run_id, else 'manual').")
@@ -93,6 +111,7 @@ def ci_commit(
     create_pull_request: bool,
     task_file: Path | None,
     result_file: Path | None,
+    on_failure: str | None,
     task_id: str | None,
     run_id: str | None,
     vars_: tuple[str, ...],
@@ -103,7 +122,7 @@ def ci_commit(
     push_token_env: str | None,
     push_user: str,
     push_user_env: str | None,
-) -> None:
+) -> int:
     """Commit the changed files under PATHS and push them (rebasing and retrying, never forcing).
 
     Files outside PATHS are never staged; nothing changed means no commit. A file that
@@ -113,12 +132,12 @@ def ci_commit(
     hide_from_same_user()  # the push token stays in /proc/<pid>/environ: not for other processes to read
     credential = push_credential(push_token_env, push_user, push_user_env)  # first: out of the environment
     task = load_task_file(task_file) if task_file is not None else None
-    if result_file is not None:
-        run_id = run_id or _successful_run_id(result_file)
+    result = _read_result(result_file) if result_file is not None else None
+    keep_failed_work = _keeps_failed_work(task, result, result_file, on_failure)
+    if result is not None:
+        run_id = run_id or str(result.get("run_id") or "manual")
     globs = tuple(part.strip() for item in paths for part in item.replace(",", "\n").splitlines() if part.strip())
     globs = commit_paths(task, globs, missing="give --paths (or a --task with commit.paths)")
-    the_task_id = task_id or (task.id if task else "adhoc")
-    the_run_id = run_id or "manual"
     outcome = commit_back(
         build_commit_request(
             task,
@@ -127,9 +146,11 @@ def ci_commit(
             message=message,
             branch=branch,
             pull_request=create_pull_request,
-            task_id=the_task_id,
-            run_id=the_run_id,
+            task_id=task_id or (task.id if task else "adhoc"),
+            run_id=run_id or "manual",
             cli_vars=parse_vars(vars_),
+            run_result=result,
+            keep_failed_work=keep_failed_work,
             author_name=author_name,
             author_email=author_email,
             push_token=credential[0],
@@ -143,6 +164,10 @@ def ci_commit(
     output.echo(f"commit-sha={outcome.sha}")
     if outcome.pull_request_url:
         output.echo(f"pull-request-url={outcome.pull_request_url}")
+    if outcome.work_branch:
+        output.echo(f"work-branch={outcome.work_branch}")
+    # The work is safe, but the run still failed: the job fails as the run did.
+    return _run_exit_code(result) if keep_failed_work and result is not None else int(ExitCode.SUCCESS)
 
 
 def push_credential(token_env: str | None, user: str, user_env: str | None) -> tuple[str, str]:
@@ -164,14 +189,32 @@ def push_credential(token_env: str | None, user: str, user_env: str | None) -> t
     return token, user
 
 
-def _successful_run_id(path: Path) -> str:
-    """The run_id of a result file; a run that did not succeed has nothing to commit (exit 1)."""
+def _read_result(path: Path) -> dict[str, object]:
+    """The run's JSON result document (a UsageError when it is not one)."""
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as problem:
         raise UsageError(f"--result {path}: cannot read the run's JSON result: {problem}") from None
     if not isinstance(result, dict):
         raise UsageError(f"--result {path}: not a bassi result (expected a JSON object)")
-    if result.get("status") != "success":
-        raise RunFailed(f"not committing: the run in {path} ended with status {result.get('status')}")
-    return str(result.get("run_id") or "manual")
+    return result
+
+
+def _keeps_failed_work(
+    task: Task | None, result: dict[str, object] | None, path: Path | None, on_failure: str | None
+) -> bool:
+    """False for a successful run (or none given); True when a failed run's work goes to its side
+    branch; a RunFailed (exit 1, nothing committed) when it is discarded."""
+    status = str(result.get("status")) if result is not None else "success"
+    if status == "success":
+        return False
+    if not keeps_failed_work(task, status, on_failure):
+        raise RunFailed(discarded_note(status, f" in {path}"))
+    return True
+
+
+def _run_exit_code(result: dict[str, object]) -> int:
+    """The exit code the run ended with (1 when the result names none, or success's)."""
+    code = result.get("exit_code")
+    known = ExitCode.known(code) if isinstance(code, int) and not isinstance(code, bool) else None
+    return int(known) if known not in (None, ExitCode.SUCCESS) else int(ExitCode.FAILED)

@@ -40,6 +40,9 @@ class Limits:
 
 
 DEFAULT_COMMIT_MESSAGE = "bassi: {task_id} results of {date}"
+# What commit-back does with the changes of a run that did not succeed (see ci/request.py):
+# drop them, or push them to the side branch bassi/<task_id>/<run_id>.
+ON_FAILURE_CHOICES = ("discard", "branch")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class CommitSettings:
     message: str = DEFAULT_COMMIT_MESSAGE
     branch: str | None = None
     pull_request: bool = False
+    on_failure: str = "discard"  # one of ON_FAILURE_CHOICES
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"paths": list(self.paths)}
@@ -59,6 +63,8 @@ class CommitSettings:
             data["branch"] = self.branch
         if self.pull_request:
             data["pull_request"] = True
+        if self.on_failure != "discard":
+            data["on_failure"] = self.on_failure
         return data
 
 
@@ -257,6 +263,7 @@ def _commit_settings(data: dict[str, Any] | None) -> CommitSettings | None:
         message=data.get("message", DEFAULT_COMMIT_MESSAGE),
         branch=data.get("branch"),
         pull_request=bool(data.get("pull_request", False)),
+        on_failure=data.get("on_failure", "discard"),
     )
 
 

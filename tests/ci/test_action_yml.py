@@ -25,6 +25,7 @@ OUTPUTS = (
     "num-turns",
     "commit-sha",
     "pull-request-url",
+    "work-branch",
 )
 
 
