@@ -82,6 +82,9 @@ class Task:
     mcp_servers: tuple[McpServerSpec, ...] = ()
     # `bassi scheduler run`: run once at start when a due time passed while it was down.
     catch_up: bool = False
+    # The JSON Schema of the run's structured output, as written: inline, or a path relative to
+    # the task file (tasks/output_schema.py resolves and checks it).
+    output_schema: dict[str, Any] | str | None = None
     # Where the task was loaded from; not part of the stored record.
     source: Path | None = field(default=None, compare=False)
 
@@ -114,6 +117,8 @@ class Task:
             data["catch_up"] = True
         if self.mcp_servers:
             data["mcp_servers"] = servers_to_dict(self.mcp_servers)
+        if self.output_schema is not None:
+            data["output_schema"] = self.output_schema
         if self.vars:
             data["vars"] = dict(self.vars)
         return data
@@ -198,6 +203,7 @@ def task_from_dict(data: dict[str, Any], source: Path | None = None) -> Task:
         commit=_commit_settings(data.get("commit")),
         catch_up=bool(data.get("catch_up", False)),
         mcp_servers=servers_from_dict(data.get("mcp_servers")),
+        output_schema=data.get("output_schema"),
         source=source,
     )
 
