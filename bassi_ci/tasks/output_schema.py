@@ -8,8 +8,8 @@ exit 2) before any API call.
 
 Accepted: a valid draft 2020-12 schema (jsonschema's own meta-schema check), whose root says
 `type: object` (the model gives it as a tool's input, which the API wants to be an object),
-at most MAX_OUTPUT_SCHEMA_BYTES of JSON, and with only local `$ref`s (`#…`): bassi fetches
-nothing from the network to validate an answer.
+at most MAX_OUTPUT_SCHEMA_BYTES of JSON, and with only local `$ref`s (`#…`) that resolve: bassi
+fetches nothing from the network to validate an answer.
 """
 
 from __future__ import annotations
@@ -68,6 +68,9 @@ def check_output_schema(schema: object) -> dict[str, Any]:
     remote = next(_remote_refs(plain), None)
     if remote is not None:
         raise OutputSchemaError(f"$ref {remote!r}: only references inside the schema (#/$defs/...) are allowed")
+    dangling = _dangling_ref(plain)
+    if dangling is not None:
+        raise OutputSchemaError(f"$ref {dangling!r} points to nothing in the schema")
     return plain
 
 
@@ -118,6 +121,44 @@ def _remote_refs(node: object) -> Iterator[str]:
                 stack.append(item)
         elif isinstance(value, list):
             stack.extend(value)
+
+
+def _dangling_ref(schema: dict[str, Any]) -> str | None:
+    """The first `$ref` that cannot be resolved inside the schema: caught here, it is a usage error
+    before the run instead of a validation that fails whatever the model answers.
+
+    Skipped for a schema with `$id`s below its root (each starts a new base for the references
+    under it); jsonschema still resolves those when it validates.
+    """
+    refs: list[str] = []
+    nested_id = False
+    stack: list[tuple[object, bool]] = [(schema, True)]
+    while stack:
+        node, root = stack.pop()
+        if isinstance(node, dict):
+            nested_id = nested_id or (not root and isinstance(node.get("$id"), str))
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                refs.append(ref)
+            stack.extend((item, False) for item in node.values())
+        elif isinstance(node, list):
+            stack.extend((item, False) for item in node)
+    if not refs or nested_id:
+        return None
+    # Lazy, as in check_output_schema (referencing comes with jsonschema).
+    from referencing import Registry
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012
+
+    given = schema.get("$id")
+    base = given if isinstance(given, str) else ""
+    resolver = Registry().with_resource(base, DRAFT202012.create_resource(schema)).crawl().resolver(base)
+    for ref in refs:
+        try:
+            resolver.lookup(ref)
+        except Unresolvable:
+            return ref
+    return None
 
 
 def _pointer(path: Any) -> str:

@@ -194,6 +194,11 @@ BAD_SCHEMAS = [
         id="remote-ref",
     ),
     pytest.param(
+        {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}},
+        "$ref '#/$defs/missing' points to nothing in the schema",
+        id="dangling-ref",
+    ),
+    pytest.param(
         {"type": "object", "description": "x" * (64 * 1024)}, "at most 64 KiB is allowed", id="over-the-size-cap"
     ),
 ]

@@ -108,6 +108,24 @@ def test_what_is_accepted_is_what_jsonschema_itself_accepts() -> None:
         assert accepted == valid, schema
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "$defs": {"x": {"$anchor": "named"}}, "properties": {"a": {"$ref": "#named"}}},
+        {
+            "$id": "https://example.com/s.json",
+            "type": "object",
+            "$defs": {"x": {}},
+            "properties": {"a": {"$ref": "#/$defs/x"}},
+        },
+        {"type": "object", "properties": {"self": {"$ref": "#"}}},
+    ],
+)
+def test_references_inside_the_schema_are_accepted(schema: dict[str, Any]) -> None:
+    assert check_output_schema(schema) == schema
+    Draft202012Validator(schema).validate({"a": 1} if "a" in schema["properties"] else {"self": {}})
+
+
 def test_an_output_schema_error_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         check_output_schema([])
