@@ -271,3 +271,16 @@ def test_output_schema_is_refused_with_next(workspace: Path) -> None:
 
     assert code == 2
     assert "--output-schema: not with --next" in result["error"]["message"]
+
+
+def test_the_other_calls_of_the_answering_reply_still_run(fake_api: FakeMessagesAPI, workspace: Path) -> None:
+    fake_api.enqueue(tool_use(("bash", {"command": "echo seen > out.txt"}), ("structured_output", VALID)))
+
+    code, result, err = execute_ci(str(task_file(workspace, SCHEMA)), "--tools", "bash")
+
+    assert code == 0, err
+    assert (workspace / "out.txt").read_text() == "seen\n"
+    assert result["files_changed"] == ["out.txt"]
+    assert result["permission_denials"] == []  # the tool is not subject to the allow-list
+    assert [tool["name"] for tool in fake_api.requests[0].body["tools"]] == ["bash", "structured_output"]
+    assert len(fake_api.requests) == 1
