@@ -6,7 +6,8 @@ exit code follows docs/design.md:
 - 0 success: the model ended its turn (stop_reason "end_turn" or "stop_sequence").
 - 1 failed: the model ended but did not finish: its final text starts with "FAILED:" (the
   system prompt asks it to do so when it cannot do the task), or it stopped for
-  "max_tokens", "refusal" or any other reason than the two above.
+  "max_tokens", "refusal" or any other reason than the two above; with an output schema,
+  also when no valid structured_output call came (error.type invalid_output; structured.py).
 - 3 needs_input: the model called ask_user in a non-interactive run (`question` is set).
 - 4 timeout: the deadline passed — checked before each API call, the API call gets only
   the time left, and bash commands are cut at the deadline with their process groups.
@@ -28,6 +29,11 @@ ends, whatever the outcome. A server that cannot start ends the run before any A
 2 usage_error for a definition that cannot work, 1 failed for a server that dies or does not
 initialize.
 
+Structured output (request.output_schema; structured.py): the tool `structured_output` is
+offered last, with the schema as its input schema. A valid call ends the run after the other
+tool calls of the same reply have run, without another API call; a turn that ends without one
+gets one reminder.
+
 Prompt caching: cache_control breakpoints go on the last tool definition, on the
 system prompt and on the last content block of the newest message (3 of the 4 allowed),
 so each turn reads the previous turn's prefix from the cache.
@@ -43,6 +49,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bassi_ci.agent.pricing import cost_usd
+from bassi_ci.agent.structured import STRUCTURED_OUTPUT, StructuredOutput
+from bassi_ci.agent.structured import SYSTEM_PROMPT as STRUCTURED_SYSTEM_PROMPT
+from bassi_ci.agent.structured import tool_definition as structured_tool
 from bassi_ci.agent.tools import BASH, EDITOR, ToolResult, tool_definitions
 from bassi_ci.agent.tools.bash import BashTool
 from bassi_ci.agent.tools.editor import EditorTool
@@ -93,6 +102,7 @@ class AgentRequest:
     max_tokens: int = DEFAULT_MAX_TOKENS
     mcp_servers: tuple[McpServerSpec, ...] = ()
     mcp_call_timeout_s: float = 120.0
+    output_schema: dict[str, Any] | None = None  # already checked (tasks/output_schema.py)
 
 
 @dataclass
@@ -132,6 +142,7 @@ class AgentOutcome:
     files_changed: list[str]
     error: BassiError | None
     question: str | None = None
+    structured_output: dict[str, Any] | None = None
 
 
 class AgentObserver(Protocol):
@@ -204,8 +215,11 @@ class _Run:
             request.workdir, max_output_chars=request.max_tool_output_chars, deadline=request.deadline
         )
         self.mcp: McpServers | None = None
+        self.structured = StructuredOutput(request.output_schema) if request.output_schema is not None else None
         self._offer_tools()
         system = BASE_SYSTEM_PROMPT.format(workdir=self.editor.root, marker=FAILURE_MARKER)
+        if self.structured is not None:
+            system = f"{system}\n\n{STRUCTURED_SYSTEM_PROMPT}"
         if request.system_prompt:
             system = f"{system}\n\n{request.system_prompt}"
         self.system = [{"type": "text", "text": system, "cache_control": EPHEMERAL}]
@@ -239,13 +253,17 @@ class _Run:
             files_changed=self._files_changed(before),
             error=error,
             question=self.question,
+            structured_output=self.structured.value if self.structured is not None else None,
         )
 
     def _offer_tools(self) -> None:
-        """The built-in tools the task allows, then the MCP tools; the cache breakpoint on the last."""
+        """The built-in tools the task allows, the MCP tools, then structured_output; the cache
+        breakpoint on the last."""
         self.tools = tool_definitions(self.request.allowed_tools)
         if self.mcp is not None:
             self.tools += [tool.definition for tool in self.mcp.tools]
+        if self.structured is not None:
+            self.tools.append(structured_tool(self.structured.schema))
         if self.tools:
             self.tools[-1] = {**self.tools[-1], "cache_control": EPHEMERAL}
 
@@ -278,11 +296,15 @@ class _Run:
             calls = [b for b in content if b.get("type") == "tool_use"]
             if stop_reason == "tool_use" and calls:
                 self.messages.append({"role": "user", "content": [self._run_tool(c) for c in calls]})
+                if self.structured is not None and self.structured.done:
+                    self._finish(stop_reason)
+                    return
             elif stop_reason == "pause_turn" and history:
                 continue
             else:
                 self._finish(stop_reason)
-                return
+                if not self._remind_of_structured_output():
+                    return
 
     def _check_limits(self) -> None:
         request = self.request
@@ -337,6 +359,18 @@ class _Run:
             raise RunFailed("the model declined to continue (stop_reason: refusal)")
         raise RunFailed(f"the model stopped without finishing (stop_reason: {stop_reason})")
 
+    def _remind_of_structured_output(self) -> bool:
+        """After a successful end: whether the run goes on for its one reminder to call
+        structured_output (raises InvalidOutput when it was reminded already)."""
+        if self.structured is None or self.structured.done:
+            return False
+        reminder = {"type": "text", "text": self.structured.reminder()}
+        if self.messages and self.messages[-1]["role"] == "user":  # the model said nothing: one user turn
+            self.messages[-1] = {**self.messages[-1], "content": [*self.messages[-1]["content"], reminder]}
+        else:
+            self.messages.append({"role": "user", "content": [reminder]})
+        return True
+
     def _run_tool(self, call: dict[str, Any]) -> dict[str, object]:
         name = str(call.get("name"))
         raw_input = call.get("input")
@@ -360,6 +394,8 @@ class _Run:
         return block
 
     def _dispatch(self, name: str, tool_use_id: str, tool_input: dict[str, object]) -> ToolResult:
+        if name == STRUCTURED_OUTPUT and self.structured is not None:
+            return self.structured.call(tool_input)
         if self.mcp is not None and self.mcp.offers(name):
             return self._call_mcp(name, tool_input)
         if name not in self.request.allowed_tools or name not in ALL_TOOLS:

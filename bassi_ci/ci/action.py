@@ -49,6 +49,7 @@ from bassi_ci.runs.redact import Redactor
 from bassi_ci.runs.result import build_result
 from bassi_ci.tasks.lookup import TaskFolder, find_in_folder
 from bassi_ci.tasks.model import Task
+from bassi_ci.tasks.output_schema import OutputSchemaError, check_output_schema, load_output_schema_file
 
 INPUT_PREFIX = "BASSI_INPUT_"
 MAX_SUMMARY_BYTES = 1024 * 1024  # GitHub's own limit for one step's summary
@@ -67,6 +68,8 @@ class ActionInputs:
     max_budget_usd: str = ""
     allowed_tools: str = ""
     mcp_config: str = ""  # a .mcp.json, relative to working_directory (bassi execute runs there)
+    output_schema: str = ""  # inline JSON text
+    output_schema_file: str = ""  # relative to working_directory
     vars: dict[str, str] = field(default_factory=dict)
     working_directory: str = "."
     commit: bool = False
@@ -96,6 +99,8 @@ class ActionInputs:
             max_budget_usd=get("MAX_BUDGET_USD"),
             allowed_tools=get("ALLOWED_TOOLS"),
             mcp_config=get("MCP_CONFIG"),
+            output_schema=get("OUTPUT_SCHEMA"),
+            output_schema_file=get("OUTPUT_SCHEMA_FILE"),
             vars=parse_var_lines(environ.get(INPUT_PREFIX + "VARS", "")),
             working_directory=get("WORKING_DIRECTORY", "."),
             commit=_flag(get("COMMIT"), "commit"),
@@ -133,6 +138,8 @@ class ActionOutcome:
             "input-tokens": str(usage.get("input_tokens", "")),
             "output-tokens": str(usage.get("output_tokens", "")),
             "num-turns": str(self.result.get("num_turns", "")),
+            # Always JSON text (`null` without a structured output), so `fromJSON` never fails on it.
+            "structured-output": json.dumps(self.result.get("structured_output"), ensure_ascii=False),
             "commit-sha": self.commit_sha,
             "pull-request-url": self.pull_request_url,
             "work-branch": self.work_branch,
@@ -149,8 +156,9 @@ def parse_var_lines(text: str) -> dict[str, str]:
     return values
 
 
-def execute_argv(inputs: ActionInputs, task_file: Path | None) -> list[str]:
-    """The `bassi execute --ci` command line; every value is one argv item, never shell text."""
+def execute_argv(inputs: ActionInputs, task_file: Path | None, output_schema: Path | None = None) -> list[str]:
+    """The `bassi execute --ci` command line; every value is one argv item, never shell text.
+    `output_schema`: the file output_schema_file() wrote."""
     argv = [sys.executable, "-m", "bassi_ci", "execute"]
     if task_file is not None:
         argv.append(str(task_file))
@@ -167,6 +175,7 @@ def execute_argv(inputs: ActionInputs, task_file: Path | None) -> list[str]:
         "--replay": inputs.replay,
         "--tools": inputs.allowed_tools,
         "--mcp-config": inputs.mcp_config,
+        "--output-schema": str(output_schema) if output_schema is not None else "",
     }
     for flag, value in options.items():
         if value:
@@ -214,13 +223,14 @@ def _run(environ: Mapping[str, str], result_file: Path) -> ActionOutcome:
         # Errors name the folder as the user set it: the action's input, never another command's flag.
         folder = TaskFolder(workdir / inputs.tasks_dir, named_by="the action's tasks-dir input")
         task = find_in_folder(inputs.task, folder)
-    argv = execute_argv(inputs, task.source.resolve() if task and task.source else None)
+    schema = action_output_schema(inputs, workdir)
     git_before = _git_state_of(workdir) if inputs.commit else None
     runner_files = RunnerFiles.snapshot(environ)
     # Processes of the agent's that outlived `bassi execute` (say it was killed with their
     # supervisors) are adopted here and stopped before the runner's files are checked.
     become_subreaper()
-    with _private_summary(environ) as summary:
+    with _private_summary(environ) as summary, output_schema_file(schema, environ) as schema_file:
+        argv = execute_argv(inputs, task.source.resolve() if task and task.source else None, schema_file)
         env = {**agent_env(environ, inputs), **({"GITHUB_STEP_SUMMARY": str(summary)} if summary else {})}
         with result_file.open("w", encoding="utf-8") as handle:
             proc = subprocess.run(argv, cwd=workdir, stdout=handle, env=env, check=False)
@@ -240,6 +250,37 @@ def _run(environ: Mapping[str, str], result_file: Path) -> ActionOutcome:
     elif inputs.commit:
         _commit(inputs, task, workdir, outcome, environ, git_before)
     return outcome
+
+
+def action_output_schema(inputs: ActionInputs, workdir: Path) -> dict[str, Any] | None:
+    """The schema of the `output-schema` or `output-schema-file` input, checked (errors name the input)."""
+    if inputs.output_schema and inputs.output_schema_file:
+        raise UsageError("output-schema and output-schema-file: give one of them, not both")
+    try:
+        if inputs.output_schema_file:
+            return load_output_schema_file(workdir / inputs.output_schema_file)
+        if not inputs.output_schema:
+            return None
+        try:
+            schema = json.loads(inputs.output_schema)
+        except (ValueError, RecursionError) as problem:
+            raise OutputSchemaError(f"not valid JSON ({str(problem).splitlines()[0]})") from None
+        return check_output_schema(schema)
+    except OutputSchemaError as problem:
+        name = "output-schema-file" if inputs.output_schema_file else "output-schema"
+        raise OutputSchemaError(f"{name}: {problem}") from None
+
+
+@contextlib.contextmanager
+def output_schema_file(schema: dict[str, Any] | None, environ: Mapping[str, str]) -> Iterator[Path | None]:
+    """The checked schema in a file of the run's own for `execute --output-schema`, removed afterwards."""
+    if schema is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(dir=environ.get("RUNNER_TEMP") or None, prefix="bassi-schema-") as folder:
+        path = Path(folder, "output-schema.json")
+        path.write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
+        yield path
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -41,6 +41,7 @@ from bassi_ci.signals import ignore_interrupts, interrupts_deferred
 from bassi_ci.tasks.loader import load_mcp_config
 from bassi_ci.tasks.mcp_servers import McpServerSpec, merge_servers
 from bassi_ci.tasks.model import ALL_TOOLS, TIMEOUT_RULE, Task, duration_option, parse_tools, timeout_seconds
+from bassi_ci.tasks.output_schema import OutputSchemaError, load_output_schema_file
 from bassi_ci.tasks.templating import parse_vars
 
 
@@ -117,6 +118,12 @@ class ExecuteCommand(click.Command):
     type=click.Path(dir_okay=False, path_type=Path),
     help="A .mcp.json whose mcpServers the run gets besides the task's own (on a name clash the task's is used).",
 )
+@click.option(
+    "--output-schema",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A JSON Schema file (root type object) the agent's final answer must match; it is the result's "
+    "structured_output. Replaces the task's output_schema.",
+)
 @click.option("--next", "next_", is_flag=True, help="Run the next queue item (see 'bassi queue'); empty: status idle.")
 @click.option("--drain", is_flag=True, help="Run queue items until the queue is empty (implies --next).")
 @click.option("--max-items", type=click.IntRange(min=1), help="With --drain: run at most N items.")
@@ -139,6 +146,7 @@ def execute(
     max_budget_usd: float | None,
     tools: str | None,
     mcp_config: Path | None,
+    output_schema: Path | None,
     next_: bool,
     drain: bool,
     max_items: int | None,
@@ -160,7 +168,14 @@ def execute(
         if next_ or drain:
             refuse_with_next(
                 TASK=task,
-                **{"--prompt": prompt, "--var": vars_, "--record": record, "--wait": wait, "--mcp-config": mcp_config},
+                **{
+                    "--prompt": prompt,
+                    "--var": vars_,
+                    "--record": record,
+                    "--wait": wait,
+                    "--mcp-config": mcp_config,
+                    "--output-schema": output_schema,
+                },
             )
             if drain and junit is not None:
                 raise UsageError("--junit: not with --drain, which runs many items (use --next for one)")
@@ -193,6 +208,7 @@ def execute(
             interactive=interactive,
             adhoc=task is None,
             mcp_config=_mcp_config(mcp_config, resolved),
+            output_schema=_output_schema(output_schema),
         )
         report = execute_run(plan, _console(outputs, redactor, interactive), redactor=redactor)
     except (Exception, KeyboardInterrupt) as ending:
@@ -209,6 +225,15 @@ def _mcp_config(path: Path | None, task: Task) -> tuple[McpServerSpec, ...]:
     for name in merge_servers(task.mcp_servers, servers)[1]:
         output.note(f"bassi: note: --mcp-config {path}: the task defines the MCP server '{name}' itself; that is used")
     return servers
+
+
+def _output_schema(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        return load_output_schema_file(path)
+    except OutputSchemaError as problem:
+        raise OutputSchemaError(f"--output-schema {problem}") from None
 
 
 def _seconds(timeout: str | None, option: str = "--timeout") -> float | None:

@@ -73,6 +73,7 @@ def report_of(
         usage=ending.usage.as_dict(),
         total_cost_usd=ending.total_cost_usd,
         final_text=redactor.text(ending.final_text),
+        structured_output=redactor.data(ending.structured_output),
         files_changed=[redactor.text(p) for p in ending.files_changed],
         permission_denials=redactor.data(ending.permission_denials),
         error=error_info(ending.error, redactor) if ending.error is not None else None,

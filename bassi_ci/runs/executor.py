@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bassi_ci import clock
 from bassi_ci.agent.loop import AgentObserver, AgentRequest, run_agent
@@ -31,6 +32,7 @@ from bassi_ci.signals import interrupts_deferred
 from bassi_ci.tasks.lookup import history_key
 from bassi_ci.tasks.mcp_servers import McpServerSpec, merge_servers
 from bassi_ci.tasks.model import Task
+from bassi_ci.tasks.output_schema import task_output_schema
 from bassi_ci.tasks.templating import builtin_variables, expand, merge_variables
 
 
@@ -52,6 +54,14 @@ class RunPlan:
     interactive: bool = False
     adhoc: bool = False  # a --prompt without TASK: unrelated to any other run, so never locked
     mcp_config: tuple[McpServerSpec, ...] = ()  # --mcp-config: added to the task's own servers
+    output_schema: dict[str, Any] | None = None  # --output-schema, already checked: replaces the task's
+
+    def structured_output_schema(self) -> dict[str, Any] | None:
+        """The schema of the run's structured output: --output-schema, else the task's (a path in
+        the task is read now); OutputSchemaError (exit 2) for one bassi does not accept."""
+        if self.output_schema is not None:
+            return self.output_schema
+        return task_output_schema(self.task.output_schema, self.task.source)
 
     @property
     def mcp_servers(self) -> tuple[McpServerSpec, ...]:
@@ -85,6 +95,7 @@ def execute_run(
         targets = notify.run_targets(plan.task, os.environ)
         variables = run_variables(plan, ident)
         prompt = expand(plan.task.prompt, variables)
+        output_schema = plan.structured_output_schema()  # a bad one stops the run before any API call
         transport = transport_factory(plan) if transport_factory else build_transport(plan, redactor)
         with _lock(plan):
             ident.restart_clock()
@@ -100,7 +111,7 @@ def execute_run(
             row_started = True
             if on_started is not None:
                 on_started(ident)
-            report = _run_agent(plan, ident, prompt, transport, console, redactor)
+            report = _run_agent(plan, ident, agent_request(plan, prompt, output_schema), transport, console, redactor)
             report = _with_commit_note(report, plan, variables, redactor)
             with interrupts_deferred():
                 report = _finish_row(db, ident.run_id, report, redactor)
@@ -200,12 +211,11 @@ def _lock(plan: RunPlan) -> Iterator[None]:
 def _run_agent(
     plan: RunPlan,
     ident: RunIdentity,
-    prompt: str,
+    request: AgentRequest,
     transport: Transport,
     console: AgentObserver | None,
     redactor: Redactor,
 ) -> RunReport:
-    request = agent_request(plan, prompt)
     transcript = TranscriptObserver(ident.log_path, redactor)
     observers = FanOut([transcript] + ([console] if console is not None else []), asker=console)
     try:
@@ -215,13 +225,14 @@ def _run_agent(
             task_id=plan.task.id,
             model=request.model,
             workdir=str(plan.workdir),
-            prompt=prompt,
+            prompt=request.prompt,
             tools=list(request.allowed_tools),
             max_turns=request.max_turns,
             max_budget_usd=request.max_budget_usd,
             timeout_s=_timeout_s(plan),
             replay=str(plan.replay) if plan.replay else None,
             mcp_servers=[server.name for server in request.mcp_servers],
+            output_schema=request.output_schema,
         )
         outcome = run_agent(request, transport, observers, transcript.event)
         if isinstance(outcome.error, InternalError):
@@ -235,7 +246,7 @@ def _run_agent(
     return report
 
 
-def agent_request(plan: RunPlan, prompt: str) -> AgentRequest:
+def agent_request(plan: RunPlan, prompt: str, output_schema: dict[str, Any] | None = None) -> AgentRequest:
     """The loop's request: the command line's overrides, else the task's settings."""
     task = plan.task
     return AgentRequest(
@@ -248,6 +259,7 @@ def agent_request(plan: RunPlan, prompt: str) -> AgentRequest:
         deadline=time.monotonic() + _timeout_s(plan),
         interactive=plan.interactive,
         mcp_servers=plan.mcp_servers,
+        output_schema=output_schema,
     )
 
 

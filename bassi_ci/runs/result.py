@@ -41,6 +41,8 @@ class RunReport:
     usage: Mapping[str, int] = field(default_factory=dict)
     total_cost_usd: float = 0.0
     final_text: str = ""
+    # The validated answer of a run with an output schema (agent/structured.py); None without one.
+    structured_output: Mapping[str, Any] | None = None
     files_changed: Sequence[str] = ()
     permission_denials: Sequence[Mapping[str, Any]] = ()
     error: ErrorInfo | None = None
@@ -81,6 +83,7 @@ def build_result(report: RunReport) -> dict[str, Any]:
         "usage": {key: int(report.usage.get(key, 0)) for key in USAGE_KEYS},
         "total_cost_usd": round(max(report.total_cost_usd, 0.0), 6),
         "result": report.final_text,
+        "structured_output": None if report.structured_output is None else dict(report.structured_output),
         "files_changed": list(report.files_changed),
         "permission_denials": [dict(d) for d in report.permission_denials],
         "error": None if report.exit_code is ExitCode.SUCCESS or error is None else error.as_dict(),

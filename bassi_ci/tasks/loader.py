@@ -22,6 +22,7 @@ from bassi_ci.errors import ScheduleError, TaskFileError
 from bassi_ci.schedules import parse_schedule, validate_timezone
 from bassi_ci.tasks.mcp_servers import McpServerSpec, servers_from_dict
 from bassi_ci.tasks.model import MAX_TIMEOUT_S, Task, task_from_dict
+from bassi_ci.tasks.output_schema import OutputSchemaError, check_output_schema
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
@@ -116,6 +117,11 @@ def check_task_semantics(task: Task, path: Path) -> None:
             validate_timezone(task.timezone)
         except ScheduleError as exc:
             raise TaskFileError(f"{path}: field 'timezone': {exc}") from None
+    if isinstance(task.output_schema, dict):  # a path is read when the run starts
+        try:
+            check_output_schema(task.output_schema)
+        except OutputSchemaError as exc:
+            raise TaskFileError(f"{path}: field 'output_schema': {exc}") from None
 
 
 def load_mcp_config(path: Path) -> tuple[McpServerSpec, ...]:

@@ -132,6 +132,9 @@ class Task:
     # `bassi scheduler run`: run once at start when a due time passed while it was down.
     catch_up: bool = False
     notify: tuple[NotifyTarget, ...] = ()
+    # The JSON Schema of the run's structured output, as written: inline, or a path relative to
+    # the task file (tasks/output_schema.py resolves and checks it).
+    output_schema: dict[str, Any] | str | None = None
     # Where the task was loaded from; not part of the stored record.
     source: Path | None = field(default=None, compare=False)
 
@@ -166,6 +169,8 @@ class Task:
             data["mcp_servers"] = servers_to_dict(self.mcp_servers)
         if self.notify:
             data["notify"] = [target.to_dict() for target in self.notify]
+        if self.output_schema is not None:
+            data["output_schema"] = self.output_schema
         if self.vars:
             data["vars"] = dict(self.vars)
         return data
@@ -251,6 +256,7 @@ def task_from_dict(data: dict[str, Any], source: Path | None = None) -> Task:
         catch_up=bool(data.get("catch_up", False)),
         mcp_servers=servers_from_dict(data.get("mcp_servers")),
         notify=tuple(notify_target(item) for item in data.get("notify", ())),
+        output_schema=data.get("output_schema"),
         source=source,
     )
 

@@ -23,6 +23,7 @@ OUTPUTS = (
     "input-tokens",
     "output-tokens",
     "num-turns",
+    "structured-output",
     "commit-sha",
     "pull-request-url",
     "work-branch",

@@ -102,7 +102,7 @@ def test_pause_resume_edit_delete(isolated_home: Path) -> None:
         (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--var", "novalue"], "KEY=VALUE"),
         (["schedule", "add", "x", "--when", "daily 09:00", "--prompt", "p", "--timeout", "soon"], "timeout"),
         (["schedule", "show", "missing"], "no task named 'missing'"),
-        (["schedule", "show", "../etc/passwd"], "no task named '../etc/passwd'"),
+        (["schedule", "show", "../etc/passwd"], "task file ../etc/passwd does not exist"),
         (["schedule", "edit", "missing", "--prompt", "x"], "no task named 'missing'"),
         (["schedule", "preview", "someday"], "someday"),
         (["schedule", "preview", "daily 09:00", "--after", "yesterday"], "--after"),

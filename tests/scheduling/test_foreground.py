@@ -744,6 +744,6 @@ def _pids_with(session: str) -> list[int]:
             fields = stat_file.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if fields[3] == session:  # field 6 of stat: the session id
+        if fields[3] == session and fields[0] != "Z":  # the session id; a zombie is dead already
             found.append(int(stat_file.parent.name))
     return found
