@@ -19,6 +19,7 @@ from bassi_ci.home import state_db_path
 from bassi_ci.runs.stats import StatsKey, TaskStats, stats_of
 from bassi_ci.schedules import describe, next_runs, normalize_schedule, parse_schedule, validate_timezone
 from bassi_ci.scheduling.base import SchedulerError
+from bassi_ci.tasks.loader import TASK_SUFFIXES
 from bassi_ci.tasks.lookup import REPO_TASKS_DIR, git_root, history_key
 from bassi_ci.tasks.manage import (
     TaskOptions,
@@ -67,6 +68,8 @@ def task_store(tasks_dir: Path | None, repo: bool, name: str | None = None) -> T
         path = Path(name).expanduser()
         if not path.is_file():
             raise TaskNotFound(f"task file {name} does not exist")
+        if path.suffix.lower() not in TASK_SUFFIXES:
+            raise UsageError(f"{name}: not a task file (task files end in {', '.join(TASK_SUFFIXES)})")
         return TaskStore(path.parent.absolute(), flag=f"--tasks-dir {path.parent}")
     if repo:
         root = git_root(Path.cwd())

@@ -156,3 +156,10 @@ def test_schedule_commands_take_a_task_file_path(repo: Path) -> None:
     assert code == 2 and err == "bassi: error: task file ../.bassi/tasks/nope.yaml does not exist\n"
     assert run_cli("schedule", "delete", path)[0] == 0
     assert not (repo / ".bassi/tasks/weekly-report.yaml").exists()
+
+
+def test_a_path_that_is_no_task_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("schedule", "show", "./notes.txt")
+    assert code == 2 and err == "bassi: error: ./notes.txt: not a task file (task files end in .yaml, .yml, .json)\n"
