@@ -57,6 +57,14 @@ from bassi_ci.tasks.lookup import TaskFolder
 @click.option(
     "--gitlab-ref", help=f"GitLab: branch of the printed schedules.  [default: {DEFAULTS['gitlab']['gitlab-ref']}]"
 )
+@click.option(
+    "--image",
+    help=(
+        "Kubernetes: the container image the CronJobs run (built from examples/kubernetes/Dockerfile).  "
+        f"[default: {DEFAULTS['kubernetes']['image']}]"
+    ),
+)
+@click.option("--namespace", help="Kubernetes: the namespace of the manifests.  [default: none, kubectl's current one]")
 def ci_generate(
     tasks_dir: Path,
     target: str,
@@ -66,13 +74,16 @@ def ci_generate(
     install_command: str | None,
     gitlab_image: str | None,
     gitlab_ref: str | None,
+    image: str | None,
+    namespace: str | None,
 ) -> int:
-    """Generate one CI pipeline per task (GitHub workflows, a GitLab include, Jenkinsfiles).
+    """Generate one CI pipeline per task (GitHub workflows, a GitLab include, Jenkinsfiles,
+    Kubernetes CronJobs).
 
     Only files that bassi generated are ever overwritten or removed; files of
     deleted tasks are removed.
 
-    The options --action, --install-command, --gitlab-image and --gitlab-ref that
+    The options --action, --install-command, --gitlab-image, --gitlab-ref, --image and --namespace that
     differ from their defaults are remembered per target in OUT/.bassi/ci-generate.yaml
     (commit it): a later generate or --check without them uses the remembered ones,
     and an option given again replaces its remembered value.
@@ -85,6 +96,8 @@ def ci_generate(
         "install-command": install_command,
         "gitlab-image": gitlab_image,
         "gitlab-ref": gitlab_ref,
+        "image": image,
+        "namespace": namespace,
     }
     options = GenerateOptions(target=target, given={name: value for name, value in given.items() if value is not None})
     result = generate(TaskFolder(tasks_dir, named_by="--tasks-dir"), out, options, check=check)

@@ -100,7 +100,19 @@ def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
     return dumper.represent_str(text)
 
 
+class BlockText(str):
+    """A text written as a YAML literal block (`|`), readable line by line, when it has no UNSAFE_CHARS
+    but newlines; PyYAML itself falls back to a quoted style when a block cannot hold it exactly."""
+
+
+def _represent_block(dumper: yaml.SafeDumper, text: BlockText) -> yaml.ScalarNode:
+    if UNSAFE_RE.search(text.replace("\n", "")):
+        return _represent_str(dumper, str(text))
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(text), style="|")
+
+
 _Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(BlockText, _represent_block)
 
 
 def dump_yaml(data: Any) -> str:

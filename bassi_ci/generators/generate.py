@@ -18,12 +18,14 @@ from bassi_ci.generators.github import DEFAULT_ACTION, GithubOptions, render_git
 from bassi_ci.generators.gitlab import DEFAULT_IMAGE, GitlabOptions, render_gitlab
 from bassi_ci.generators.jenkins import DEFAULT_INSTALL as JENKINS_INSTALL
 from bassi_ci.generators.jenkins import JenkinsOptions, render_jenkins
+from bassi_ci.generators.kubernetes import DEFAULT_IMAGE as KUBERNETES_IMAGE
+from bassi_ci.generators.kubernetes import KubernetesOptions, render_kubernetes
 from bassi_ci.generators.saved_options import OPTIONS_FILE, load_options, options_path, save_options, updated
 from bassi_ci.tasks.lookup import TaskFolder, load_folder
 from bassi_ci.tasks.model import Task
 from bassi_ci.tasks.templating import check_task_templates
 
-TARGETS = ("github", "gitlab", "jenkins")
+TARGETS = ("github", "gitlab", "jenkins", "kubernetes")
 # The options each target takes, by their command-line names, and their defaults.
 DEFAULTS: dict[str, dict[str, str]] = {
     "github": {"action": DEFAULT_ACTION},
@@ -33,6 +35,7 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "gitlab-ref": GitlabOptions.ref,
     },
     "jenkins": {"install-command": JENKINS_INSTALL},
+    "kubernetes": {"image": KUBERNETES_IMAGE, "namespace": ""},
 }
 
 
@@ -57,6 +60,8 @@ def render(tasks: list[Task], tasks_dir: str, target: str, settings: Mapping[str
     if target == "gitlab":
         options = GitlabOptions(settings["install-command"], settings["gitlab-image"] or None, settings["gitlab-ref"])
         return render_gitlab(tasks, options, tasks_dir, sources)
+    if target == "kubernetes":
+        return render_kubernetes(tasks, KubernetesOptions(settings["image"], settings["namespace"]), sources)
     return render_jenkins(tasks, JenkinsOptions(install_command=settings["install-command"]), sources)
 
 

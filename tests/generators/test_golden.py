@@ -6,8 +6,10 @@ without DST (both hemispheres, half-hour offsets); YAML, `.yml` and JSON files; 
 derived from a name; vars of every type; limits (seconds and durations); tools (none, some,
 the default); commit settings with paths, globs, message, branch and pull request; a
 paused task, a task without a schedule, and a name full of YAML/shell/GitHub-expression
-characters. `golden/tasks/all/` goes to every target; `golden/tasks/github/` only to
-GitHub (`commit.pull_request` is an error elsewhere).
+characters. `golden/tasks/all/` goes to every CI target; `golden/tasks/github/` only to
+GitHub (`commit.pull_request` is an error elsewhere); Kubernetes gets the tasks of `all/` without
+commit or workdir (a pod has no checkout) and `golden/tasks/kubernetes/` (a JSON task, a 63-character
+id, prompts that look like more manifests).
 
 Each variant copies its tasks into a fresh temporary repository, runs
 `bassi ci generate --target T --tasks-dir DIR --out .` there (the working directory is the
@@ -52,6 +54,15 @@ UPDATE = os.environ.get("BASSI_UPDATE_GOLDEN") == "1"
 EVERY_TARGET = ("all/*",)
 GITHUB_TASKS = ("all/*", "github/*")
 INSTALL = "pipx install 'bassi-ci==1.*'"
+# Kubernetes: the tasks a pod without a repository checkout can run (no commit, no workdir).
+KUBERNETES_TASKS = (
+    "all/hourly-sync.yaml",
+    "all/queue-poll.yaml",
+    "all/standup-cron.yaml",
+    "all/paused-nightly.yaml",
+    "all/on-demand.yaml",
+    "kubernetes/*",
+)
 JENKINS_INSTALL = "python3 -m venv .bassi-venv && .bassi-venv/bin/pip install 'bassi-ci==1.*'"
 
 
@@ -96,6 +107,14 @@ VARIANTS = (
         tasks_dir="ci/bassi tasks",
         options=("--install-command", JENKINS_INSTALL),
     ),
+    Variant("kubernetes", "kubernetes", KUBERNETES_TASKS),
+    Variant(
+        "kubernetes-options",
+        "kubernetes",
+        ("all/queue-poll.yaml", "all/paused-nightly.yaml", "kubernetes/*"),
+        tasks_dir="ci/bassi tasks",
+        options=("--image", "registry.example/team/bassi-ci:1.4", "--namespace", "agents"),
+    ),
 )
 
 # (task file in golden/errors/tasks/ without suffix, target): each must fail with exit 2.
@@ -106,6 +125,9 @@ ERROR_CASES = (
     ("once", "gitlab"),
     ("pull-request", "gitlab"),
     ("pull-request", "jenkins"),
+    ("once", "kubernetes"),
+    ("every-90m", "kubernetes"),
+    ("commit-back", "kubernetes"),
 )
 
 
