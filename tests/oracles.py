@@ -28,6 +28,7 @@ INSTALL_HINTS = {
     "strace": "apt-get install strace",
     "pyproject-build": "pip install build",
     "twine": "pip install twine",
+    "kubernetes-validate": "pip install kubernetes-validate",
 }
 
 
@@ -71,3 +72,14 @@ def check_schema(schema: str, *files: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, f"check-jsonschema {schema}: {proc.stdout}{proc.stderr}"
+
+
+def kubernetes_validate(*files: Path, version: str) -> subprocess.CompletedProcess[str]:
+    """kubernetes-validate --strict (offline schemas of Kubernetes `version`) on `files`; the caller
+    checks the outcome (the test is marked @requires("kubernetes-validate"))."""
+    return subprocess.run(
+        [_tool("kubernetes-validate"), "--strict", "--kubernetes-version", version, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
