@@ -6,8 +6,11 @@ the remembered --image/--namespace. Field by field byte-for-byte: tests/generato
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,8 @@ import pytest
 import yaml
 
 from bassi_ci.generators.kubernetes import CRONJOB_NAME_MAX, DNS_LABEL_RE, SECRET_KEY, SECRET_NAME, resource_name
-from tests.cli import ROOT
+from tests.cli import ROOT, check_result
+from tests.fakeapi import FakeMessagesAPI, from_script
 from tests.generators.helpers import NASTY, files_holding, generate, write_task
 from tests.oracles import kubernetes_validate, requires
 
@@ -75,6 +79,14 @@ def test_kubernetes_validate_rejects_what_the_api_server_would(tmp_path: Path) -
         path.write_text(broken, encoding="utf-8")
         proc = kubernetes_validate(path, version=KUBERNETES_VERSIONS[-1])
         assert proc.returncode != 0, proc.stdout
+
+
+@requires("kubernetes-validate")
+def test_the_golden_manifests_pass_kubernetes_validate_strict() -> None:
+    files = sorted((Path(__file__).parent / "golden" / "expected").glob("kubernetes*/k8s/*.yaml"))
+    assert len(files) >= 8
+    proc = kubernetes_validate(*files, version=KUBERNETES_VERSIONS[-1])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_the_cron_job_runs_the_task_once_at_a_time_without_retries_within_its_time_limit(tmp_path: Path) -> None:
@@ -141,6 +153,57 @@ def test_the_kubernetes_dockerfile_passes_hadolint() -> None:
     dockerfile = ROOT / "examples" / "kubernetes" / "Dockerfile"
     result = subprocess.run(["hadolint", str(dockerfile)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_pods_command_runs_the_task_from_its_config_map(tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
+    """What the pod does, replayed here without a cluster: the ConfigMap's text as a read-only file
+    at its mount, a folder per emptyDir, the container's command, args, env and working directory
+    from the manifest (paths mapped into tmp_path, `bassi` as this checkout), the key from the
+    environment as the Secret would give it, against the fake Messages API."""
+    repo = tmp_path / "repo"
+    write_task(repo, "daily.yaml", id="daily", **{**SCHEDULED, "prompt": "Write a note."})
+    assert k8s(repo)[0] == 0
+    found = documents(repo / "k8s" / "bassi-daily.yaml")
+    pod = pod_spec(found["CronJob"])
+    (container,) = pod["containers"]
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    mapped: dict[str, Path] = {}
+    for mount in container["volumeMounts"]:
+        folder = tmp_path / "pod" / mount["mountPath"].strip("/")
+        folder.mkdir(parents=True)
+        mapped[mount["mountPath"]] = folder
+        if "configMap" in volumes[mount["name"]]:
+            assert volumes[mount["name"]]["configMap"]["name"] == found["ConfigMap"]["metadata"]["name"]
+            for key, text in found["ConfigMap"]["data"].items():
+                (folder / key).write_bytes(text.encode("utf-8"))
+                (folder / key).chmod(0o444)
+            folder.chmod(0o555)
+
+    def in_pod(value: str) -> str:
+        for mount_path, folder in mapped.items():
+            if value == mount_path or value.startswith(mount_path + "/"):
+                return str(folder) + value[len(mount_path) :]
+        return value
+
+    env = {item["name"]: in_pod(item["value"]) for item in container["env"] if "value" in item}
+    env |= {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "ANTHROPIC_BASE_URL": fake_api.base_url}
+    env["ANTHROPIC_API_KEY"] = "key-from-the-secret"  # secretKeyRef: the cluster puts it here
+    assert container["command"] == ["bassi"]
+    fake_api.enqueue(
+        from_script({"type": "tool_use", "calls": [["bash", {"command": "echo note > note.txt"}]]}),
+        from_script({"type": "text", "text": "done"}),
+    )
+    command = [sys.executable, "-m", "bassi_ci", *map(in_pod, container["args"])]
+    workspace = Path(in_pod(container["workingDir"]))
+    proc = subprocess.run(command, cwd=workspace, env=env, capture_output=True, text=True, check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = check_result(proc.stdout)
+    assert result["status"] == "success" and result["task_id"] == "daily"
+    assert (workspace / "note.txt").read_text() == "note\n"  # the agent worked in the emptyDir workspace
+    first = json.dumps(fake_api.requests[0].body["messages"][0])
+    assert "Write a note." in first  # the task file came from the ConfigMap
+    sent = fake_api.requests[0].headers
+    assert "key-from-the-secret" in (sent.get("x-api-key"), sent.get("authorization", "").removeprefix("Bearer "))
 
 
 # --------------------------------------------------------------------------- no secret, hostile text
