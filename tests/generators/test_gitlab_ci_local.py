@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from bassi_ci.ci.request import BOT_NAME
+from tests.ci.test_review import FakeGitlab, serving
 from tests.fakeapi import FakeMessagesAPI, from_script
 from tests.generators.helpers import ROOT, files_holding, generate, install_shim, load_yaml, run_git, write_task
 from tests.gitserver import GitServer
@@ -141,7 +142,12 @@ def commit_checkout(tmp_path: Path, server: GitServer, **task: Any) -> Path:
 
 
 def run_job(
-    repo: Path, fake_api: FakeMessagesAPI, agent_command: str, *, push_token: str | None = PUSH_TOKEN
+    repo: Path,
+    fake_api: FakeMessagesAPI,
+    agent_command: str,
+    *,
+    push_token: str | None = PUSH_TOKEN,
+    extra: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     """The scheduled pipeline of task `notes` in gitlab-ci-local; the agent runs `agent_command` once."""
     tool = gitlab_ci_local()
@@ -159,6 +165,7 @@ def run_job(
     ]
     if push_token is not None:
         variables.append(f"BASSI_PUSH_TOKEN={push_token}")
+    variables += extra
     args = [tool]
     for variable in variables:
         args += ["--variable", variable]
@@ -311,3 +318,30 @@ def test_a_failed_run_with_discard_pushes_nothing_and_fails_the_job(
     assert "work-branch=" not in text and "commit-sha=" not in text
     assert git_server.git("rev-parse", "main") == before and branches(git_server) == ["main"]
     assert not any(request.is_push for request in git_server.requests)
+
+
+def test_a_failed_run_with_pull_request_opens_a_draft_merge_request_from_its_side_branch(
+    tmp_path: Path, fake_api: FakeMessagesAPI, git_server: GitServer
+) -> None:
+    """The generated job may use pull_request: true now; the merge request goes through GitLab's REST
+    API (here a local fake of it), authenticated with the push token."""
+    commit = {"paths": ["reports/*.md"], "on_failure": "branch", "pull_request": True}
+    repo = commit_checkout(tmp_path, git_server, limits=ONE_TURN, commit=commit)
+    with serving(FakeGitlab()) as gitlab:
+        # The project's API, as GitLab's runner gives it to every job (here: the fake's address).
+        api = ("GITLAB_CI=true", f"CI_API_V4_URL={gitlab.url}", "CI_PROJECT_ID=grp/proj", "CI_COMMIT_BRANCH=main")
+        proc = run_job(repo, fake_api, f"mkdir -p reports && echo '# Draft' > {REPORT}", extra=api)
+    log = proc.stdout + proc.stderr
+    assert failed_with(log) == 5, log[-3000:]
+    run_id = json.loads((repo / "bassi-result.json").read_text())["run_id"]
+    side = f"bassi/notes/{run_id}"
+    assert git_server.git("show", f"{side}:{REPORT}") == "# Draft"
+    ((method, path, headers, payload),) = gitlab.requests
+    assert (method, path) == ("POST", "/api/v4/projects/grp%2Fproj/merge_requests")
+    assert headers["private-token"] == PUSH_TOKEN
+    assert (payload["source_branch"], payload["target_branch"]) == (side, "main")
+    assert payload["title"].startswith("Draft: ")
+    text = job_log(repo)
+    assert f"pull-request-url={gitlab.reply['web_url']}" in text and f"work-branch={side}" in text, text[-3000:]
+    for form in PUSH_FORMS:
+        assert form not in log and form not in text
