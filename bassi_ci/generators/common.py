@@ -2,6 +2,11 @@
 
 The job runs `bassi execute … --ci --junit` into two fixed files, then, for a task with
 `commit:`, `bassi ci commit` with the task file and the result. Pure text; no git here.
+
+A failed run must not stop the job before commit-back: with `commit.on_failure: branch` its work
+goes to a side branch. So the run keeps its exit code (`… || run_rc=$?`), commit-back always runs
+and decides from the result file (a failed run with `discard` commits nothing and says so), and
+the job ends with the run's exit code, else commit-back's.
 """
 
 from __future__ import annotations
@@ -49,10 +54,24 @@ def commit_command(task_file: str, push_user: str, bassi: str = BASSI) -> str:
     )
 
 
+# Shell variables of the job's script: the run's exit code and commit-back's.
+RUN_RC = "run_rc"
+COMMIT_RC = "commit_rc"
+
+
+def keeping_exit_code(command: str, variable: str) -> str:
+    """`command`, its exit code kept in `variable` instead of ending the job (`set -e` shells)."""
+    return f"{variable}=0; {command} || {variable}=$?"
+
+
+# The job fails as the run did (timeout: 4, …); after a successful run, as commit-back did.
+EXIT_AS_THE_RUN = f'if [ "${RUN_RC}" -ne 0 ]; then exit "${RUN_RC}"; fi; exit "${COMMIT_RC}"'
+
+
 def check_commit_supported(task: Task, target: str) -> None:
-    """Only GitHub can open pull requests; saying so beats pushing straight to the branch instead."""
+    """Pull requests need GitHub's `gh` or GitLab's API; saying so beats pushing straight to the branch."""
     if task.commit is not None and task.commit.pull_request:
         raise GenerateError(
-            f"task '{task.id}': commit.pull_request is only supported with --target github; {target} jobs "
-            "push to the branch: remove pull_request (and set commit.branch to push elsewhere)"
+            f"task '{task.id}': commit.pull_request is only supported with --target github or gitlab; "
+            f"{target} jobs push to the branch: remove pull_request (and set commit.branch to push elsewhere)"
         )

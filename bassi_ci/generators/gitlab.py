@@ -7,9 +7,11 @@ Include it from `.gitlab-ci.yml` with `include: {local: .gitlab/bassi.gitlab-ci.
 
 A job runs its task file by path, so tasks in any --tasks-dir are found. A task with
 `commit:` notes the repository's git state before the run and gets a commit-back line
-after it (a failed run stops the script before it); the push uses a project access token
-from the CI/CD variable BASSI_PUSH_TOKEN, which `bassi ci commit` hands to git push/fetch
-alone (never to the agent, to other git commands, or to .git/config).
+after it, which runs after a failed run too (with `commit.on_failure: branch` the work goes
+to bassi/<task_id>/<run_id>); the job then fails with the run's exit code. The push uses a
+project access token from the CI/CD variable BASSI_PUSH_TOKEN, which `bassi ci commit` hands
+to git push/fetch alone (never to the agent, to other git commands, or to .git/config), and
+with `pull_request: true` to GitLab's REST API to open the merge request (scope `api`).
 """
 
 from __future__ import annotations
@@ -19,16 +21,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from bassi_ci.generators.common import (
+    COMMIT_RC,
     DEFAULT_INSTALL,
+    EXIT_AS_THE_RUN,
     GIT_STATE_VAR,
     JUNIT_FILE,
     PUSH_TOKEN_VAR,
     RESULT_FILE,
-    check_commit_supported,
+    RUN_RC,
     commit_command,
     execute_command,
     git_state_command,
     job_timeout_minutes,
+    keeping_exit_code,
 )
 from bassi_ci.generators.cron import task_cron
 from bassi_ci.generators.files import GeneratedFile, Rendering, dump_yaml, marker_line, one_line
@@ -67,9 +72,11 @@ def render_gitlab(tasks: list[Task], options: GitlabOptions, source: str, source
     committing = [task.id for task in tasks if task.commit is not None]
     notes: tuple[str, ...] = ("Create the GitLab pipeline schedules with:", *commands) if commands else ()
     if committing:
+        # A merge request is opened through GitLab's REST API, which write_repository alone does not reach.
+        scopes = "scopes write_repository and api" if _opens_merge_requests(tasks) else "scope write_repository"
         push_note = (
             f"Tasks with commit: ({', '.join(committing)}) push back with a project access token "
-            f"(role Developer or higher, scope write_repository) stored as the masked CI/CD variable "
+            f"(role Developer or higher, {scopes}) stored as the masked CI/CD variable "
             f"{PUSH_TOKEN_VAR}."
         )
         header += ["#", f"# {one_line(push_note)}"]
@@ -79,16 +86,12 @@ def render_gitlab(tasks: list[Task], options: GitlabOptions, source: str, source
     return Rendering(files=files, owned_globs=(GITLAB_FILE,), notes=notes)
 
 
+def _opens_merge_requests(tasks: list[Task]) -> bool:
+    return any(task.commit is not None and task.commit.pull_request for task in tasks)
+
+
 def job_data(task: Task, options: GitlabOptions, task_file: str) -> dict[str, Any]:
-    run = execute_command(task_file)
-    script = [options.install_command, run]
-    if task.commit is not None:
-        check_commit_supported(task, "gitlab")
-        # The push token is a job-wide variable: keep it out of the agent's environment at least.
-        script[1:] = [f'{GIT_STATE_VAR}="$({git_state_command()})"', f"env -u {PUSH_TOKEN_VAR} {run}"]
-        # The checkout is a detached HEAD: push to the branch the schedule runs on, unless the task names one.
-        branch = ' --branch "$CI_COMMIT_BRANCH"' if task.commit.branch is None else ""
-        script.append(commit_command(task_file, f"--push-user {PUSH_USER}") + branch)
+    script = [options.install_command, *run_lines(task, task_file)]
     job: dict[str, Any] = {}
     if options.image:
         job["image"] = options.image
@@ -108,6 +111,26 @@ def job_data(task: Task, options: GitlabOptions, task_file: str) -> dict[str, An
         }
     )
     return job
+
+
+def run_lines(task: Task, task_file: str) -> list[str]:
+    """The script after the install: the run alone, or for a task with `commit:` the git state, the
+    run (its exit code kept), commit-back, and the exit with the run's code."""
+    run = execute_command(task_file)
+    if task.commit is None:
+        return [run]
+    commit = commit_command(task_file, f"--push-user {PUSH_USER}")
+    # The checkout is a detached HEAD: push to the branch the schedule runs on, unless the task names
+    # one; a merge request's branch is a new one, and it targets CI_COMMIT_BRANCH by itself.
+    if task.commit.branch is None and not task.commit.pull_request:
+        commit += ' --branch "$CI_COMMIT_BRANCH"'
+    return [
+        f'{GIT_STATE_VAR}="$({git_state_command()})"',
+        # The push token is a job-wide variable: keep it out of the agent's environment at least.
+        keeping_exit_code(f"env -u {PUSH_TOKEN_VAR} {run}", RUN_RC),
+        keeping_exit_code(commit, COMMIT_RC),
+        EXIT_AS_THE_RUN,
+    ]
 
 
 def schedule_commands(tasks: list[Task], options: GitlabOptions) -> list[str]:

@@ -13,9 +13,12 @@ path. The step after it fails early when it is missing, and makes git ignore the
 commit-back never takes it in.
 
 The run names its task file by path. A task with `commit:` notes the repository's git
-state before the run and gets a "commit back" stage after it (a failed run stops the
-pipeline before it) that pushes with the username/password credential `bassi-git-push`,
-bound only around that one step, and handed by `bassi ci commit` to git push/fetch alone.
+state before the run and gets a "commit back" stage after it that pushes with the
+username/password credential `bassi-git-push`, bound only around that one step, and handed by
+`bassi ci commit` to git push/fetch alone. That stage runs after a failed run too (with
+`commit.on_failure: branch` the work goes to bassi/<task_id>/<run_id>): the run step keeps its
+exit code in a file (a shell variable would not reach the next `sh` step) and succeeds; the
+commit step ends with that code, so the build still fails as the run did.
 """
 
 from __future__ import annotations
@@ -24,15 +27,19 @@ import re
 from dataclasses import dataclass
 
 from bassi_ci.generators.common import (
+    COMMIT_RC,
+    EXIT_AS_THE_RUN,
     GIT_STATE_VAR,
     JUNIT_FILE,
     PUSH_TOKEN_VAR,
     RESULT_FILE,
+    RUN_RC,
     check_commit_supported,
     commit_command,
     execute_command,
     git_state_command,
     job_timeout_minutes,
+    keeping_exit_code,
 )
 from bassi_ci.generators.cron import CronSpec, task_cron
 from bassi_ci.generators.files import UNSAFE_CHARS, GeneratedFile, Rendering, marker_line
@@ -49,6 +56,8 @@ DEFAULT_INSTALL = f"python3 -m venv {VENV_DIR} && {VENV_DIR}/bin/pip install bas
 # A missing bassi fails here, named in the log, not in the middle of the run; the venv ignores
 # itself (as `python3.13 -m venv` and `uv venv` do), so `git status` and commit-back never see it.
 VENV_READY = f"{BASSI_PATH} --version && echo '*' > {VENV_DIR}/.gitignore"
+# The run's exit code, from the run step to the commit step; in the venv, which git ignores.
+RUN_RC_FILE = f"{VENV_DIR}/run-exit-code"
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,8 @@ def render_jenkinsfile(task: Task, options: JenkinsOptions, source: str) -> str:
     timeout = job_timeout_minutes(task)
     task_file = source if task.source is not None else task.id
     run = execute_command(task_file, BASSI_PATH)
+    if task.commit is not None:
+        run = keeping_exit_code(run, RUN_RC) + f'; echo "${RUN_RC}" > {RUN_RC_FILE}'
     lines = [
         marker_line("//", source),
         "pipeline {",
@@ -180,13 +191,15 @@ def commit_stage(task: Task, options: JenkinsOptions, task_file: str) -> list[st
         f"usernamePassword(credentialsId: {credentials}, usernameVariable: '{PUSH_USER_VAR}', "
         f"passwordVariable: '{PUSH_TOKEN_VAR}')"
     )
+    script = f'{RUN_RC}="$(cat {RUN_RC_FILE})"; {keeping_exit_code(command, COMMIT_RC)}; {EXIT_AS_THE_RUN}'
     return [
         "        stage('commit back') {",
         "            steps {",
         f"                // Needs a 'Username with password' credential {credentials} (a token that may push)",
         "                // for an https remote; for an ssh remote use sshagent([...]) and drop the --push-* options.",
+        "                // Runs after a failed run too (on_failure: branch keeps its work), then exits with its code.",
         f"                withCredentials([{binding}]) {{",
-        f"                    sh {groovy_string(command)}",
+        f"                    sh {groovy_string(script)}",
         "                }",
         "            }",
         "        }",

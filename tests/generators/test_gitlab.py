@@ -77,7 +77,11 @@ def test_gitlab_runs_the_task_file_from_a_custom_folder_and_commits_back(tmp_pat
     script = load_yaml(path)["bassi-weekly"]["script"]
     assert script[1] == 'BASSI_GIT_STATE="$(bassi ci git-state)"'
     script = [script[0], *script[2:]]
-    assert shlex.split(script[1])[:6] == [
+    # The run's exit code is kept, commit-back runs after a failed run too, the job ends with the run's code.
+    assert script[1].startswith("run_rc=0; ") and script[1].endswith(" || run_rc=$?")
+    assert script[2].startswith("commit_rc=0; ") and script[2].endswith(" || commit_rc=$?")
+    assert script[3] == 'if [ "$run_rc" -ne 0 ]; then exit "$run_rc"; fi; exit "$commit_rc"'
+    assert shlex.split(script[1])[1:7] == [
         "env",
         "-u",
         "BASSI_PUSH_TOKEN",
@@ -85,9 +89,9 @@ def test_gitlab_runs_the_task_file_from_a_custom_folder_and_commits_back(tmp_pat
         "execute",
         "ops/agent tasks/weekly.yaml",
     ]
-    assert len(script) == 3
+    assert len(script) == 4
     words = shlex.split(script[2])
-    assert words[words.index("bassi") :] == [
+    assert words[words.index("bassi") : words.index("||")] == [
         "bassi",
         "ci",
         "commit",
@@ -114,3 +118,24 @@ def test_gitlab_task_without_commit_has_no_commit_step(tmp_path: Path) -> None:
     assert run_cli("ci", "generate", "--target", "gitlab", "--tasks-dir", str(folder), "--out", str(tmp_path))[0] == 0
     script = load_yaml(tmp_path / GITLAB)["bassi-weekly"]["script"]
     assert len(script) == 2 and "commit" not in script[1]
+
+
+@requires("check-jsonschema")
+def test_gitlab_opens_merge_requests_with_a_token_that_has_the_api_scope(tmp_path: Path) -> None:
+    folder = custom_tasks(tmp_path, paths=["reports/"], pull_request=True)
+    code, _, err = run_cli("ci", "generate", "--target", "gitlab", "--tasks-dir", str(folder), "--out", str(tmp_path))
+    assert code == 0, err
+    path = tmp_path / GITLAB
+    commit = load_yaml(path)["bassi-weekly"]["script"][3]
+    assert "bassi ci commit --task" in commit
+    # The merge request's branch is a new one (it targets CI_COMMIT_BRANCH by itself): no --branch.
+    assert "--branch" not in commit
+    assert "scopes write_repository and api" in err and "scopes write_repository and api" in path.read_text()
+    check_schema("vendor.gitlab-ci", path)
+
+
+def test_gitlab_needs_the_api_scope_only_for_merge_requests(tmp_path: Path) -> None:
+    folder = custom_tasks(tmp_path, paths=["reports/"])
+    assert run_cli("ci", "generate", "--target", "gitlab", "--tasks-dir", str(folder), "--out", str(tmp_path))[0] == 0
+    text = (tmp_path / GITLAB).read_text()
+    assert "scope write_repository)" in text and " api" not in text

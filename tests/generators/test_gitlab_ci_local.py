@@ -13,15 +13,18 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bassi_ci.ci.request import BOT_NAME
+from tests.ci.test_review import FakeGitlab, serving
 from tests.fakeapi import FakeMessagesAPI, from_script
 from tests.generators.helpers import ROOT, files_holding, generate, install_shim, load_yaml, run_git, write_task
 from tests.gitserver import GitServer
@@ -108,9 +111,10 @@ VISIBLE = "BASSI_E2E_JOB_VARIABLE=reaches-the-agent"  # a job variable that is n
 REPORT = "reports/x.md"
 
 
-def commit_checkout(tmp_path: Path, server: GitServer) -> Path:
-    """A project whose task `notes` may commit reports/*.md, on the git server, and the job's checkout
-    of it: cloned over http with the job token in the origin URL, branch main."""
+def commit_checkout(tmp_path: Path, server: GitServer, **task: Any) -> Path:
+    """A project whose task `notes` may commit reports/*.md (`task` adds or replaces fields), on the
+    git server, and the job's checkout of it: cloned over http with the job token in the origin
+    URL, branch main."""
     server.readers["gitlab-ci-token"] = JOB_TOKEN
     server.writers["oauth2"] = PUSH_TOKEN
     seed = tmp_path / "seed"
@@ -122,7 +126,7 @@ def commit_checkout(tmp_path: Path, server: GitServer) -> Path:
         prompt="Write the report",
         schedule="daily 02:30",
         timezone="UTC",
-        commit={"paths": ["reports/*.md"]},
+        **{"commit": {"paths": ["reports/*.md"]}, **task},
     )
     install = install_shim(tmp_path / "bin")
     code, _, err = generate(seed, "--target", "gitlab", "--gitlab-image", "", "--install-command", install)
@@ -138,7 +142,12 @@ def commit_checkout(tmp_path: Path, server: GitServer) -> Path:
 
 
 def run_job(
-    repo: Path, fake_api: FakeMessagesAPI, agent_command: str, *, push_token: str | None = PUSH_TOKEN
+    repo: Path,
+    fake_api: FakeMessagesAPI,
+    agent_command: str,
+    *,
+    push_token: str | None = PUSH_TOKEN,
+    extra: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     """The scheduled pipeline of task `notes` in gitlab-ci-local; the agent runs `agent_command` once."""
     tool = gitlab_ci_local()
@@ -156,6 +165,7 @@ def run_job(
     ]
     if push_token is not None:
         variables.append(f"BASSI_PUSH_TOKEN={push_token}")
+    variables += extra
     args = [tool]
     for variable in variables:
         args += ["--variable", variable]
@@ -252,3 +262,86 @@ def test_commit_back_without_the_push_token_fails_with_one_clear_line(
     assert "masked CI/CD variable" in lines[0]
     assert git_server.git("rev-parse", "main") == before
     assert not any(request.is_push for request in git_server.requests)
+
+
+# --------------------------------------------------------------------------- a failed run's work
+
+ONE_TURN = {"max_turns": 1}  # the agent writes the report in its one turn, then the run hits the limit
+
+
+def branches(server: GitServer) -> list[str]:
+    return server.git("for-each-ref", "--format=%(refname:short)", "refs/heads").splitlines()
+
+
+def failed_with(log: str) -> int | None:
+    """The exit code gitlab-ci-local reports for the failed job (`bassi-notes finished in 4.6 s  FAIL 5`)."""
+    found = re.search(r"^bassi-notes finished in .* FAIL (\d+)\b", log, re.MULTILINE)
+    return int(found.group(1)) if found else None
+
+
+def job_log(repo: Path) -> str:
+    return (repo / ".gitlab-ci-local" / "output" / "bassi-notes.log").read_text()
+
+
+def test_a_failed_run_with_on_failure_branch_pushes_its_work_and_fails_the_job(
+    tmp_path: Path, fake_api: FakeMessagesAPI, git_server: GitServer
+) -> None:
+    commit = {"paths": ["reports/*.md"], "on_failure": "branch"}
+    repo = commit_checkout(tmp_path, git_server, limits=ONE_TURN, commit=commit)
+    before = git_server.git("rev-parse", "main")
+    proc = run_job(repo, fake_api, f"mkdir -p reports && echo '# Draft' > {REPORT}")
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0, log[-4000:]
+    result = json.loads((repo / "bassi-result.json").read_text())
+    assert (result["status"], result["exit_code"]) == ("limit_reached", 5)
+    side = f"bassi/notes/{result['run_id']}"
+    text = job_log(repo)
+    assert f"work-branch={side}" in text and failed_with(log) == 5, log[-3000:]
+    assert git_server.git("rev-parse", "main") == before  # nothing reached the job's branch
+    assert sorted(branches(git_server)) == sorted(["main", side])
+    assert git_server.git("show", f"{side}:{REPORT}") == "# Draft"
+    assert {push.user for push in git_server.pushes()} == {"oauth2"}
+    for form in PUSH_FORMS:
+        assert form not in log and form not in text
+
+
+def test_a_failed_run_with_discard_pushes_nothing_and_fails_the_job(
+    tmp_path: Path, fake_api: FakeMessagesAPI, git_server: GitServer
+) -> None:
+    repo = commit_checkout(tmp_path, git_server, limits=ONE_TURN)
+    before = git_server.git("rev-parse", "main")
+    proc = run_job(repo, fake_api, f"mkdir -p reports && echo '# Draft' > {REPORT}")
+    log = proc.stdout + proc.stderr
+    assert failed_with(log) == 5, log[-3000:]  # the run's code, not commit-back's 1
+    text = job_log(repo)
+    assert "its changes were discarded (set commit.on_failure: branch" in text, text[-4000:]
+    assert "work-branch=" not in text and "commit-sha=" not in text
+    assert git_server.git("rev-parse", "main") == before and branches(git_server) == ["main"]
+    assert not any(request.is_push for request in git_server.requests)
+
+
+def test_a_failed_run_with_pull_request_opens_a_draft_merge_request_from_its_side_branch(
+    tmp_path: Path, fake_api: FakeMessagesAPI, git_server: GitServer
+) -> None:
+    """The generated job may use pull_request: true now; the merge request goes through GitLab's REST
+    API (here a local fake of it), authenticated with the push token."""
+    commit = {"paths": ["reports/*.md"], "on_failure": "branch", "pull_request": True}
+    repo = commit_checkout(tmp_path, git_server, limits=ONE_TURN, commit=commit)
+    with serving(FakeGitlab()) as gitlab:
+        # The project's API, as GitLab's runner gives it to every job (here: the fake's address).
+        api = ("GITLAB_CI=true", f"CI_API_V4_URL={gitlab.url}", "CI_PROJECT_ID=grp/proj", "CI_COMMIT_BRANCH=main")
+        proc = run_job(repo, fake_api, f"mkdir -p reports && echo '# Draft' > {REPORT}", extra=api)
+    log = proc.stdout + proc.stderr
+    assert failed_with(log) == 5, log[-3000:]
+    run_id = json.loads((repo / "bassi-result.json").read_text())["run_id"]
+    side = f"bassi/notes/{run_id}"
+    assert git_server.git("show", f"{side}:{REPORT}") == "# Draft"
+    ((method, path, headers, payload),) = gitlab.requests
+    assert (method, path) == ("POST", "/api/v4/projects/grp%2Fproj/merge_requests")
+    assert headers["private-token"] == PUSH_TOKEN
+    assert (payload["source_branch"], payload["target_branch"]) == (side, "main")
+    assert payload["title"].startswith("Draft: ")
+    text = job_log(repo)
+    assert f"pull-request-url={gitlab.reply['web_url']}" in text and f"work-branch={side}" in text, text[-3000:]
+    for form in PUSH_FORMS:
+        assert form not in log and form not in text

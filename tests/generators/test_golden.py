@@ -6,10 +6,10 @@ without DST (both hemispheres, half-hour offsets); YAML, `.yml` and JSON files; 
 derived from a name; vars of every type; limits (seconds and durations); tools (none, some,
 the default); commit settings with paths, globs, message, branch and pull request; a
 paused task, a task without a schedule, and a name full of YAML/shell/GitHub-expression
-characters. `golden/tasks/all/` goes to every CI target; `golden/tasks/github/` only to
-GitHub (`commit.pull_request` is an error elsewhere); Kubernetes gets the tasks of `all/` without
-commit or workdir (a pod has no checkout) and `golden/tasks/kubernetes/` (a JSON task, a 63-character
-id, prompts that look like more manifests).
+characters. `golden/tasks/all/` goes to every CI target; `golden/tasks/pull-requests/` only to
+GitHub and GitLab (`commit.pull_request` is an error for Jenkins); Kubernetes gets the tasks of
+`all/` without commit or workdir (a pod has no checkout) and `golden/tasks/kubernetes/` (a JSON
+task, a 63-character id, prompts that look like more manifests).
 
 Each variant copies its tasks into a fresh temporary repository, runs
 `bassi ci generate --target T --tasks-dir DIR --out .` there (the working directory is the
@@ -52,7 +52,7 @@ EXPECTED = GOLDEN / "expected"
 ERRORS = GOLDEN / "errors"
 UPDATE = os.environ.get("BASSI_UPDATE_GOLDEN") == "1"
 EVERY_TARGET = ("all/*",)
-GITHUB_TASKS = ("all/*", "github/*")
+PULL_REQUEST_TASKS = ("all/*", "pull-requests/*")  # not for Jenkins, which cannot open them
 INSTALL = "pipx install 'bassi-ci==1.*'"
 # Kubernetes: the tasks a pod without a repository checkout can run (no commit, no workdir).
 KUBERNETES_TASKS = (
@@ -83,13 +83,13 @@ class Variant:
 # name needs quoting and is not the default (a subset of the tasks: with and without commit).
 SOME_TASKS = ("all/weekly-report.yaml", "all/daily-digest.yml", "all/paused-nightly.yaml", "all/on-demand.yaml")
 VARIANTS = (
-    Variant("github", "github", GITHUB_TASKS),
-    Variant("gitlab", "gitlab", EVERY_TARGET),
+    Variant("github", "github", PULL_REQUEST_TASKS),
+    Variant("gitlab", "gitlab", PULL_REQUEST_TASKS),
     Variant("jenkins", "jenkins", EVERY_TARGET),
     Variant(
         "github-options",
         "github",
-        (*SOME_TASKS, "github/*"),
+        (*SOME_TASKS, "pull-requests/*"),
         tasks_dir="ci/bassi tasks",
         options=("--action", "my-org/bassi-run@v2"),
     ),
@@ -123,7 +123,6 @@ ERROR_CASES = (
     ("every-90m", "jenkins"),
     ("every-2m", "github"),
     ("once", "gitlab"),
-    ("pull-request", "gitlab"),
     ("pull-request", "jenkins"),
     ("once", "kubernetes"),
     ("every-90m", "kubernetes"),

@@ -72,14 +72,18 @@ def test_jenkins_runs_the_task_file_and_commits_back_with_credentials(tmp_path: 
     code, _, err = run_cli("ci", "generate", "--target", "jenkins", "--tasks-dir", str(folder), "--out", str(tmp_path))
     assert code == 0, err
     text = (tmp_path / "jenkins/bassi-weekly.Jenkinsfile").read_text()
-    assert "sh '.bassi-venv/bin/bassi execute \\'ops/agent tasks/weekly.yaml\\' --ci" in text
+    # The run keeps its exit code in a file for the commit stage (each `sh` step is a shell of its own).
+    assert "sh 'run_rc=0; .bassi-venv/bin/bassi execute \\'ops/agent tasks/weekly.yaml\\' --ci" in text
+    assert '|| run_rc=$?; echo "$run_rc" > .bassi-venv/run-exit-code\'' in text
     assert (
         "withCredentials([usernamePassword(credentialsId: 'bassi-git-push', usernameVariable: 'BASSI_PUSH_USER', "
         "passwordVariable: 'BASSI_PUSH_TOKEN')])" in text
     )
     assert (
-        "sh '.bassi-venv/bin/bassi ci commit --task \\'ops/agent tasks/weekly.yaml\\' --result bassi-result.json "
-        '--git-state "$BASSI_GIT_STATE" --push-token-env BASSI_PUSH_TOKEN --push-user-env BASSI_PUSH_USER\'' in text
+        'sh \'run_rc="$(cat .bassi-venv/run-exit-code)"; commit_rc=0; .bassi-venv/bin/bassi ci commit '
+        "--task \\'ops/agent tasks/weekly.yaml\\' --result bassi-result.json "
+        '--git-state "$BASSI_GIT_STATE" --push-token-env BASSI_PUSH_TOKEN --push-user-env BASSI_PUSH_USER '
+        '|| commit_rc=$?; if [ "$run_rc" -ne 0 ]; then exit "$run_rc"; fi; exit "$commit_rc"\'' in text
     )
     git_state = "env.BASSI_GIT_STATE = sh(script: '.bassi-venv/bin/bassi ci git-state', returnStdout: true)"
     assert text.index(git_state) < text.index("bassi execute")

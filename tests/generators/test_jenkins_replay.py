@@ -21,6 +21,7 @@ faster each).
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -267,9 +269,10 @@ class Job:
     env: dict[str, str]
 
 
-def jenkins_job(tmp_path: Path, server: GitServer, install: str = WRAPPER_INSTALL) -> Job:
-    """A project with task `notes` (commit: reports/*.md) and its generated Jenkinsfile, on the git
-    server; the job's workspace is a detached checkout of main, as the git plugin leaves it."""
+def jenkins_job(tmp_path: Path, server: GitServer, install: str = WRAPPER_INSTALL, **task: Any) -> Job:
+    """A project with task `notes` (commit: reports/*.md; `task` adds or replaces fields) and its
+    generated Jenkinsfile, on the git server; the job's workspace is a detached checkout of main,
+    as the git plugin leaves it."""
     server.readers["jenkins-checkout"] = READ_TOKEN
     server.writers[PUSH_USER] = PUSH_TOKEN
     seed = tmp_path / "seed"
@@ -281,7 +284,7 @@ def jenkins_job(tmp_path: Path, server: GitServer, install: str = WRAPPER_INSTAL
         prompt="Write the report",
         schedule="daily 02:30",
         timezone="UTC",
-        commit={"paths": ["reports/*.md"]},
+        **{"commit": {"paths": ["reports/*.md"]}, **task},
     )
     folder = str(seed / ".bassi" / "tasks")
     code, _, err = run_cli(
@@ -386,13 +389,17 @@ def test_the_replay_reads_every_step_of_the_generated_jenkinsfile(tmp_path: Path
     assert steps[0].script == WRAPPER_INSTALL
     assert steps[1].script == ".bassi-venv/bin/bassi --version && echo '*' > .bassi-venv/.gitignore"
     assert steps[2].script == ".bassi-venv/bin/bassi ci git-state"
+    # The run step keeps the run's exit code in a file; the commit step ends with it.
     assert steps[3].script == (
-        f".bassi-venv/bin/bassi execute {TASK_FILE} --ci --junit bassi-junit.xml > bassi-result.json"
+        f"run_rc=0; .bassi-venv/bin/bassi execute {TASK_FILE} --ci --junit bassi-junit.xml > bassi-result.json "
+        '|| run_rc=$?; echo "$run_rc" > .bassi-venv/run-exit-code'
     )
     assert steps[4].script == (
+        'run_rc="$(cat .bassi-venv/run-exit-code)"; commit_rc=0; '
         f".bassi-venv/bin/bassi ci commit --task {TASK_FILE} --result bassi-result.json "
         '--git-state "$BASSI_GIT_STATE" --push-token-env BASSI_PUSH_TOKEN --push-user-env BASSI_PUSH_USER '
-        '--branch "${GIT_BRANCH#origin/}"'
+        '--branch "${GIT_BRANCH#origin/}" || commit_rc=$?; '
+        'if [ "$run_rc" -ne 0 ]; then exit "$run_rc"; fi; exit "$commit_rc"'
     )
     # The push credential is bound around the commit step alone.
     binding = UsernamePassword("bassi-git-push", "BASSI_PUSH_USER", "BASSI_PUSH_TOKEN")
@@ -479,3 +486,56 @@ def test_jenkins_commit_back_refuses_a_filter_the_agent_planted(
     # The control: the planted filter is live; git runs it as soon as it stages the report.
     run_git(job.workspace, "add", REPORT)
     assert witness.exists()
+
+
+# --------------------------------------------------------------------------- a failed run's work
+
+ONE_TURN = {"max_turns": 1}  # the agent writes the report in its one turn, then the run hits the limit
+
+
+def branches(server: GitServer) -> list[str]:
+    return server.git("for-each-ref", "--format=%(refname:short)", "refs/heads").splitlines()
+
+
+def test_a_failed_run_with_on_failure_branch_pushes_its_work_and_fails_the_build(
+    tmp_path: Path, fake_api: FakeMessagesAPI, git_server: GitServer
+) -> None:
+    commit = {"paths": ["reports/*.md"], "on_failure": "branch"}
+    job = jenkins_job(tmp_path, git_server, limits=ONE_TURN, commit=commit)
+    before = git_server.git("rev-parse", "main")
+    runs = run_job(job, fake_api, f"mkdir -p reports && echo '# Draft' > {REPORT}")
+    log = log_of(runs)
+    # The run step succeeds (it kept the code), the commit stage ran, and the build fails as the run did.
+    assert [run.returncode for run in runs] == [0, 0, 0, 0, 5], log[-4000:]
+    result = json.loads((job.workspace / "bassi-result.json").read_text())
+    assert (result["status"], result["exit_code"]) == ("limit_reached", 5)
+    side = f"bassi/notes/{result['run_id']}"
+    assert f"work-branch={side}" in runs[4].stdout
+    assert git_server.git("rev-parse", "main") == before  # nothing reached the job's branch
+    assert sorted(branches(git_server)) == sorted(["main", side])
+    assert git_server.git("show", f"{side}:{REPORT}") == "# Draft"
+    assert git_server.git("log", "-1", "--format=%an", side) == BOT_NAME
+    assert {push.user for push in git_server.pushes()} == {PUSH_USER}
+    for form in push_forms(PUSH_TOKEN):
+        assert form not in log
+
+
+def test_a_failed_run_with_discard_pushes_nothing_and_fails_with_the_runs_code(
+    tmp_path: Path, fake_api: FakeMessagesAPI, git_server: GitServer
+) -> None:
+    job = jenkins_job(tmp_path, git_server, limits=ONE_TURN)
+    before = git_server.git("rev-parse", "main")
+    runs = run_job(job, fake_api, f"mkdir -p reports && echo '# Draft' > {REPORT}")
+    log = log_of(runs)
+    assert [run.returncode for run in runs] == [0, 0, 0, 0, 5], log[-4000:]  # the run's code, not commit-back's 1
+    assert (job.workspace / REPORT).exists()  # there was work, and it was dropped
+    # One line says why nothing was committed and how to keep such work; nothing claims a commit.
+    said = [line for line in runs[4].stderr.splitlines() if line.startswith("bassi:")]
+    assert said == [
+        "bassi: error: not committing: the run in bassi-result.json ended with status limit_reached; its changes "
+        "were discarded (set commit.on_failure: branch in the task to push such work to the side branch "
+        "bassi/<task_id>/<run_id>)"
+    ], runs[4].stderr
+    assert "commit-sha=" not in runs[4].stdout and "work-branch=" not in runs[4].stdout
+    assert git_server.git("rev-parse", "main") == before and branches(git_server) == ["main"]
+    assert not any(request.is_push for request in git_server.requests)
