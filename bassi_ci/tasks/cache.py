@@ -52,7 +52,10 @@ class ValidatedCache:
         for name in stale:
             del self.entries[name]
         with contextlib.suppress(OSError):  # a read-only BASSI_HOME still lists, just slower
-            atomic_write_text(self.path, json.dumps({"version": _cache_version(), "entries": self.entries}))
+            # No fsync: an optimisation only, and a cache a crash tore is ignored (~10–250 ms of a cold list).
+            atomic_write_text(
+                self.path, json.dumps({"version": _cache_version(), "entries": self.entries}), durable=False
+            )
 
     def _read(self) -> dict[str, Any]:
         try:
