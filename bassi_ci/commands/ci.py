@@ -12,7 +12,7 @@ from bassi_ci.commands.lazy import LazyCommand, LazyGroup
 COMMANDS = {
     "generate": LazyCommand(
         "bassi_ci.commands.ci_generate:ci_generate",
-        "Generate one CI pipeline per task (GitHub workflows, a GitLab include, Jenkinsfiles).",
+        "Generate one CI pipeline per task (GitHub workflows, a GitLab include, Jenkinsfiles, Kubernetes CronJobs).",
     ),
     "commit": LazyCommand(
         "bassi_ci.commands.ci_commit:ci_commit",
