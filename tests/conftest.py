@@ -21,7 +21,7 @@ from tests.homes import home_environment  # first: isolates the session's home a
 from tests.os_schedulers import GUARD_DIR  # noqa: F401  # stand-in crontab/systemctl on PATH
 
 # Plugins that other test modules share (fixtures such as `fake_api`, `git_server`).
-pytest_plugins: list[str] = ["tests.fakeapi", "tests.gitserver"]
+pytest_plugins: list[str] = ["tests.fakeapi", "tests.gitserver", "tests.runs.receiver"]
 
 
 @pytest.fixture(autouse=True)

@@ -4,22 +4,15 @@ Messages API and a local webhook receiver."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.ci.helpers import action_run, runner_env
 from tests.fakeapi import FakeMessagesAPI, text, tool_use
-from tests.runs.receiver import Receiver, running_receiver
+from tests.runs.receiver import Receiver
 
 KEY = "sk-test-key-0123456789"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the notifications against a real local webhook receiver (tests/runs/receiver.py)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from bassi_ci.runs import notify
 from bassi_ci.runs.locks import task_lock
 from tests.cli import check_result, history_row, run_cli
 from tests.fakeapi import FAKE_API_KEY, FakeMessagesAPI, FakeResponse, text, tool_use
-from tests.runs.receiver import Receiver, dead_url, running_receiver
+from tests.runs.receiver import Receiver, dead_url
 
 SECRET = "MARKER-0f-a-s3cret-value"
 
@@ -22,12 +21,6 @@ SECRET = "MARKER-0f-a-s3cret-value"
 @pytest.fixture(autouse=True)
 def fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(notify, "BACKOFF_S", (0.0, 0.0))
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,12 @@ import yaml
 
 from bassi_ci.runs import notify
 from tests.cli import run_cli
-from tests.runs.receiver import Receiver, dead_url, running_receiver
+from tests.runs.receiver import Receiver, dead_url
 
 
 @pytest.fixture(autouse=True)
 def fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(notify, "BACKOFF_S", (0.0, 0.0))
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as server:
-        yield server
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,12 @@ from bassi_ci.runs.redact import Redactor
 from bassi_ci.runs.result import ErrorInfo, RunReport, build_result
 from bassi_ci.tasks.loader import task_schema
 from bassi_ci.tasks.model import NOTIFY_SHORTHANDS, RUN_STATUSES, NotifyTarget
-from tests.runs.receiver import Receiver, dead_url, running_receiver
+from tests.runs.receiver import Receiver, dead_url
 
 
 @pytest.fixture(autouse=True)
 def fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(notify, "BACKOFF_S", (0.0, 0.0))
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as server:
-        yield server
 
 
 def report(code: ExitCode = ExitCode.SUCCESS, text: str = "All done.", **fields: object) -> RunReport:
