@@ -65,6 +65,23 @@ from bassi_ci.tasks.lookup import TaskFolder
     ),
 )
 @click.option("--namespace", help="Kubernetes: the namespace of the manifests.  [default: none, kubectl's current one]")
+@click.option(
+    "--queue-workers",
+    metavar="N",
+    help=(
+        "Kubernetes: also write k8s/bassi-queue-worker.yaml, a CronJob whose Job runs N pods of "
+        "'bassi execute --next --drain --ci' against the PostgreSQL queue (URL from the Secret bassi-queue, "
+        "key url).  [default: 0, none]"
+    ),
+)
+@click.option(
+    "--queue-schedule",
+    metavar="SCHEDULE",
+    help=(
+        "Kubernetes: when the queue workers start, in bassi's schedule language, in UTC.  "
+        f"[default: {DEFAULTS['kubernetes']['queue-schedule']}]"
+    ),
+)
 def ci_generate(
     tasks_dir: Path,
     target: str,
@@ -76,6 +93,8 @@ def ci_generate(
     gitlab_ref: str | None,
     image: str | None,
     namespace: str | None,
+    queue_workers: str | None,
+    queue_schedule: str | None,
 ) -> int:
     """Generate one CI pipeline per task (GitHub workflows, a GitLab include, Jenkinsfiles,
     Kubernetes CronJobs).
@@ -83,10 +102,10 @@ def ci_generate(
     Only files that bassi generated are ever overwritten or removed; files of
     deleted tasks are removed.
 
-    The options --action, --install-command, --gitlab-image, --gitlab-ref, --image and --namespace that
-    differ from their defaults are remembered per target in OUT/.bassi/ci-generate.yaml
-    (commit it): a later generate or --check without them uses the remembered ones,
-    and an option given again replaces its remembered value.
+    The options --action, --install-command, --gitlab-image, --gitlab-ref, --image, --namespace,
+    --queue-workers and --queue-schedule that differ from their defaults are remembered per target
+    in OUT/.bassi/ci-generate.yaml (commit it): a later generate or --check without them uses the
+    remembered ones, and an option given again replaces its remembered value.
 
     Task files must lie inside the repository (OUT), and a task's workdir must be
     relative: a CI runner has only the repository's checkout.
@@ -98,6 +117,8 @@ def ci_generate(
         "gitlab-ref": gitlab_ref,
         "image": image,
         "namespace": namespace,
+        "queue-workers": queue_workers,
+        "queue-schedule": queue_schedule,
     }
     options = GenerateOptions(target=target, given={name: value for name, value in given.items() if value is not None})
     result = generate(TaskFolder(tasks_dir, named_by="--tasks-dir"), out, options, check=check)

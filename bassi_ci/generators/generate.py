@@ -20,6 +20,12 @@ from bassi_ci.generators.jenkins import DEFAULT_INSTALL as JENKINS_INSTALL
 from bassi_ci.generators.jenkins import JenkinsOptions, render_jenkins
 from bassi_ci.generators.kubernetes import DEFAULT_IMAGE as KUBERNETES_IMAGE
 from bassi_ci.generators.kubernetes import KubernetesOptions, render_kubernetes
+from bassi_ci.generators.kubernetes_workers import (
+    DEFAULT_QUEUE_SCHEDULE,
+    DEFAULT_WORKERS,
+    add_queue_workers,
+    queue_worker_options,
+)
 from bassi_ci.generators.saved_options import OPTIONS_FILE, load_options, options_path, save_options, updated
 from bassi_ci.tasks.lookup import TaskFolder, load_folder
 from bassi_ci.tasks.model import Task
@@ -35,8 +41,16 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "gitlab-ref": GitlabOptions.ref,
     },
     "jenkins": {"install-command": JENKINS_INSTALL},
-    "kubernetes": {"image": KUBERNETES_IMAGE, "namespace": ""},
+    "kubernetes": {
+        "image": KUBERNETES_IMAGE,
+        "namespace": "",
+        "queue-workers": DEFAULT_WORKERS,
+        "queue-schedule": DEFAULT_QUEUE_SCHEDULE,
+    },
 }
+# Options that mean nothing to the other targets, where they are refused rather than ignored: a
+# user who asks for queue workers on GitHub would otherwise believe to have them.
+KUBERNETES_ONLY = ("queue-workers", "queue-schedule")
 
 
 @dataclass(frozen=True)
@@ -61,7 +75,9 @@ def render(tasks: list[Task], tasks_dir: str, target: str, settings: Mapping[str
         options = GitlabOptions(settings["install-command"], settings["gitlab-image"] or None, settings["gitlab-ref"])
         return render_gitlab(tasks, options, tasks_dir, sources)
     if target == "kubernetes":
-        return render_kubernetes(tasks, KubernetesOptions(settings["image"], settings["namespace"]), sources)
+        kubernetes = KubernetesOptions(settings["image"], settings["namespace"])
+        queue = queue_worker_options(settings["queue-workers"], settings["queue-schedule"])
+        return add_queue_workers(render_kubernetes(tasks, kubernetes, sources), tasks, kubernetes, queue)
     return render_jenkins(tasks, JenkinsOptions(install_command=settings["install-command"]), sources)
 
 
@@ -70,6 +86,7 @@ def generate(folder: TaskFolder, out: Path, options: GenerateOptions, check: boo
     target = options.target
     if target not in TARGETS:
         raise GenerateError(f"unknown target '{target}'; expected one of {', '.join(TARGETS)}")
+    _refuse_options_of_other_targets(target, options.given)
     _refuse_the_options_folder(folder, out)
     tasks = load_folder(folder)
     for task in tasks:
@@ -89,6 +106,15 @@ def generate(folder: TaskFolder, out: Path, options: GenerateOptions, check: boo
         if save_options(out, updated(stored, target, given, DEFAULTS[target])):
             result.options_file = OPTIONS_FILE
     return result
+
+
+def _refuse_options_of_other_targets(target: str, given: Mapping[str, str]) -> None:
+    for name in KUBERNETES_ONLY:
+        if name in given and target != "kubernetes":
+            raise GenerateError(
+                f"--{name}: only with --target kubernetes (queue workers as Kubernetes Jobs); for GitHub "
+                "Actions workers copy workflow-templates/bassi-queue-workers.yml into .github/workflows/"
+            )
 
 
 def _refuse_the_options_folder(folder: TaskFolder, out: Path) -> None:

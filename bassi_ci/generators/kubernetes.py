@@ -181,36 +181,48 @@ def job_spec(task: Task, options: KubernetesOptions, key: str) -> dict[str, Any]
         "backoffLimit": 0,
         "template": {
             "metadata": {"labels": labels(task)},
-            "spec": {
-                "restartPolicy": "Never",
-                "automountServiceAccountToken": False,
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "runAsUser": USER_ID,
-                    "runAsGroup": USER_ID,
-                    "fsGroup": USER_ID,
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
-                "containers": [container(options, key)],
-                "volumes": volumes(task),
-            },
+            "spec": pod_spec([container(options, key)], [task_volume(task), *scratch_volumes()]),
         },
     }
 
 
+def pod_spec(containers: list[dict[str, Any]], pod_volumes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The locked-down pod every bassi manifest runs (the CronJobs' and the queue workers')."""
+    return {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": USER_ID,
+            "runAsGroup": USER_ID,
+            "fsGroup": USER_ID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": containers,
+        "volumes": pod_volumes,
+    }
+
+
 def container(options: KubernetesOptions, key: str) -> dict[str, Any]:
+    task_mount = {"name": "task", "mountPath": TASKS_MOUNT, "readOnly": True}
+    return bassi_container(options, ["execute", "--ci", f"{TASKS_MOUNT}/{key}"], [], [task_mount])
+
+
+def bassi_container(
+    options: KubernetesOptions, args: list[str], secret_env: list[dict[str, Any]], mounts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The `bassi` container: `args`, the API key and `secret_env` from Secrets, `mounts` before the
+    emptyDirs; never root, a read-only root filesystem, no capabilities, bounded resources."""
     return {
         "name": "bassi",
         "image": options.image,
         "imagePullPolicy": "IfNotPresent",
         "command": ["bassi"],
-        "args": ["execute", "--ci", f"{TASKS_MOUNT}/{key}"],
+        "args": args,
         "workingDir": WORKSPACE,
         "env": [
-            {
-                "name": "ANTHROPIC_API_KEY",
-                "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": SECRET_KEY}},
-            },
+            secret_env_var("ANTHROPIC_API_KEY", SECRET_NAME, SECRET_KEY),
+            *secret_env,
             {"name": "HOME", "value": HOME_DIR},
             {"name": "BASSI_HOME", "value": BASSI_HOME_DIR},
             {"name": "TMPDIR", "value": "/tmp"},
@@ -224,7 +236,7 @@ def container(options: KubernetesOptions, key: str) -> dict[str, Any]:
             "capabilities": {"drop": ["ALL"]},
         },
         "volumeMounts": [
-            {"name": "task", "mountPath": TASKS_MOUNT, "readOnly": True},
+            *mounts,
             {"name": "workspace", "mountPath": WORKSPACE},
             {"name": "home", "mountPath": HOME_DIR},
             {"name": "bassi-home", "mountPath": BASSI_HOME_DIR},
@@ -233,10 +245,16 @@ def container(options: KubernetesOptions, key: str) -> dict[str, Any]:
     }
 
 
-def volumes(task: Task) -> list[dict[str, Any]]:
-    """The task file from its ConfigMap (read-only); every place bassi or the agent writes is an emptyDir."""
-    task_volume = {"name": resource_name(task.id), "defaultMode": 0o444}
-    return [
-        {"name": "task", "configMap": task_volume},
-        *({"name": name, "emptyDir": {}} for name in ("workspace", "home", "bassi-home", "tmp")),
-    ]
+def secret_env_var(name: str, secret: str, key: str) -> dict[str, Any]:
+    """An environment variable the cluster fills from a Secret: the manifest holds only its name."""
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def task_volume(task: Task) -> dict[str, Any]:
+    """The task file from its ConfigMap, read-only."""
+    return {"name": "task", "configMap": {"name": resource_name(task.id), "defaultMode": 0o444}}
+
+
+def scratch_volumes() -> list[dict[str, Any]]:
+    """Every place bassi or the agent writes is an emptyDir (the root filesystem is read-only)."""
+    return [{"name": name, "emptyDir": {}} for name in ("workspace", "home", "bassi-home", "tmp")]
