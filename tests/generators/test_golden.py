@@ -9,7 +9,7 @@ paused task, a task without a schedule, and a name full of YAML/shell/GitHub-exp
 characters. `golden/tasks/all/` goes to every CI target; `golden/tasks/pull-requests/` only to
 GitHub and GitLab (`commit.pull_request` is an error for Jenkins); Kubernetes gets the tasks of
 `all/` without commit or workdir (a pod has no checkout) and `golden/tasks/kubernetes/` (a JSON
-task, a 63-character id, prompts that look like more manifests).
+task, a 63-character id, prompts that look like more manifests), and once with queue workers.
 
 Each variant copies its tasks into a fresh temporary repository, runs
 `bassi ci generate --target T --tasks-dir DIR --out .` there (the working directory is the
@@ -114,6 +114,12 @@ VARIANTS = (
         ("all/queue-poll.yaml", "all/paused-nightly.yaml", "kubernetes/*"),
         tasks_dir="ci/bassi tasks",
         options=("--image", "registry.example/team/bassi-ci:1.4", "--namespace", "agents"),
+    ),
+    Variant(
+        "kubernetes-queue-workers",
+        "kubernetes",
+        ("all/hourly-sync.yaml", "all/queue-poll.yaml", "all/on-demand.yaml"),
+        options=("--queue-workers", "3", "--queue-schedule", "every 10m", "--namespace", "agents"),
     ),
 )
 
