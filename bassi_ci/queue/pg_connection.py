@@ -60,16 +60,18 @@ def connect(url: str, tries: int | None = None, first_pause_s: float = FIRST_PAU
     from psycopg.conninfo import make_conninfo
     from psycopg.rows import dict_row
 
+    # libpq waits forever by default (a dropped packet, a firewall); a URL's own limit wins.
+    limit = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
+    try:
+        conninfo = make_conninfo(url, **limit)
+    except psycopg.ProgrammingError as problem:  # libpq cannot read the URL: no use trying again
+        raise UsageError(f"queue URL {redact_url(url)}: {_reason(problem, url)}; expected {URL_FORM}") from None
     tries = tries or connect_tries()
     pause, started = first_pause_s, time.monotonic()
     for attempt in range(1, tries + 1):
         try:
             with translated(url):
-                # libpq waits forever by default (a dropped packet, a firewall); a URL's own limit wins.
-                limit = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
-                return psycopg.connect(make_conninfo(url, **limit), autocommit=True, row_factory=dict_row)
-        except QueueStoreError as problem:  # libpq could not read the URL: no use trying again
-            raise UsageError(f"{problem}; expected {URL_FORM}") from None
+                return psycopg.connect(conninfo, autocommit=True, row_factory=dict_row)
         except QueueUnavailable as problem:
             if attempt == tries:
                 waited = time.monotonic() - started
@@ -98,8 +100,9 @@ def translated(url: str) -> Iterator[None]:
 
 
 def _reason(problem: Exception, url: str) -> str:
-    """The driver's message on one line, without the URL's secrets."""
-    text = " ".join(str(problem).split()) or type(problem).__name__
+    """The first line of the driver's message (the rest are hints), without the URL's secrets."""
+    lines = [line.strip() for line in str(problem).splitlines() if line.strip()]
+    text = lines[0] if lines else type(problem).__name__
     for secret in url_secrets(url):
         text = text.replace(secret, HIDDEN)
     return text.removeprefix("connection failed: ")

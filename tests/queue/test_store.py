@@ -14,9 +14,7 @@ from bassi_ci.errors import UsageError
 from bassi_ci.queue.model import ItemNotFound, LeaseLost, NewItem, WrongState
 from bassi_ci.queue.sqlite import SqliteQueueStore
 from bassi_ci.queue.store import QueueStore
-from tests.pgserver import requires_postgres
-
-BACKENDS = ["sqlite", pytest.param("postgres", marks=requires_postgres)]
+from tests.pgserver import BACKENDS
 
 
 class FakeClock:
