@@ -5,6 +5,7 @@ themselves are tests/queue/test_store.py's, run on both backends."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,7 +20,8 @@ from bassi_ci.queue.pg_connection import connect
 from bassi_ci.queue.pg_schema import LATEST_VERSION, MIGRATIONS_TABLE, migrate
 from bassi_ci.queue.store import open_store
 from tests.cli import ROOT, run_cli
-from tests.pgserver import PgServer, requires_postgres
+from tests.fakeapi import FakeMessagesAPI, text, tool_use
+from tests.pgserver import SUPERUSER, PgServer, requires_postgres
 
 pytestmark = requires_postgres
 
@@ -213,3 +215,20 @@ def test_missing_driver_is_exit_2_naming_the_extra(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "pip install 'bassi-ci[postgres]'" in one_line(proc.stderr)
     assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_a_drain_with_a_password_in_the_url_never_shows_it(
+    pg_server: PgServer, pg_url: str, fake_api: FakeMessagesAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole way: queue add, a worker's drain whose agent looks for the URL, queue show."""
+    url = pg_url.replace(f"{SUPERUSER}@", f"{SUPERUSER}:{SECRET}@")  # trust login: the password is not checked
+    monkeypatch.setenv("BASSI_QUEUE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("queue", "add", "look", "--prompt", "look around")[0] == 0
+    fake_api.enqueue(tool_use(("bash", {"command": 'echo "[$BASSI_QUEUE_URL]" > seen.txt'})), text("done"))
+    code, out, err = run_cli("execute", "--next", "--drain", "--ci")
+    assert code == 0, err
+    assert (tmp_path / "seen.txt").read_text() == "[]\n"  # hidden from the agent's commands
+    code, shown, _ = run_cli("queue", "show", "1", "--json")
+    assert code == 0 and json.loads(shown)["status"] == "done"
+    assert SECRET not in out + err + shown
