@@ -65,8 +65,12 @@ class PostgresQueueStore:
         self._url = url
         self._now = now or clock.now
         self._db: Connection[DictRow] = connect(url)
-        with translated(url):
-            migrate(self._db)
+        try:
+            with translated(url):
+                migrate(self._db)
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         self._db.close()
