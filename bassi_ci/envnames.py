@@ -5,8 +5,10 @@ from __future__ import annotations
 
 # The webhook URL of the environment's own notification (bassi_ci.runs.notify): a credential.
 NOTIFY_URL_ENV = "BASSI_NOTIFY_URL"
-# The API key and the webhook URL: never in a tool's environment, always redacted.
-ALWAYS_SECRET = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", NOTIFY_URL_ENV)
+# The PostgreSQL queue (bassi_ci/queue/location.py): its URL usually holds a password.
+QUEUE_URL_ENV = "BASSI_QUEUE_URL"
+# The API key and the webhook and queue URLs: never in a tool's environment, always redacted.
+ALWAYS_SECRET = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", NOTIFY_URL_ENV, QUEUE_URL_ENV)
 
 # The GitHub runner's file commands: a step appends to these files to set variables, PATH,
 # outputs, state and its summary for the steps after it.

@@ -20,8 +20,8 @@ import pytest
 from tests.homes import home_environment  # first: isolates the session's home as it is imported
 from tests.os_schedulers import GUARD_DIR  # noqa: F401  # stand-in crontab/systemctl on PATH
 
-# Plugins that other test modules share (fixtures such as `fake_api`, `git_server`).
-pytest_plugins: list[str] = ["tests.fakeapi", "tests.gitserver", "tests.runs.receiver"]
+# Plugins that other test modules share (fixtures such as `fake_api`, `git_server`, `pg_url`).
+pytest_plugins: list[str] = ["tests.fakeapi", "tests.gitserver", "tests.pgserver", "tests.runs.receiver"]
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-HEAVY = ("anthropic", "httpx", "httpx2", "git", "mcp")
+HEAVY = ("anthropic", "httpx", "httpx2", "git", "mcp", "psycopg")
 
 
 @pytest.mark.parametrize(

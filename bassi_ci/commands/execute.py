@@ -20,6 +20,7 @@ import click
 from bassi_ci import output
 from bassi_ci.commands.completion import complete_runnable_task
 from bassi_ci.commands.execute_next import QueueChoice, refuse_with_next, run_from_queue
+from bassi_ci.commands.queue_url import queue_url_option
 from bassi_ci.errors import ExitCode, UsageError
 from bassi_ci.procguard import hide_from_same_user
 from bassi_ci.queue.worker import RunOverrides
@@ -130,6 +131,7 @@ class ExecuteCommand(click.Command):
 @click.option(
     "--lease", help="With --next: how long a claimed item stays this worker's between renewals (default 60s)."
 )
+@queue_url_option
 def execute(
     task: str | None,
     prompt: str | None,
@@ -151,6 +153,7 @@ def execute(
     drain: bool,
     max_items: int | None,
     lease: str | None,
+    queue_url: str | None,
 ) -> int:
     """Run TASK now: a task id, a task file, or .bassi/tasks/<TASK>.yaml of this repository.
 
@@ -180,7 +183,7 @@ def execute(
             if drain and junit is not None:
                 raise UsageError("--junit: not with --drain, which runs many items (use --next for one)")
             return run_from_queue(
-                QueueChoice.of(drain, max_items, _seconds(lease, "--lease")),
+                QueueChoice.of(drain, max_items, _seconds(lease, "--lease"), queue_url),
                 RunOverrides(model, max_turns, _seconds(timeout), max_budget_usd, parse_tools(tools), replay),
                 lambda: _console(outputs, redactor, interactive),
                 redactor,
@@ -189,8 +192,8 @@ def execute(
                 summary_lines,
                 as_json=ci or as_json,
             )
-        if max_items is not None or lease is not None:
-            raise UsageError("--max-items and --lease work with --next (bassi execute --next --drain)")
+        if max_items is not None or lease is not None or queue_url is not None:
+            raise UsageError("--max-items, --lease and --queue-url work with --next (bassi execute --next --drain)")
         cwd = Path.cwd()
         resolved = resolve_task(task, prompt, cwd)
         plan = RunPlan(

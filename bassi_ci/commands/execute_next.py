@@ -17,8 +17,8 @@ from typing import IO
 
 from bassi_ci import clock, output
 from bassi_ci.agent.loop import AgentObserver
+from bassi_ci.commands.queue_url import store_opener
 from bassi_ci.errors import UsageError
-from bassi_ci.queue.store import open_store
 from bassi_ci.queue.worker import (
     DEFAULT_LEASE_S,
     ItemOutcome,
@@ -39,17 +39,18 @@ Publisher = Callable[[RunReport], int]
 
 @dataclass(frozen=True)
 class QueueChoice:
-    """--next / --drain / --max-items / --lease as given."""
+    """--next / --drain / --max-items / --lease / --queue-url as given."""
 
     drain: bool
     max_items: int | None
     lease_s: float = DEFAULT_LEASE_S
+    queue_url: str | None = None  # None: $BASSI_QUEUE_URL, else this machine's queue
 
     @classmethod
-    def of(cls, drain: bool, max_items: int | None, lease_s: float | None) -> QueueChoice:
+    def of(cls, drain: bool, max_items: int | None, lease_s: float | None, queue_url: str | None = None) -> QueueChoice:
         if max_items is not None and not drain:
             raise UsageError("--max-items works with --drain: e.g. bassi execute --next --drain --max-items 10")
-        return cls(drain=drain, max_items=max_items, lease_s=lease_s or DEFAULT_LEASE_S)
+        return cls(drain=drain, max_items=max_items, lease_s=lease_s or DEFAULT_LEASE_S, queue_url=queue_url)
 
 
 def refuse_with_next(**given: object) -> None:
@@ -70,7 +71,7 @@ def run_from_queue(
     summary_lines: Callable[[RunReport], list[str]],
     as_json: bool,
 ) -> int:
-    worker = Worker(worker_name(), open_store, Path.cwd(), choice.lease_s, overrides)
+    worker = Worker(worker_name(), store_opener(choice.queue_url), Path.cwd(), choice.lease_s, overrides)
     if not choice.drain:
         return _run_one(worker, console, redactor, publish)
     started = clock.utc_iso(clock.now())

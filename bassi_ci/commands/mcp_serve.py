@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
+from bassi_ci.commands.queue_url import queue_url_option, store_opener
 from bassi_ci.errors import UsageError
 from bassi_ci.queue.mcp_server import DEFAULT_MCP_LEASE_S
 from bassi_ci.queue.mcp_server import serve as serve_queue
-from bassi_ci.queue.store import open_store
 from bassi_ci.queue.worker import worker_name
 from bassi_ci.tasks.model import TIMEOUT_RULE, duration_option, timeout_seconds
 
@@ -21,13 +21,15 @@ from bassi_ci.tasks.model import TIMEOUT_RULE, duration_option, timeout_seconds
 @click.option(
     "--lease", help="How long an item taken with get_next_task stays this server's (default 1h; e.g. 30m, 2h)."
 )
-def serve(lease: str | None) -> None:
+@queue_url_option
+def serve(lease: str | None, queue_url: str | None) -> None:
     """Serve the task queue over MCP on stdin/stdout (for agents).
 
     Tools: add_task, get_next_task, complete_task, list_tasks, fail_task. Items taken here are
     leased to this server; one it does not finish within the lease goes back to the queue.
     """
-    open_store().close()  # a broken BASSI_HOME is one line and exit 1 now, not a failure in every tool call
+    open_store = store_opener(queue_url)
+    open_store().close()  # a broken queue is one line and its exit code now, not a failure in every tool call
     serve_queue(open_store, f"mcp:{worker_name()}", _lease_seconds(lease), Path.cwd())
 
 

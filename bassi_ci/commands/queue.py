@@ -13,8 +13,9 @@ from typing import Any
 import click
 
 from bassi_ci import output
+from bassi_ci.commands.queue_url import queue_url_option, store_opener
 from bassi_ci.queue.model import DEFAULT_MAX_ATTEMPTS, STATUSES, NewItem, QueueItem
-from bassi_ci.queue.store import QueueStore, open_store
+from bassi_ci.queue.store import QueueStore
 from bassi_ci.queue.worker import task_reference
 from bassi_ci.runs.redact import Redactor
 from bassi_ci.tasks.templating import parse_vars
@@ -30,12 +31,16 @@ def queue() -> None:
     \b
     Items move pending -> running -> done | failed | cancelled. A worker that dies gives its item
     back when its lease expires (attempts are counted, up to --max-attempts).
+
+    \b
+    The queue is this machine's (BASSI_HOME/state.db) unless --queue-url or BASSI_QUEUE_URL
+    names a PostgreSQL database that workers on many machines share.
     """
 
 
 @contextmanager
-def _store() -> Iterator[QueueStore]:
-    store = open_store()
+def _store(queue_url: str | None) -> Iterator[QueueStore]:
+    store = store_opener(queue_url)()
     try:
         yield store
     finally:
@@ -56,6 +61,7 @@ def _store() -> Iterator[QueueStore]:
     help="Claims at most (a worker that dies uses one up).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the new item as JSON.")
+@queue_url_option
 def add(
     name: str,
     prompt: str | None,
@@ -64,6 +70,7 @@ def add(
     vars_: tuple[str, ...],
     max_attempts: int,
     as_json: bool,
+    queue_url: str | None,
 ) -> None:
     """Add an item to the queue."""
     new = NewItem(
@@ -74,7 +81,7 @@ def add(
         vars=parse_vars(vars_, check_names=True),
         max_attempts=max_attempts,
     )
-    with _store() as store:
+    with _store(queue_url) as store:
         item = store.add(new)
     redactor = Redactor.from_environ()
     if as_json:
@@ -89,9 +96,10 @@ def add(
 @click.option(
     "--json", "as_json", is_flag=True, help="Print every item as JSON for scripts (without result documents)."
 )
-def list_items(status: str | None, limit: int | None, as_json: bool) -> None:
+@queue_url_option
+def list_items(status: str | None, limit: int | None, as_json: bool, queue_url: str | None) -> None:
     """List queue items, oldest first."""
-    with _store() as store:
+    with _store(queue_url) as store:
         items = store.list(status, limit if limit or as_json else TABLE_LIMIT)
         total = store.count(status) if limit is None and len(items) == TABLE_LIMIT else len(items)
     redactor = Redactor.from_environ()  # a prompt or an error may quote a secret of this environment
@@ -129,9 +137,10 @@ def _row(item: QueueItem) -> list[str]:
 @queue.command(name="show")
 @click.argument("item_id", metavar="ID", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the item with its result document as JSON.")
-def show(item_id: int, as_json: bool) -> None:
+@queue_url_option
+def show(item_id: int, as_json: bool, queue_url: str | None) -> None:
     """Show one queue item, with its result."""
-    with _store() as store:
+    with _store(queue_url) as store:
         item = store.get(item_id)
     shown = Redactor.from_environ().data(item.as_dict())
     if as_json:
@@ -153,17 +162,19 @@ def _text(value: Any) -> str:
 
 @queue.command(name="cancel")
 @click.argument("item_id", metavar="ID", type=int)
-def cancel(item_id: int) -> None:
+@queue_url_option
+def cancel(item_id: int, queue_url: str | None) -> None:
     """Cancel a pending or running item (a running item's result is then not stored)."""
-    with _store() as store:
+    with _store(queue_url) as store:
         item = store.cancel(item_id)
     output.echo(Redactor.from_environ().text(f"cancelled item {item.id} {item.name!r}"))
 
 
 @queue.command(name="retry")
 @click.argument("item_id", metavar="ID", type=int)
-def retry(item_id: int) -> None:
+@queue_url_option
+def retry(item_id: int, queue_url: str | None) -> None:
     """Put a failed or cancelled item back in the queue, with its attempts reset."""
-    with _store() as store:
+    with _store(queue_url) as store:
         item = store.retry(item_id)
     output.echo(Redactor.from_environ().text(f"item {item.id} {item.name!r} is pending again"))

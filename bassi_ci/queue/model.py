@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bassi_ci.errors import BassiError, StoreError, UsageError
+from bassi_ci.errors import BassiError, ExitCode, StoreError, UsageError
 
 PENDING = "pending"
 RUNNING = "running"
@@ -20,6 +20,13 @@ FAILED = "failed"
 CANCELLED = "cancelled"
 STATUSES = (PENDING, RUNNING, DONE, FAILED, CANCELLED)
 FINISHED = (DONE, FAILED, CANCELLED)
+
+# The columns every backend stores, in the order queries name them (`list` leaves out results).
+LIST_COLUMNS = (
+    "id, name, prompt, task, priority, vars, status, attempts, max_attempts, worker, lease_expires_at,"
+    " created_at, started_at, finished_at, run_id, error"
+)
+ITEM_COLUMNS = LIST_COLUMNS + ", result"
 
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_PRIORITY = 0
@@ -40,6 +47,14 @@ class LeaseLost(BassiError):
 
 class QueueStoreError(StoreError):
     """The queue's storage cannot be used (exit 1)."""
+
+
+class QueueUnavailable(BassiError):
+    """The queue's database server cannot be reached, even after retrying (exit 6, like an API
+    that stays down: running again later may well work)."""
+
+    exit_code = ExitCode.API_ERROR
+    retryable = True
 
 
 @dataclass(frozen=True)
@@ -111,3 +126,22 @@ def _json_object(text: str | None) -> dict[str, str]:
         return {}
     value: dict[str, str] = json.loads(text)
     return value
+
+
+def check_held(item: QueueItem, worker: str, becoming: str) -> None:
+    """Only the worker that claimed an item ends it: while it runs, or after its lease expired as
+    long as nobody took it since (the work is done; running it again would waste it)."""
+    if item.worker == worker and item.status in (RUNNING, PENDING):
+        return
+    raise WrongState(f"queue item {item.id} cannot be {becoming} by {worker}: it is {state_of(item)}")
+
+
+def state_of(item: QueueItem) -> str:
+    """Where an item stands, for the message of a worker that no longer holds it."""
+    if item.status == RUNNING:
+        return f"running under worker {item.worker}"
+    if item.status == DONE:
+        return f"done (completed by worker {item.worker})"
+    if item.status == PENDING:
+        return "pending (not claimed)" if item.worker is None else "pending again (its lease expired)"
+    return f"{item.status} (queue retry {item.id} puts it back)"

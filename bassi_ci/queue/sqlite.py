@@ -21,6 +21,8 @@ from bassi_ci.queue.model import (
     CANCELLED,
     DONE,
     FAILED,
+    ITEM_COLUMNS,
+    LIST_COLUMNS,
     PENDING,
     RUNNING,
     STATUSES,
@@ -30,14 +32,10 @@ from bassi_ci.queue.model import (
     QueueItem,
     QueueStoreError,
     WrongState,
+    check_held,
+    state_of,
 )
 from bassi_ci.runs import history
-
-LIST_COLUMNS = (
-    "id, name, prompt, task, priority, vars, status, attempts, max_attempts, worker, lease_expires_at,"
-    " created_at, started_at, finished_at, run_id, error"
-)
-ITEM_COLUMNS = LIST_COLUMNS + ", result"
 
 
 class SqliteQueueStore:
@@ -97,7 +95,7 @@ class SqliteQueueStore:
             ).rowcount
             if not renewed:
                 item = self._item(db, item_id)
-                raise LeaseLost(f"queue item {item_id} is no longer held by {worker}: it is {_state_of(item)}")
+                raise LeaseLost(f"queue item {item_id} is no longer held by {worker}: it is {state_of(item)}")
 
     # ------------------------------------------------------------------ finishing
 
@@ -114,7 +112,7 @@ class SqliteQueueStore:
             item = self._item(db, item_id)
             if item.status == status and item.worker == worker:
                 return item  # the same worker reporting the same end again: nothing to do
-            _check_held(item, worker, "done" if status == DONE else "failed")
+            check_held(item, worker, "done" if status == DONE else "failed")
             db.execute(
                 "UPDATE queue_items SET status = ?, result = ?, error = ?, run_id = COALESCE(?, run_id),"
                 " finished_at = ?, lease_expires_at = NULL WHERE id = ?",
@@ -125,7 +123,7 @@ class SqliteQueueStore:
     def release(self, item_id: int, worker: str, reason: str) -> QueueItem:
         with self._write() as db:
             item = self._item(db, item_id)
-            _check_held(item, worker, "given back")
+            check_held(item, worker, "given back")
             last = item.attempts >= item.max_attempts
             db.execute(
                 "UPDATE queue_items SET status = ?, error = ?, lease_expires_at = NULL, finished_at = ? WHERE id = ?",
@@ -243,24 +241,6 @@ class SqliteQueueStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._guard(), history.transaction(self._db):
             yield self._db
-
-
-def _check_held(item: QueueItem, worker: str, becoming: str) -> None:
-    """Only the worker that claimed an item ends it: while it runs, or after its lease expired as
-    long as nobody took it since (the work is done; running it again would waste it)."""
-    if item.worker == worker and item.status in (RUNNING, PENDING):
-        return
-    raise WrongState(f"queue item {item.id} cannot be {becoming} by {worker}: it is {_state_of(item)}")
-
-
-def _state_of(item: QueueItem) -> str:
-    if item.status == RUNNING:
-        return f"running under worker {item.worker}"
-    if item.status == DONE:
-        return f"done (completed by worker {item.worker})"
-    if item.status == PENDING:
-        return "pending (not claimed)" if item.worker is None else "pending again (its lease expired)"
-    return f"{item.status} (queue retry {item.id} puts it back)"
 
 
 def _later(now: datetime, seconds: float) -> str:

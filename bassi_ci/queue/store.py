@@ -11,8 +11,9 @@ on (and tests/queue/test_store.py checks):
 - `complete` is idempotent for the worker that completed the item; completing an item that is
   cancelled, finished by another worker or held by another worker is `WrongState`.
 
-Today the backend is SQLite in BASSI_HOME/state.db. A backend for many machines (PostgreSQL,
-issue #12) implements the same Protocol and is chosen in `open_store`.
+Two backends: SQLite in BASSI_HOME/state.db (`sqlite.py`, one machine), and PostgreSQL
+(`postgres.py`, any number of machines) when a queue URL is given (`location.py`). `open_store`
+is the one place that picks; the PostgreSQL module and its driver are imported only then.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bassi_ci.home import state_db_path
+from bassi_ci.queue.location import postgres_url
 from bassi_ci.queue.model import NewItem, QueueItem
 from bassi_ci.queue.sqlite import SqliteQueueStore
 
@@ -67,6 +69,12 @@ class QueueStore(Protocol):
 Clock = Callable[[], datetime]
 
 
-def open_store(db_path: Path | None = None, now: Clock | None = None) -> QueueStore:
-    """The queue of this machine (BASSI_HOME/state.db, or `db_path`)."""
-    return SqliteQueueStore(db_path or state_db_path(), now=now)
+def open_store(db_path: Path | None = None, now: Clock | None = None, url: str | None = None) -> QueueStore:
+    """The PostgreSQL queue of `url` (`--queue-url`), else of $BASSI_QUEUE_URL; without either,
+    the queue of this machine (BASSI_HOME/state.db, or `db_path`)."""
+    postgres = postgres_url(url)
+    if postgres is None:
+        return SqliteQueueStore(db_path or state_db_path(), now=now)
+    from bassi_ci.queue.postgres import PostgresQueueStore  # loads psycopg: only for this queue
+
+    return PostgresQueueStore(postgres, now=now)

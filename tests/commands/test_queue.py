@@ -1,4 +1,5 @@
-"""`bassi queue …` through the real entry point, against a real state.db in the test's home."""
+"""`bassi queue …` through the real entry point, on each backend (`queue_backend`): a real
+state.db in the test's home, and a real PostgreSQL database (tests/pgserver.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli import run_cli
+
+pytestmark = pytest.mark.usefixtures("queue_backend")
 
 
 def add(*args: str) -> dict[str, object]:
@@ -124,3 +127,50 @@ def test_no_secret_of_the_environment_is_printed(isolated_home: Path, monkeypatc
         code, out, err = run_cli("queue", *args)
         assert code == 0 and "[REDACTED]" in out, args
         assert secret not in out + err, args
+
+
+def test_json_is_the_same_on_every_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scripts read `queue add/list/show --json`: one shape and the same values, whichever backend."""
+    monkeypatch.setenv("BASSI_NOW", "2027-03-10T09:00:00.123456+00:00")
+    first = add("a", "--prompt", "do a", "--priority", "2", "--var", "k=v")
+    expected = {
+        "id": 1,
+        "name": "a",
+        "prompt": "do a",
+        "task": None,
+        "priority": 2,
+        "vars": {"k": "v"},
+        "status": "pending",
+        "attempts": 0,
+        "max_attempts": 3,
+        "worker": None,
+        "lease_expires_at": None,
+        "created_at": "2027-03-10T09:00:00.123+00:00",
+        "started_at": None,
+        "finished_at": None,
+        "run_id": None,
+        "result": None,
+        "error": None,
+    }
+    assert first == expected
+    add("b", "--prompt", "do b", "--max-attempts", "1")
+    assert run_cli("queue", "cancel", "2")[:2] == (0, "cancelled item 2 'b'\n")
+    code, out, _ = run_cli("queue", "show", "2", "--json")
+    cancelled = json.loads(out)
+    assert (cancelled["status"], cancelled["finished_at"]) == ("cancelled", "2027-03-10T09:00:00.123+00:00")
+    assert run_cli("queue", "retry", "2")[:2] == (0, "item 2 'b' is pending again\n")
+    code, out, _ = run_cli("queue", "list", "--json")
+    listed = json.loads(out)
+    assert code == 0 and listed[0] == {key: value for key, value in expected.items() if key != "result"}
+    assert listed[1] == {
+        **listed[0],
+        "id": 2,
+        "name": "b",
+        "prompt": "do b",
+        "priority": 0,
+        "vars": {},
+        "max_attempts": 1,
+    }
+    code, out, _ = run_cli("queue", "show", "1", "--json")
+    assert json.loads(out) == expected
+    assert list(json.loads(out)) == list(expected)  # the same key order too

@@ -32,7 +32,8 @@ def serve_with(scenario: Scenario, tmp_path: Path, extra_env: dict[str, str] | N
     """Run `scenario` against a spawned `bassi mcp serve`; the JSON-RPC messages it wrote on stdout."""
     stdout_copy = tmp_path / "server-stdout.jsonl"
     command = f"{shlex.quote(sys.executable)} -m bassi_ci mcp serve | tee {shlex.quote(str(stdout_copy))}"
-    env = {key: value for key, value in os.environ.items() if key in ("HOME", "BASSI_HOME", "PATH")}
+    passed = ("HOME", "BASSI_HOME", "PATH", "BASSI_QUEUE_URL")  # the URL: the PostgreSQL queue (queue_backend)
+    env = {key: value for key, value in os.environ.items() if key in passed}
     env = {**env, "PYTHONPATH": str(ROOT), **(extra_env or {})}
     params = StdioServerParameters(command="bash", args=["-o", "pipefail", "-c", command], env=env, cwd=tmp_path)
 
@@ -77,6 +78,7 @@ def test_tools_are_listed_with_input_schemas(tmp_path: Path) -> None:
     assert all(word in status for word in ("pending", "running", "done", "failed", "cancelled"))
 
 
+@pytest.mark.usefixtures("queue_backend")
 def test_items_walk_through_the_queue(tmp_path: Path) -> None:
     seen: dict[str, Any] = {}
 
@@ -108,6 +110,7 @@ def test_items_walk_through_the_queue(tmp_path: Path) -> None:
         store.close()
 
 
+@pytest.mark.usefixtures("queue_backend")
 def test_wrong_ids_states_and_arguments_are_tool_errors(tmp_path: Path) -> None:
     store = open_store()
     try:

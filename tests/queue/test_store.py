@@ -1,5 +1,6 @@
-"""The queue's storage rules on a real SQLite file: claim order, leases with an injected clock,
-attempts, idempotent completion, cancel and retry."""
+"""The queue's storage rules, on both backends (a real SQLite file and a real PostgreSQL
+database, tests/pgserver.py): claim order, leases with an injected clock, attempts, idempotent
+completion, cancel and retry."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from bassi_ci.errors import UsageError
 from bassi_ci.queue.model import ItemNotFound, LeaseLost, NewItem, WrongState
 from bassi_ci.queue.sqlite import SqliteQueueStore
+from bassi_ci.queue.store import QueueStore
+from tests.pgserver import BACKENDS
 
 
 class FakeClock:
@@ -30,18 +33,25 @@ def now() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def store(tmp_path: Path, now: FakeClock) -> Iterator[SqliteQueueStore]:
-    queue = SqliteQueueStore(tmp_path / "state.db", now=now)
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path, now: FakeClock) -> Iterator[QueueStore]:
+    """An empty queue of each backend, on the same fake clock."""
+    queue: QueueStore
+    if request.param == "sqlite":
+        queue = SqliteQueueStore(tmp_path / "state.db", now=now)
+    else:
+        from bassi_ci.queue.postgres import PostgresQueueStore
+
+        queue = PostgresQueueStore(request.getfixturevalue("pg_url"), now=now)
     yield queue
     queue.close()
 
 
-def add(store: SqliteQueueStore, name: str, priority: int = 0, max_attempts: int = 3) -> int:
+def add(store: QueueStore, name: str, priority: int = 0, max_attempts: int = 3) -> int:
     return store.add(NewItem(name=name, prompt=f"do {name}", priority=priority, max_attempts=max_attempts)).id
 
 
-def test_claims_highest_priority_then_oldest(store: SqliteQueueStore, now: FakeClock) -> None:
+def test_claims_highest_priority_then_oldest(store: QueueStore, now: FakeClock) -> None:
     low = add(store, "low")
     now.advance(1)
     high_old = add(store, "high-old", priority=5)
@@ -55,7 +65,7 @@ def test_claims_highest_priority_then_oldest(store: SqliteQueueStore, now: FakeC
     assert first.lease_expires_at == "2027-03-10T09:01:02.000+00:00"
 
 
-def test_added_item_keeps_what_was_asked(store: SqliteQueueStore) -> None:
+def test_added_item_keeps_what_was_asked(store: QueueStore) -> None:
     item = store.add(NewItem(name="n", prompt="p", task="weekly", priority=-2, vars={"a": "1"}, max_attempts=5))
     assert store.get(item.id).as_dict() == {
         "id": item.id,
@@ -78,7 +88,7 @@ def test_added_item_keeps_what_was_asked(store: SqliteQueueStore) -> None:
     }
 
 
-def test_expired_lease_returns_the_item_with_its_attempt_counted(store: SqliteQueueStore, now: FakeClock) -> None:
+def test_expired_lease_returns_the_item_with_its_attempt_counted(store: QueueStore, now: FakeClock) -> None:
     item_id = add(store, "a", max_attempts=2)
     assert store.claim("w1", 30) is not None
     now.advance(29)
@@ -96,7 +106,7 @@ def test_expired_lease_returns_the_item_with_its_attempt_counted(store: SqliteQu
     assert failed.error and "expired on attempt 2 of 2" in failed.error
 
 
-def test_renewing_keeps_the_lease(store: SqliteQueueStore, now: FakeClock) -> None:
+def test_renewing_keeps_the_lease(store: QueueStore, now: FakeClock) -> None:
     item_id = add(store, "a")
     store.claim("w1", 30)
     for _ in range(5):
@@ -108,7 +118,7 @@ def test_renewing_keeps_the_lease(store: SqliteQueueStore, now: FakeClock) -> No
         store.renew(item_id, "w2", 30)
 
 
-def test_renew_after_the_item_was_taken_back_fails(store: SqliteQueueStore, now: FakeClock) -> None:
+def test_renew_after_the_item_was_taken_back_fails(store: QueueStore, now: FakeClock) -> None:
     item_id = add(store, "a")
     store.claim("w1", 30)
     now.advance(31)
@@ -119,7 +129,7 @@ def test_renew_after_the_item_was_taken_back_fails(store: SqliteQueueStore, now:
         store.complete(item_id, "w1", {"r": 1})
 
 
-def test_completion_is_idempotent_for_its_worker_only(store: SqliteQueueStore) -> None:
+def test_completion_is_idempotent_for_its_worker_only(store: QueueStore) -> None:
     item_id = add(store, "a")
     store.claim("w1", 30)
     done = store.complete(item_id, "w1", {"status": "success"}, run_id="r1")
@@ -131,7 +141,7 @@ def test_completion_is_idempotent_for_its_worker_only(store: SqliteQueueStore) -
         store.fail(item_id, "w1", "boom")
 
 
-def test_completing_a_pending_or_cancelled_item_is_an_error(store: SqliteQueueStore) -> None:
+def test_completing_a_pending_or_cancelled_item_is_an_error(store: QueueStore) -> None:
     item_id = add(store, "a")
     with pytest.raises(WrongState, match="pending \\(not claimed\\)"):
         store.complete(item_id, "w1", "x")
@@ -141,7 +151,7 @@ def test_completing_a_pending_or_cancelled_item_is_an_error(store: SqliteQueueSt
         store.complete(item_id, "w1", "x")
 
 
-def test_the_worker_may_still_finish_an_expired_item_nobody_took(store: SqliteQueueStore, now: FakeClock) -> None:
+def test_the_worker_may_still_finish_an_expired_item_nobody_took(store: QueueStore, now: FakeClock) -> None:
     item_id = add(store, "a")
     store.claim("w1", 30)
     now.advance(31)
@@ -149,7 +159,7 @@ def test_the_worker_may_still_finish_an_expired_item_nobody_took(store: SqliteQu
     assert store.complete(item_id, "w1", "late but done").status == "done"
 
 
-def test_fail_keeps_error_and_result(store: SqliteQueueStore) -> None:
+def test_fail_keeps_error_and_result(store: QueueStore) -> None:
     item_id = add(store, "a")
     store.claim("w1", 30)
     failed = store.fail(item_id, "w1", "the agent gave up", {"status": "failed"}, run_id="r9")
@@ -162,7 +172,7 @@ def test_fail_keeps_error_and_result(store: SqliteQueueStore) -> None:
     assert store.fail(item_id, "w1", "again") == failed
 
 
-def test_release_puts_the_item_back_until_its_last_attempt(store: SqliteQueueStore) -> None:
+def test_release_puts_the_item_back_until_its_last_attempt(store: QueueStore) -> None:
     item_id = add(store, "a", max_attempts=2)
     store.claim("w1", 30)
     back = store.release(item_id, "w1", "interrupted")
@@ -171,7 +181,7 @@ def test_release_puts_the_item_back_until_its_last_attempt(store: SqliteQueueSto
     assert store.release(item_id, "w2", "interrupted").status == "failed"
 
 
-def test_cancel_and_retry_rules(store: SqliteQueueStore) -> None:
+def test_cancel_and_retry_rules(store: QueueStore) -> None:
     item_id = add(store, "a")
     with pytest.raises(WrongState, match="only failed or cancelled items can be retried"):
         store.retry(item_id)
@@ -187,7 +197,7 @@ def test_cancel_and_retry_rules(store: SqliteQueueStore) -> None:
             action(item_id)
 
 
-def test_unknown_ids_and_statuses_are_usage_errors(store: SqliteQueueStore) -> None:
+def test_unknown_ids_and_statuses_are_usage_errors(store: QueueStore) -> None:
     for action in (store.get, store.cancel, store.retry):
         with pytest.raises(ItemNotFound, match="no queue item 42"):
             action(42)
@@ -195,7 +205,7 @@ def test_unknown_ids_and_statuses_are_usage_errors(store: SqliteQueueStore) -> N
         store.list("bogus")
 
 
-def test_list_filters_by_status_without_results(store: SqliteQueueStore) -> None:
+def test_list_filters_by_status_without_results(store: QueueStore) -> None:
     ids = [add(store, name) for name in "abc"]
     store.claim("w", 30)
     store.complete(ids[0], "w", {"big": "document"})
@@ -205,7 +215,7 @@ def test_list_filters_by_status_without_results(store: SqliteQueueStore) -> None
     assert [item.id for item in store.list(limit=2)] == ids[:2]
 
 
-def test_new_items_are_checked(store: SqliteQueueStore) -> None:
+def test_new_items_are_checked(store: QueueStore) -> None:
     with pytest.raises(UsageError, match="needs --prompt TEXT, or --task ID"):
         NewItem(name="x")
     with pytest.raises(UsageError, match="--max-attempts 0"):

@@ -1,0 +1,234 @@
+"""What only the PostgreSQL queue has, on a real server (tests/pgserver.py): its migrations when
+workers start at once, reconnecting, and how an unreachable server, a bad URL or a missing
+driver end (one line, the documented exit code, never the URL's password). The storage rules
+themselves are tests/queue/test_store.py's, run on both backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bassi_ci.queue.model import NewItem, QueueUnavailable
+from bassi_ci.queue.pg_connection import connect
+from bassi_ci.queue.pg_schema import LATEST_VERSION, MIGRATIONS_TABLE, migrate
+from bassi_ci.queue.store import open_store
+from tests.cli import ROOT, run_cli
+from tests.fakeapi import FakeMessagesAPI, text, tool_use
+from tests.pgserver import SUPERUSER, PgServer, requires_postgres
+
+pytestmark = requires_postgres
+
+SECRET = "topsecret-pw"
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound and released)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def migrations(url: str) -> list[tuple[int, str]]:
+    with connect(url) as db:
+        rows = db.execute(f"SELECT version, name FROM {MIGRATIONS_TABLE} ORDER BY version").fetchall()
+    return [(row["version"], row["name"]) for row in rows]
+
+
+def test_workers_starting_at_once_on_an_empty_database_all_succeed(pg_url: str) -> None:
+    starters = 6
+    barrier = threading.Barrier(starters)
+    problems: list[BaseException] = []
+    added: list[int] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            store = open_store(url=pg_url)
+            try:
+                added.append(store.add(NewItem(name="n", prompt="p")).id)
+            finally:
+                store.close()
+        except BaseException as problem:  # collected: a thread's exception would be lost
+            problems.append(problem)
+
+    threads = [threading.Thread(target=start) for _ in range(starters)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert problems == []
+    assert sorted(added) == list(range(1, starters + 1))
+    assert migrations(pg_url) == [(1, "queue items")]
+
+
+def test_migrating_again_changes_nothing(pg_url: str) -> None:
+    with connect(pg_url) as db:
+        assert migrate(db) == LATEST_VERSION
+        db.execute(
+            "INSERT INTO bassi_queue_items (name, prompt, status, max_attempts, created_at)"
+            " VALUES ('kept', 'p', 'pending', 3, now())"
+        )
+        assert migrate(db) == 0
+        assert migrate(db) == 0
+        names = [row["name"] for row in db.execute("SELECT name FROM bassi_queue_items").fetchall()]
+    assert names == ["kept"]
+    assert migrations(pg_url) == [(1, "queue items")]
+
+
+def test_tables_share_one_prefix(pg_url: str) -> None:
+    open_store(url=pg_url).close()
+    with connect(pg_url) as db:
+        rows = db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").fetchall()
+    assert [row["tablename"] for row in rows] == ["bassi_queue_items", "bassi_schema_migrations"]
+
+
+def test_many_workers_take_each_item_once(pg_url: str) -> None:
+    """A small taste of SKIP LOCKED under contention (the big drain is another test's)."""
+    seed = open_store(url=pg_url)
+    ids = [seed.add(NewItem(name=f"i{n}", prompt="p")).id for n in range(60)]
+    barrier = threading.Barrier(4)
+    taken: dict[str, list[int]] = {}
+
+    def work(name: str) -> None:
+        store = open_store(url=pg_url)
+        mine = taken.setdefault(name, [])
+        barrier.wait()
+        try:
+            while (item := store.claim(name, 60)) is not None:
+                mine.append(item.id)
+                store.complete(item.id, name, {"by": name})
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = sorted(i for ids_of in taken.values() for i in ids_of)
+    assert everything == ids
+    assert seed.count("done") == 60
+    seed.close()
+
+
+def test_a_dropped_connection_is_opened_again_at_the_next_call(pg_url: str, pg_server: PgServer) -> None:
+    store = open_store(url=pg_url)
+    store.add(NewItem(name="n", prompt="p"))
+    with connect(pg_server.url) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (pg_url.rsplit("/", 1)[1],),
+        )
+    with pytest.raises(QueueUnavailable, match="cannot reach the PostgreSQL queue"):
+        store.count()
+    assert store.count() == 1  # the lease keeper and the next claim carry on
+    store.close()
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_refused_connection_is_exit_6_after_the_back_off_without_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASSI_QUEUE_CONNECT_TRIES", "3")  # pauses 0.25 s and 0.5 s
+    port = closed_port()
+    url = f"postgresql://bassi:{SECRET}@127.0.0.1:{port}/queue?sslpassword={SECRET}2"
+    started = time.monotonic()
+    code, out, err = run_cli("queue", "list", "--queue-url", url)
+    elapsed = time.monotonic() - started
+    assert code == 6
+    line = one_line(err)
+    assert f"postgresql://bassi:***@127.0.0.1:{port}/queue?sslpassword=***" in line
+    assert "Connection refused" in line and "gave up after 3 tries" in line
+    assert SECRET not in out + err
+    assert elapsed >= 0.7
+
+
+def test_unknown_role_is_exit_6_naming_the_server(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASSI_QUEUE_CONNECT_TRIES", "1")
+    monkeypatch.setenv("BASSI_QUEUE_URL", f"postgresql://nobody:{SECRET}@127.0.0.1:{pg_server.port}/postgres")
+    code, out, err = run_cli("queue", "add", "x", "--prompt", "p")
+    assert code == 6
+    assert 'role "nobody" does not exist' in one_line(err)
+    assert SECRET not in out + err
+
+
+def test_execute_next_reports_an_unreachable_queue_as_api_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASSI_QUEUE_CONNECT_TRIES", "1")
+    url = f"postgres://bassi:{SECRET}@127.0.0.1:{closed_port()}/queue"
+    code, out, err = run_cli("execute", "--next", "--ci", "--queue-url", url)
+    assert code == 6
+    assert '"status": "api_error"' in out and "QueueUnavailable" in out
+    assert SECRET not in out + err
+
+
+def test_mcp_serve_with_an_unreachable_queue_is_exit_6_before_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASSI_QUEUE_CONNECT_TRIES", "1")
+    url = f"postgresql://bassi:{SECRET}@127.0.0.1:{closed_port()}/queue"
+    code, out, err = run_cli("mcp", "serve", "--queue-url", url)
+    assert (code, out) == (6, "")
+    assert "cannot reach the PostgreSQL queue at postgresql://bassi:***@" in one_line(err)
+    assert SECRET not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (f"mysql://bassi:{SECRET}@db/queue", "BASSI_QUEUE_URL 'mysql://bassi:***@db/queue': expected postgresql://"),
+        ("sqlite:///tmp/q.db", "expected postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE (or postgres://…)"),
+        (f"postgresql://bassi:{SECRET}@db/queue?colour=blue", 'invalid URI query parameter: "colour"'),
+        (f"postgresql://bassi:{SECRET}@[::1/queue", "queue URL ***: end of string reached"),
+    ],
+)
+def test_bad_queue_url_is_a_usage_error(url: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASSI_QUEUE_URL", url)
+    code, out, err = run_cli("queue", "list")
+    assert code == 2
+    assert message in one_line(err)
+    assert SECRET not in out + err
+
+
+def test_missing_driver_is_exit_2_naming_the_extra(tmp_path: Path) -> None:
+    fake = tmp_path / "no-driver"
+    fake.mkdir()
+    (fake / "psycopg.py").write_text('raise ImportError("no psycopg here")\n', encoding="utf-8")
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{fake}{os.pathsep}{ROOT}",
+        "BASSI_QUEUE_URL": f"postgresql://bassi:{SECRET}@127.0.0.1:{closed_port()}/queue",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "bassi_ci", "queue", "list"], env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "pip install 'bassi-ci[postgres]'" in one_line(proc.stderr)
+    assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_a_drain_with_a_password_in_the_url_never_shows_it(
+    pg_server: PgServer, pg_url: str, fake_api: FakeMessagesAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole way: queue add, a worker's drain whose agent looks for the URL, queue show."""
+    url = pg_url.replace(f"{SUPERUSER}@", f"{SUPERUSER}:{SECRET}@")  # trust login: the password is not checked
+    monkeypatch.setenv("BASSI_QUEUE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("queue", "add", "look", "--prompt", "look around")[0] == 0
+    fake_api.enqueue(tool_use(("bash", {"command": 'echo "[$BASSI_QUEUE_URL]" > seen.txt'})), text("done"))
+    code, out, err = run_cli("execute", "--next", "--drain", "--ci")
+    assert code == 0, err
+    assert (tmp_path / "seen.txt").read_text() == "[]\n"  # hidden from the agent's commands
+    code, shown, _ = run_cli("queue", "show", "1", "--json")
+    assert code == 0 and json.loads(shown)["status"] == "done"
+    assert SECRET not in out + err + shown
