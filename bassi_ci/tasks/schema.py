@@ -12,6 +12,9 @@ two disagree (fastjsonschema reads `$` in a pattern as the end of the text, json
 before a final newline), jsonschema's word counts. So the fast path can only make a valid
 file load sooner, never let an invalid one through: tests/tasks/test_schema_check.py checks
 that whatever fastjsonschema accepts, jsonschema accepts too.
+
+The cached file is run as code. That puts no new trust in BASSI_HOME: scheduled runs already
+source its `env` file as shell (scheduling/envfile.py).
 """
 
 from __future__ import annotations
