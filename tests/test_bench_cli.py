@@ -8,6 +8,8 @@ from pathlib import Path
 from types import ModuleType
 
 from bassi_ci.home import folder_state_path, tasks_dir
+from bassi_ci.tasks import schema
+from bassi_ci.tasks.schema import compiled_schema_path
 from bassi_ci.tasks.store import TaskStore
 
 
@@ -27,3 +29,13 @@ def test_drop_cache_removes_the_cache_a_listing_writes(isolated_home: Path) -> N
     assert bench.cache_files(isolated_home) == [folder_state_path(tasks_dir(), "cache", ".json")]
     bench.drop_cache(isolated_home)
     assert bench.cache_files(isolated_home) == []
+
+
+def test_drop_all_caches_removes_the_compiled_schema_too(isolated_home: Path) -> None:
+    bench = bench_cli()
+    bench.make_tasks(isolated_home, 2)
+    schema._compiled_check.cache_clear()  # compiled once per process: make this one write its file
+    TaskStore().entries()
+    assert bench.compiled_schema_files(isolated_home) == [compiled_schema_path()]
+    bench.drop_all_caches(isolated_home)
+    assert bench.compiled_schema_files(isolated_home) == bench.cache_files(isolated_home) == []

@@ -18,7 +18,7 @@ from typing import Any
 from bassi_ci import __version__
 from bassi_ci.fsutil import atomic_write_text
 from bassi_ci.home import folder_state_path
-from bassi_ci.tasks.loader import task_schema
+from bassi_ci.tasks.schema import task_schema
 
 
 def file_key(path: Path) -> list[int]:

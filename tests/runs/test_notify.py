@@ -13,8 +13,8 @@ from bassi_ci.errors import ExitCode, UsageError
 from bassi_ci.runs import notify
 from bassi_ci.runs.redact import Redactor
 from bassi_ci.runs.result import ErrorInfo, RunReport, build_result
-from bassi_ci.tasks.loader import task_schema
 from bassi_ci.tasks.model import NOTIFY_SHORTHANDS, RUN_STATUSES, NotifyTarget
+from bassi_ci.tasks.schema import task_schema
 from tests.runs.receiver import Receiver, dead_url
 
 

@@ -10,7 +10,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from bassi_ci.errors import TaskFileError, UsageError
-from bassi_ci.tasks.loader import load_mcp_config, parse_task_text, task_schema
+from bassi_ci.tasks.loader import load_mcp_config, parse_task_text
 from bassi_ci.tasks.mcp_servers import (
     McpConfigError,
     McpServerSpec,
@@ -19,6 +19,7 @@ from bassi_ci.tasks.mcp_servers import (
     resolved,
 )
 from bassi_ci.tasks.model import parse_tools
+from bassi_ci.tasks.schema import task_schema
 
 GOOD = """\
 id: with-mcp

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from bassi_ci.tasks.loader import task_schema
+from bassi_ci.tasks.schema import task_schema
 
 # The previous definition, kept here as the reference.
 ONE_OF = {
