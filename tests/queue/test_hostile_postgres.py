@@ -1,0 +1,100 @@
+"""The PostgreSQL queue attacked the way a hostile agent (the model bassi runs, with a shell as the
+worker's user) or a hostile queue user would: through `bassi`, a real server (tests/pgserver.py)
+and the fake Messages API scripting the agent's tool calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli import ROOT, run_cli
+from tests.fakeapi import FakeMessagesAPI, text, tool_use
+from tests.pgserver import SUPERUSER, PgServer, requires_postgres
+
+SECRET = "hostile-pw-4711"
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- the URL's password
+
+
+@pytest.mark.parametrize(
+    "url",
+    [f"postgresql://bassi:{SECRET}@db.invalid/queue", f"postgres://db.invalid/queue?sslmode=require&password={SECRET}"],
+)
+@pytest.mark.parametrize(
+    "command", [("queue", "list"), ("queue", "add", "x", "--prompt", "p"), ("mcp", "serve")], ids=" ".join
+)
+def test_a_password_on_the_command_line_is_refused(url: str, command: tuple[str, ...]) -> None:
+    """Every process of the machine reads every command line (ps, /proc/<pid>/cmdline: not hidden
+    by bassi's non-dumpable mark), the agent's commands included: a worker started with
+    `--queue-url postgresql://u:pw@…` would hand the agent the queue's password."""
+    code, out, err = run_cli(*command, "--queue-url", url)
+    assert code == 2
+    line = one_line(err)
+    assert "--queue-url" in line and "BASSI_QUEUE_URL" in line and "/proc/<pid>/cmdline" in line
+    assert SECRET not in out + err
+
+
+def test_a_worker_with_a_password_on_its_command_line_runs_nothing(fake_api: FakeMessagesAPI) -> None:
+    code, out, err = run_cli(
+        "execute", "--next", "--drain", "--ci", "--queue-url", f"postgresql://bassi:{SECRET}@db.invalid/q"
+    )
+    assert code == 2 and json.loads(out)["status"] == "usage_error"
+    assert SECRET not in out + err and fake_api.requests == []
+
+
+@requires_postgres
+def test_the_agent_finds_the_password_in_no_command_line_of_a_worker(
+    pg_url: str, fake_api: FakeMessagesAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The way that remains, BASSI_QUEUE_URL: a real worker process whose agent reads every
+    command line and the environment of its own commands."""
+    url = pg_url.replace(f"{SUPERUSER}@", f"{SUPERUSER}:{SECRET}@")  # trust login: any password is taken
+    monkeypatch.setenv("BASSI_QUEUE_URL", url)
+    assert run_cli("queue", "add", "snoop", "--prompt", "look around")[0] == 0
+    snoop = "cat /proc/[0-9]*/cmdline | tr '\\0' ' ' > cmdlines.txt; env > env.txt; echo looked"
+    fake_api.enqueue(tool_use(("bash", {"command": snoop})), text("done"))
+    env = {"ANTHROPIC_BASE_URL": fake_api.base_url, "ANTHROPIC_API_KEY": "test-key", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bassi_ci", "execute", "--next", "--drain", "--ci"],
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen = (tmp_path / "cmdlines.txt").read_text(errors="replace") + (tmp_path / "env.txt").read_text()
+    assert "execute --next --drain --ci" in seen  # the agent did see the worker's command line
+    assert SECRET not in seen and SECRET not in proc.stdout + proc.stderr
+
+
+@requires_postgres
+@pytest.mark.parametrize(
+    "user_part",
+    ["bassi:p@ss-4711", "bassi:pa/ss-4711", "bassi:pa#ss-4711", "bassi:pa?ss-4711"],
+)
+def test_an_unencoded_reserved_character_in_the_password_is_refused_unseen(
+    user_part: str, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libpq cuts such a URL elsewhere than Python's urlsplit (the user part at the first '@'), so
+    the driver's messages would quote a piece of the password that redaction does not know."""
+    monkeypatch.setenv("BASSI_QUEUE_CONNECT_TRIES", "1")
+    monkeypatch.setenv("BASSI_QUEUE_URL", f"postgresql://{user_part}@127.0.0.1:{pg_server.port}/postgres")
+    code, out, err = run_cli("queue", "list")
+    assert code == 2
+    line = one_line(err)
+    assert "%40" in line and "127.0.0.1" in line
+    assert "ss-4711" not in out + err
