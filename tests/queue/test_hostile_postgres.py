@@ -98,3 +98,28 @@ def test_an_unencoded_reserved_character_in_the_password_is_refused_unseen(
     line = one_line(err)
     assert "%40" in line and "127.0.0.1" in line
     assert "ss-4711" not in out + err
+
+
+# --------------------------------------------------------------------------- the database's shape
+
+
+@requires_postgres
+def test_a_queue_migrated_by_a_newer_bassi_is_refused_not_used(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that does not know the tables' latest shape would read and write them as if they
+    had its own: it must stop with one line, and change nothing."""
+    from bassi_ci.queue.pg_connection import connect
+
+    monkeypatch.setenv("BASSI_QUEUE_URL", pg_url)
+    assert run_cli("queue", "add", "kept", "--prompt", "p")[0] == 0
+    with connect(pg_url) as db:
+        db.execute("INSERT INTO bassi_schema_migrations (version, name) VALUES (7, 'from a newer bassi')")
+    for command in (("queue", "list"), ("queue", "add", "new", "--prompt", "p")):
+        code, out, err = run_cli(*command)
+        assert code == 1, (command, out, err)
+        line = one_line(err)
+        assert "schema version 7" in line and "upgrade bassi-ci" in line, line
+    code, out, _ = run_cli("execute", "--next", "--ci")
+    assert code == 1 and "schema version 7" in json.loads(out)["error"]["message"]
+    with connect(pg_url) as db:
+        names = [row["name"] for row in db.execute("SELECT name FROM bassi_queue_items").fetchall()]
+    assert names == ["kept"]
