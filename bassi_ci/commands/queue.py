@@ -14,7 +14,7 @@ import click
 
 from bassi_ci import output
 from bassi_ci.commands.queue_url import queue_url_option, store_opener
-from bassi_ci.queue.model import DEFAULT_MAX_ATTEMPTS, STATUSES, NewItem, QueueItem
+from bassi_ci.queue.model import DEFAULT_MAX_ATTEMPTS, MAX_ITEM_ID, STATUSES, NewItem, QueueItem
 from bassi_ci.queue.store import QueueStore
 from bassi_ci.queue.worker import task_reference
 from bassi_ci.runs.redact import Redactor
@@ -92,7 +92,12 @@ def add(
 
 @queue.command(name="list")
 @click.option("--status", type=click.Choice(STATUSES), help="Only items in this state.")
-@click.option("-n", "limit", type=click.IntRange(min=1), help=f"At most N items (table: {TABLE_LIMIT:,} unless given).")
+@click.option(
+    "-n",
+    "limit",
+    type=click.IntRange(min=1, max=MAX_ITEM_ID, clamp=True),
+    help=f"At most N items (table: {TABLE_LIMIT:,} unless given).",
+)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print every item as JSON for scripts (without result documents)."
 )

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from mcp import ClientSession
 
 from tests.cli import ROOT, run_cli
 from tests.fakeapi import FakeMessagesAPI, text, tool_use
@@ -123,3 +124,64 @@ def test_a_queue_migrated_by_a_newer_bassi_is_refused_not_used(pg_url: str, monk
     with connect(pg_url) as db:
         names = [row["name"] for row in db.execute("SELECT name FROM bassi_queue_items").fetchall()]
     assert names == ["kept"]
+
+
+# --------------------------------------------------------------------------- values of queue items
+
+HUGE = str(2**70)
+
+
+@pytest.mark.usefixtures("queue_backend")
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        pytest.param(("queue", "add", "x", "--prompt", "p", "--priority", str(2**31)), "--priority", id="priority"),
+        pytest.param(("queue", "add", "x", "--prompt", "p", "--priority", f"-{HUGE}"), "--priority", id="-priority"),
+        pytest.param(("queue", "add", "x", "--prompt", "p", "--max-attempts", str(2**31)), "--max-attempts", id="max"),
+        pytest.param(("queue", "show", HUGE), f"no queue item {HUGE}", id="show"),
+        pytest.param(("queue", "cancel", HUGE), f"no queue item {HUGE}", id="cancel"),
+        pytest.param(("queue", "retry", HUGE), f"no queue item {HUGE}", id="retry"),
+    ],
+)
+def test_numbers_no_backend_can_store_are_usage_errors_on_both(args: tuple[str, ...], named: str) -> None:
+    """SQLite crashed on them (OverflowError), PostgreSQL (32-bit integers) said exit 1 where
+    SQLite had taken the item: a queue user's typo or a hostile value is one line, exit 2."""
+    code, _, err = run_cli(*args)
+    assert code == 2, err
+    assert named in one_line(err) and "unexpected error" not in err
+
+
+@pytest.mark.usefixtures("queue_backend")
+def test_a_huge_list_bound_lists_everything_on_both() -> None:
+    assert run_cli("queue", "add", "x", "--prompt", "p")[0] == 0
+    code, out, err = run_cli("queue", "list", "-n", HUGE, "--json")
+    assert code == 0, err
+    assert [item["name"] for item in json.loads(out)] == ["x"]
+
+
+@pytest.mark.slow  # starts `bassi mcp serve`
+@pytest.mark.usefixtures("queue_backend")
+def test_an_agent_adding_odd_values_over_mcp_gets_tool_errors_naming_them(tmp_path: Path) -> None:
+    """An agent with the queue's MCP server sends what no command line can: NUL characters, and
+    numbers beyond every column. Each is a tool error that says what is wrong, on both backends
+    (SQLite took a NUL that PostgreSQL then refused; an id beyond 64 bits crashed the SQLite tool)."""
+    from tests.queue.test_mcp_server import call, serve_with
+
+    seen: dict[str, tuple[bool, object]] = {}
+
+    async def scenario(session: ClientSession) -> None:
+        seen["nul_name"] = await call(session, "add_task", name="a\x00b", prompt="p")
+        seen["nul_var"] = await call(session, "add_task", name="v", prompt="p", vars={"k": "a\x00"})
+        seen["priority"] = await call(session, "add_task", name="x", prompt="p", priority=2**40)
+        seen["huge_id"] = await call(session, "complete_task", id=2**70, result="x")
+        seen["odd_but_fine"] = await call(session, "add_task", name="a\u2028b\u202e", prompt="x" * 100_000)
+
+    serve_with(scenario, tmp_path)
+    assert seen["nul_name"] == (
+        True,
+        "Error executing tool add_task: NAME: a queue item cannot hold a NUL character (\\0); remove it",
+    )
+    assert seen["nul_var"][0] and "--var: a queue item cannot hold a NUL" in str(seen["nul_var"][1])
+    assert seen["priority"][0] and "--priority 1099511627776: give a whole number" in str(seen["priority"][1])
+    assert seen["huge_id"][0] and f"no queue item {2**70}" in str(seen["huge_id"][1])
+    assert not seen["odd_but_fine"][0]
