@@ -115,7 +115,7 @@ def list_items(status: str | None, limit: int | None, as_json: bool, queue_url: 
         output.echo("The queue is empty." if status is None else f"No {status} items.")
         return
     headers = ["ID", "STATUS", "PRIORITY", "ATTEMPTS", "NAME", "TASK", "CREATED"]
-    output.print_table(headers, [[redactor.text(cell) for cell in _row(item)] for item in items])
+    output.print_table(headers, [[output.visible(redactor.text(cell)) for cell in _row(item)] for item in items])
     if total > len(items):
         output.note(f"showing the oldest {len(items):,} of {total:,} items: use --status, -n N or --json to see more")
 
@@ -152,7 +152,7 @@ def show(item_id: int, as_json: bool, queue_url: str | None) -> None:
         output.print_json(shown)
         return
     result = shown.pop("result")
-    output.print_fields([(key, _text(value)) for key, value in shown.items()])
+    output.print_fields([(key, output.visible(_text(value))) for key, value in shown.items()])
     if result is not None:
         output.print_json(result)
 

@@ -185,3 +185,20 @@ def test_an_agent_adding_odd_values_over_mcp_gets_tool_errors_naming_them(tmp_pa
     assert seen["priority"][0] and "--priority 1099511627776: give a whole number" in str(seen["priority"][1])
     assert seen["huge_id"][0] and f"no queue item {2**70}" in str(seen["huge_id"][1])
     assert not seen["odd_but_fine"][0]
+
+
+# An item's text reaches the terminal of whoever lists the queue: escape sequences (here OSC 52,
+# which writes the clipboard, and "erase line"), a bidi override, and a line separator.
+HOSTILE_NAME = "report\x1b]52;c;ZXZpbA==\x07\x1b[2K\u202efdp.exe\u2028faked row"
+
+
+@pytest.mark.usefixtures("queue_backend")
+def test_item_text_reaches_no_terminal_as_control_characters() -> None:
+    assert run_cli("queue", "add", HOSTILE_NAME, "--prompt", f"do {HOSTILE_NAME}", "--var", f"k={HOSTILE_NAME}")[0] == 0
+    for command in (("queue", "list"), ("queue", "show", "1")):
+        code, out, err = run_cli(*command)
+        assert code == 0, err
+        assert not [char for char in out if not char.isprintable() and char != "\n"], (command, out)
+        assert "report\\x1b]52;c;ZXZpbA==\\x07\\x1b[2K\\u202efdp.exe\\u2028faked row" in out  # shown, escaped
+    code, out, _ = run_cli("queue", "show", "1", "--json")
+    assert json.loads(out)["name"] == HOSTILE_NAME  # scripts get the text as it is
