@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from mcp import ClientSession
 
+from bassi_ci.errors import UsageError
 from tests.cli import ROOT, run_cli
 from tests.fakeapi import FakeMessagesAPI, text, tool_use
 from tests.pgserver import SUPERUSER, PgServer, requires_postgres
@@ -202,3 +203,25 @@ def test_item_text_reaches_no_terminal_as_control_characters() -> None:
         assert "report\\x1b]52;c;ZXZpbA==\\x07\\x1b[2K\\u202efdp.exe\\u2028faked row" in out  # shown, escaped
     code, out, _ = run_cli("queue", "show", "1", "--json")
     assert json.loads(out)["name"] == HOSTILE_NAME  # scripts get the text as it is
+
+
+def test_mcp_serve_hides_its_environment_from_its_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bassi mcp serve` runs for a whole agent session with BASSI_QUEUE_URL in its environment,
+    and its client is an agent with a shell as the same user: like `execute`, it marks itself
+    non-dumpable (tests/test_procguard.py shows what that closes) before it opens the queue."""
+    from bassi_ci.commands import mcp_serve
+
+    calls: list[str] = []
+
+    def hide() -> bool:
+        calls.append("hidden")
+        return True
+
+    def opener(url: str | None) -> object:
+        calls.append("opened")
+        raise UsageError("stop before serving")
+
+    monkeypatch.setattr(mcp_serve, "hide_from_same_user", hide)
+    monkeypatch.setattr(mcp_serve, "store_opener", opener)
+    code, _, err = run_cli("mcp", "serve", "--queue-url", "postgresql://h/db")
+    assert calls == ["hidden", "opened"] and code == 2 and "stop before serving" in err
