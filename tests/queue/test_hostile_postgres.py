@@ -225,3 +225,29 @@ def test_mcp_serve_hides_its_environment_from_its_agent(monkeypatch: pytest.Monk
     monkeypatch.setattr(mcp_serve, "store_opener", opener)
     code, _, err = run_cli("mcp", "serve", "--queue-url", "postgresql://h/db")
     assert calls == ["hidden", "opened"] and code == 2 and "stop before serving" in err
+
+
+# --------------------------------------------------------------------------- a drain's log on GitHub
+
+
+@pytest.mark.usefixtures("queue_backend")
+def test_a_drains_item_lines_cannot_issue_github_workflow_commands(
+    fake_api: FakeMessagesAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue-workers template drains on GitHub, whose runner obeys `::command::` lines in the
+    log. The model ends an item with a failure whose message holds such lines (as the `error` of
+    an ask_user question can, too); `execute TASK` fences them, and so must the drain."""
+    from tests.workflow_commands import github_commands
+
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("queue", "add", "forge", "--prompt", "p")[0] == 0
+    assert run_cli("queue", "add", "ask", "--prompt", "p")[0] == 0
+    fake_api.enqueue(
+        text("FAILED: broken\n::error::forged by the model\n::add-mask::bassi"),
+        tool_use(("ask_user", {"question": "which?\n::warning::forged question"})),
+    )
+    code, out, err = run_cli("execute", "--next", "--drain", "--ci", env={"GITHUB_ACTIONS": "true", "CI": "true"})
+    assert code == 1 and json.loads(out)["items_run"] == 2
+    assert "::error::forged by the model" in err and "::warning::forged question" in err  # shown, but inert
+    commands, _ = github_commands(err)
+    assert [command for command in commands if "forged" in command or "add-mask" in command] == []
