@@ -43,6 +43,15 @@ def note(text: str) -> None:
     click.echo(text, err=True)
 
 
+def visible(text: str) -> str:
+    """`text` with every character a terminal would act on or hide (escape sequences, bidi
+    overrides, line and paragraph separators, NUL) written as its Python escape, as repr() does:
+    text that others wrote (queue items) cannot rewrite or reorder what a person sees."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 def print_json(data: Any) -> None:
     """Stable JSON for scripts: sorted keys are not used, field order is part of the contract."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))

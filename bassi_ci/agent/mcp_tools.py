@@ -32,6 +32,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -53,6 +54,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client  # the SDK's own clie
 from bassi_ci.agent import mcp_launcher
 from bassi_ci.agent.mcp_results import API_TOOL_NAME_RE, tool_definition, tool_result
 from bassi_ci.agent.tools import ToolResult
+from bassi_ci.agent.tools.bash import HIDDEN_FROM_COMMANDS
 from bassi_ci.agent.tools.containment import keep_session, kill_marked, marked_processes, release_session
 from bassi_ci.agent.tools.supervisor import process_table
 from bassi_ci.errors import RunFailed, RunTimeout
@@ -130,7 +132,7 @@ class McpServers:
         """Start or connect to every server, concurrently; raise McpConfigError (exit 2) for a
         definition that cannot work, McpServerFailed (exit 1) for a server that dies or does
         not initialize, RunTimeout when the run's deadline passes first."""
-        servers = [self._checked(resolved(spec, os.environ)) for spec in self.specs]
+        servers = [self._checked(resolved(_refuse_hidden(spec), os.environ)) for spec in self.specs]
         self._thread.start()
         for spec in servers:
             stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by close()
@@ -361,3 +363,21 @@ def _read_text(handle: TextIO, limit: int) -> str:
         return handle.read(limit)
     except (OSError, ValueError):
         return ""
+
+
+_REFERENCE_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _refuse_hidden(spec: McpServerSpec) -> McpServerSpec:
+    """`spec`, unless it asks for a variable kept from the agent's commands (the API key, the queue
+    and webhook URLs, the runner's tokens). A task file is text the agent can write and a queue
+    item can name; resolving `${ANTHROPIC_API_KEY}` into a server the task starts would hand the
+    key to a program of the agent's choosing."""
+    texts = [spec.command, *spec.args, *(value for _, value in spec.env), spec.url, *(v for _, v in spec.headers)]
+    for name in (match.group(1) for text in texts for match in _REFERENCE_RE.finditer(text)):
+        if name in HIDDEN_FROM_COMMANDS:
+            raise McpConfigError(
+                f"MCP server '{spec.name}' uses ${{{name}}}, which bassi keeps from the agent's commands and "
+                "so from the servers a task starts; give the server a variable of its own"
+            )
+    return spec

@@ -9,6 +9,7 @@ status `idle` on an empty queue). `--drain` prints a line per item for people an
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from bassi_ci.queue.worker import (
     idle_report,
     worker_name,
 )
+from bassi_ci.runs.ci import CiEnvironment, stop_commands
 from bassi_ci.runs.redact import Redactor
 from bassi_ci.runs.result import RunReport
 from bassi_ci.signals import ignore_interrupts, interrupts_deferred
@@ -78,7 +80,7 @@ def run_from_queue(
 
     def report_item(outcome: ItemOutcome) -> None:
         lines = [_item_line(outcome), *(f"  {line}" for line in summary_lines(outcome.report))]
-        output.write(human, "".join(redactor.text(line) + "\n" for line in lines))
+        output.write(human, "".join(line + "\n" for line in _inert([redactor.text(line) for line in lines])))
 
     outcomes = drain(worker, console, redactor, choice.max_items, on_item=report_item)
     with interrupts_deferred():
@@ -92,6 +94,15 @@ def run_from_queue(
             output.write(sys.stdout, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     ignore_interrupts()
     return int(drain_exit_code(outcomes))
+
+
+def _inert(lines: list[str]) -> list[str]:
+    """On GitHub, `lines` fenced with a random ::stop-commands:: token: an item's error message
+    may quote the model, whose lines must not become workflow commands (as in `execute TASK`)."""
+    if not CiEnvironment.detect(os.environ).github:
+        return lines
+    stop, resume = stop_commands()
+    return [stop, *lines, resume]
 
 
 def _run_one(

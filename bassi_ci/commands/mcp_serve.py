@@ -11,6 +11,7 @@ import click
 
 from bassi_ci.commands.queue_url import queue_url_option, store_opener
 from bassi_ci.errors import UsageError
+from bassi_ci.procguard import hide_from_same_user
 from bassi_ci.queue.mcp_server import DEFAULT_MCP_LEASE_S
 from bassi_ci.queue.mcp_server import serve as serve_queue
 from bassi_ci.queue.worker import worker_name
@@ -28,6 +29,9 @@ def serve(lease: str | None, queue_url: str | None) -> None:
     Tools: add_task, get_next_task, complete_task, list_tasks, fail_task. Items taken here are
     leased to this server; one it does not finish within the lease goes back to the queue.
     """
+    # The queue URL (its password) stays in this long-lived process's /proc/<pid>/environ, and its
+    # client is often an agent with a shell as the same user: not the agent's to read.
+    hide_from_same_user()
     open_store = store_opener(queue_url)
     open_store().close()  # a broken queue is one line and its exit code now, not a failure in every tool call
     serve_queue(open_store, f"mcp:{worker_name()}", _lease_seconds(lease), Path.cwd())

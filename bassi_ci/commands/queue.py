@@ -14,7 +14,7 @@ import click
 
 from bassi_ci import output
 from bassi_ci.commands.queue_url import queue_url_option, store_opener
-from bassi_ci.queue.model import DEFAULT_MAX_ATTEMPTS, STATUSES, NewItem, QueueItem
+from bassi_ci.queue.model import DEFAULT_MAX_ATTEMPTS, MAX_ITEM_ID, STATUSES, NewItem, QueueItem
 from bassi_ci.queue.store import QueueStore
 from bassi_ci.queue.worker import task_reference
 from bassi_ci.runs.redact import Redactor
@@ -92,7 +92,12 @@ def add(
 
 @queue.command(name="list")
 @click.option("--status", type=click.Choice(STATUSES), help="Only items in this state.")
-@click.option("-n", "limit", type=click.IntRange(min=1), help=f"At most N items (table: {TABLE_LIMIT:,} unless given).")
+@click.option(
+    "-n",
+    "limit",
+    type=click.IntRange(min=1, max=MAX_ITEM_ID, clamp=True),
+    help=f"At most N items (table: {TABLE_LIMIT:,} unless given).",
+)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print every item as JSON for scripts (without result documents)."
 )
@@ -110,7 +115,7 @@ def list_items(status: str | None, limit: int | None, as_json: bool, queue_url: 
         output.echo("The queue is empty." if status is None else f"No {status} items.")
         return
     headers = ["ID", "STATUS", "PRIORITY", "ATTEMPTS", "NAME", "TASK", "CREATED"]
-    output.print_table(headers, [[redactor.text(cell) for cell in _row(item)] for item in items])
+    output.print_table(headers, [[output.visible(redactor.text(cell)) for cell in _row(item)] for item in items])
     if total > len(items):
         output.note(f"showing the oldest {len(items):,} of {total:,} items: use --status, -n N or --json to see more")
 
@@ -147,7 +152,7 @@ def show(item_id: int, as_json: bool, queue_url: str | None) -> None:
         output.print_json(shown)
         return
     result = shown.pop("result")
-    output.print_fields([(key, _text(value)) for key, value in shown.items()])
+    output.print_fields([(key, output.visible(_text(value))) for key, value in shown.items()])
     if result is not None:
         output.print_json(result)
 

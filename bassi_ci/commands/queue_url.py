@@ -20,7 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 HELP = (
     f"A shared PostgreSQL queue: postgresql://USER@HOST/DB (extra bassi-ci[postgres]). Default: ${QUEUE_URL_ENV} "
-    "(better for a password: others can see command lines), else this machine's queue."
+    "(a URL with a password only there: every process can read command lines), else this machine's queue."
 )
 
 

@@ -78,6 +78,7 @@ def check_options(options: KubernetesOptions) -> None:
 
 def render_kubernetes(tasks: list[Task], options: KubernetesOptions, sources: dict[str, str]) -> Rendering:
     check_options(options)
+    check_distinct_names([task for task in tasks if task.schedule is not None])
     files = []
     notes = []
     for task in tasks:
@@ -88,6 +89,21 @@ def render_kubernetes(tasks: list[Task], options: KubernetesOptions, sources: di
         text = render_manifest(task, options, sources.get(task.id, task.id))
         files.append(GeneratedFile(manifest_path(task.id), text))
     return Rendering(files=tuple(files), owned_globs=(f"{K8S_DIR}/bassi-*.yaml",), notes=tuple(notes))
+
+
+def check_distinct_names(tasks: list[Task]) -> None:
+    """Two tasks whose cut names match (an id can be made to equal another's cut name and hash)
+    would overwrite each other's CronJob and ConfigMap at `kubectl apply`: one task's schedule
+    would run the other's task file."""
+    seen: dict[str, str] = {}
+    for task in tasks:
+        name = resource_name(task.id)
+        if name in seen:
+            raise GenerateError(
+                f"tasks '{seen[name]}' and '{task.id}' would both be named {name} in Kubernetes (long ids are "
+                "cut to 52 characters with a hash); give one of them another id"
+            )
+        seen[name] = task.id
 
 
 def check_kubernetes_supported(task: Task) -> None:

@@ -30,11 +30,34 @@ def postgres_url(explicit: str | None = None) -> str | None:
     if not url:
         return None
     scheme, separator, _ = url.partition("://")
-    if separator and scheme.lower() in POSTGRES_SCHEMES:
-        return url
+    if not separator or scheme.lower() not in POSTGRES_SCHEMES:
+        raise UsageError(
+            f"{source} {redact_url(url)!r}: expected {URL_FORM}; "
+            f"leave {QUEUE_URL_ENV} unset for the queue in BASSI_HOME/state.db"
+        )
+    _check_one_user_part(source, url)
+    if explicit is not None and url_secrets(url):
+        raise UsageError(
+            f"--queue-url {redact_url(url)}: a password on the command line can be read by every process on "
+            f"this machine (ps, /proc/<pid>/cmdline), the agent's commands too; put the URL in {QUEUE_URL_ENV} "
+            "instead (bassi hides it from the agent)"
+        )
+    return url
+
+
+def _check_one_user_part(source: str, url: str) -> None:
+    """The only '@' of a URL is the one that ends its user part. libpq ends the user part at the
+    first '@', Python's urlsplit at the last one (and an unencoded / ? or # ends it earlier still):
+    with a second '@' neither redaction nor the driver's messages would know the password."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:  # not a URL at all: libpq says why, redaction shows none of it
+        return
+    if url.count("@") == 0 or (url.count("@") == 1 and "@" in netloc):
+        return
     raise UsageError(
-        f"{source} {redact_url(url)!r}: expected {URL_FORM}; "
-        f"leave {QUEUE_URL_ENV} unset for the queue in BASSI_HOME/state.db"
+        f"{source} {redact_url(url)}: '@' may appear once, before the host; percent-encode the user name's "
+        "and the password's @ / ? # : (e.g. @ as %40)"
     )
 
 
@@ -45,6 +68,9 @@ def redact_url(url: str) -> str:
         password = parts.password
     except ValueError:  # not even a URL: show none of it
         return HIDDEN
+    scheme, _, rest = url.partition("://")
+    if "@" in rest and "@" not in parts.netloc:  # an unencoded / ? or # in the password: show none of it
+        return f"{scheme}://{HIDDEN}@{redact_url(rest.rpartition('@')[2])}"
     netloc = parts.netloc
     if password is not None:
         user_part, _, hosts = netloc.rpartition("@")

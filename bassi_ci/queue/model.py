@@ -30,6 +30,10 @@ ITEM_COLUMNS = LIST_COLUMNS + ", result"
 
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_PRIORITY = 0
+# What every backend can store: PostgreSQL's INTEGER columns hold 32 bits, its BIGINT ids and
+# SQLite's integers 64 (a larger Python int crashed SQLite's driver); PostgreSQL text holds no NUL.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+MAX_ITEM_ID = 2**63 - 1
 
 
 class ItemNotFound(UsageError):
@@ -75,8 +79,19 @@ class NewItem:
             raise UsageError("a queue item needs --prompt TEXT, or --task ID whose prompt it runs")
         if self.prompt is not None and not self.prompt.strip():
             raise UsageError("--prompt is empty: give the text the agent should work on")
-        if self.max_attempts < 1:
-            raise UsageError(f"--max-attempts {self.max_attempts}: give 1 or more")
+        if not 1 <= self.max_attempts <= INT_MAX:
+            raise UsageError(f"--max-attempts {self.max_attempts}: give a whole number from 1 to {INT_MAX}")
+        if not INT_MIN <= self.priority <= INT_MAX:
+            raise UsageError(f"--priority {self.priority}: give a whole number from {INT_MIN} to {INT_MAX}")
+        self._check_no_nul()
+
+    def _check_no_nul(self) -> None:
+        """A NUL character is refused on every backend alike (PostgreSQL cannot store one in text)."""
+        texts = {"NAME": [self.name], "--prompt": [self.prompt or ""], "--task": [self.task or ""]}
+        texts["--var"] = [text for pair in self.vars.items() for text in pair]
+        for option, values in texts.items():
+            if any("\0" in value for value in values):
+                raise UsageError(f"{option}: a queue item cannot hold a NUL character (\\0); remove it")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+from bassi_ci.queue.model import QueueStoreError
+
 if TYPE_CHECKING:
     from psycopg import Connection
     from psycopg.rows import DictRow
@@ -71,7 +73,7 @@ LATEST_VERSION = MIGRATIONS[-1].version
 def migrate(connection: Connection[DictRow]) -> int:
     """Bring the database's queue tables up to date; the number of migrations applied (0 when
     they already were, which costs one query and no lock)."""
-    if _applied_version(connection) >= LATEST_VERSION:
+    if _known(_applied_version(connection)) == LATEST_VERSION:
         return 0
     with connection.transaction():
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
@@ -81,6 +83,7 @@ def migrate(connection: Connection[DictRow]) -> int:
         )
         # Read again under the lock: another worker may have migrated meanwhile.
         done = {row["version"] for row in connection.execute(f"SELECT version FROM {MIGRATIONS_TABLE}")}
+        _known(max(done, default=0))
         missing = [step for step in MIGRATIONS if step.version not in done]
         for step in missing:
             for statement in step.statements:
@@ -89,6 +92,17 @@ def migrate(connection: Connection[DictRow]) -> int:
                 f"INSERT INTO {MIGRATIONS_TABLE} (version, name) VALUES (%s, %s)", (step.version, step.name)
             )
     return len(missing)
+
+
+def _known(version: int) -> int:
+    """`version`, unless a newer bassi migrated the tables past what this one knows: reading and
+    writing them as if they had this bassi's shape could lose or garble items, so stop instead."""
+    if version > LATEST_VERSION:
+        raise QueueStoreError(
+            f"the queue's tables are at schema version {version}, newer than this bassi knows "
+            f"({LATEST_VERSION}): upgrade bassi-ci on this machine (pip install -U 'bassi-ci[postgres]')"
+        )
+    return version
 
 
 def _applied_version(connection: Connection[DictRow]) -> int:

@@ -23,6 +23,7 @@ from bassi_ci.queue.model import (
     FAILED,
     ITEM_COLUMNS,
     LIST_COLUMNS,
+    MAX_ITEM_ID,
     PENDING,
     RUNNING,
     STATUSES,
@@ -196,7 +197,10 @@ class SqliteQueueStore:
     # ------------------------------------------------------------------ internals
 
     def _item(self, db: sqlite3.Connection, item_id: int) -> QueueItem:
-        row = db.execute(f"SELECT {ITEM_COLUMNS} FROM queue_items WHERE id = ?", (item_id,)).fetchone()
+        # sqlite3 raises OverflowError for an int beyond 64 bits, where no item can be anyway.
+        in_range = -MAX_ITEM_ID <= item_id <= MAX_ITEM_ID
+        query = f"SELECT {ITEM_COLUMNS} FROM queue_items WHERE id = ?"
+        row = db.execute(query, (item_id,)).fetchone() if in_range else None
         if row is None:
             raise ItemNotFound(f"no queue item {item_id} (see 'bassi queue list')")
         return QueueItem.from_row(row)

@@ -72,8 +72,12 @@ def test_each_worker_installs_the_postgres_extra_and_drains_with_both_secrets() 
     drain = step("Drain the queue")
     assert drain["env"]["BASSI_QUEUE_URL"] == "${{ secrets.BASSI_QUEUE_URL }}"
     assert drain["env"]["ANTHROPIC_API_KEY"] == "${{ secrets.ANTHROPIC_API_KEY }}"
-    assert "bassi execute --next --drain --ci" in drain["run"] and "GITHUB_STEP_SUMMARY" in drain["run"]
-    assert "${{" not in drain["run"]  # inputs and secrets reach the script through env only
+    assert "exec bassi execute --next --drain --ci" in drain["run"]  # no shell above bassi keeps the secrets
+    summary = step("Step summary")
+    assert summary["if"] == "always()" and "GITHUB_STEP_SUMMARY" in summary["run"]
+    assert "secrets." not in str(summary["env"])
+    for script in (drain["run"], summary["run"]):
+        assert "${{" not in script  # inputs and secrets reach the script through env only
 
 
 def test_the_properties_describe_the_template() -> None:

@@ -44,7 +44,9 @@ def serve_with(scenario: Scenario, tmp_path: Path, extra_env: dict[str, str] | N
                 await scenario(session)
 
     anyio.run(main)
-    lines = stdout_copy.read_text(encoding="utf-8").splitlines()
+    # Messages end at "\n" alone (the stdio transport's rule): splitlines() would also cut at a
+    # U+2028 that a JSON string may hold unescaped.
+    lines = stdout_copy.read_text(encoding="utf-8").removesuffix("\n").split("\n")
     messages = [json.loads(line) for line in lines]  # a stray print would not parse
     assert messages and all(message.get("jsonrpc") == "2.0" for message in messages)
     for secret in (extra_env or {}).values():

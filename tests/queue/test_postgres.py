@@ -146,7 +146,8 @@ def test_refused_connection_is_exit_6_after_the_back_off_without_the_password(mo
     port = closed_port()
     url = f"postgresql://bassi:{SECRET}@127.0.0.1:{port}/queue?sslpassword={SECRET}2"
     started = time.monotonic()
-    code, out, err = run_cli("queue", "list", "--queue-url", url)
+    monkeypatch.setenv("BASSI_QUEUE_URL", url)  # a password on the command line is refused
+    code, out, err = run_cli("queue", "list")
     elapsed = time.monotonic() - started
     assert code == 6
     line = one_line(err)
@@ -168,7 +169,8 @@ def test_unknown_role_is_exit_6_naming_the_server(pg_server: PgServer, monkeypat
 def test_execute_next_reports_an_unreachable_queue_as_api_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BASSI_QUEUE_CONNECT_TRIES", "1")
     url = f"postgres://bassi:{SECRET}@127.0.0.1:{closed_port()}/queue"
-    code, out, err = run_cli("execute", "--next", "--ci", "--queue-url", url)
+    monkeypatch.setenv("BASSI_QUEUE_URL", url)
+    code, out, err = run_cli("execute", "--next", "--ci")
     assert code == 6
     assert '"status": "api_error"' in out and "QueueUnavailable" in out
     assert SECRET not in out + err
@@ -177,7 +179,8 @@ def test_execute_next_reports_an_unreachable_queue_as_api_error(monkeypatch: pyt
 def test_mcp_serve_with_an_unreachable_queue_is_exit_6_before_serving(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BASSI_QUEUE_CONNECT_TRIES", "1")
     url = f"postgresql://bassi:{SECRET}@127.0.0.1:{closed_port()}/queue"
-    code, out, err = run_cli("mcp", "serve", "--queue-url", url)
+    monkeypatch.setenv("BASSI_QUEUE_URL", url)
+    code, out, err = run_cli("mcp", "serve")
     assert (code, out) == (6, "")
     assert "cannot reach the PostgreSQL queue at postgresql://bassi:***@" in one_line(err)
     assert SECRET not in err
