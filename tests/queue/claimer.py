@@ -1,7 +1,8 @@
-"""A worker process on the storage layer alone: `python -m tests.queue.claimer DB OUT [LEASE_S]` claims
-and completes items of the queue in DB until none is pending, writing each claimed id to OUT.
+"""A worker process on the storage layer alone: `python -m tests.queue.claimer QUEUE OUT [LEASE_S]`
+claims and completes items of QUEUE until none is pending, writing each claimed id to OUT.
 
-Used by the exactly-once test (4 of these at once) and by benchmarks/bench_queue.py."""
+QUEUE is a SQLite database's path, or a `postgresql://` URL (the shared queue of many machines).
+Used by the exactly-once tests (4 of these at once, on each backend)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import os
 import sys
 from pathlib import Path
 
-from bassi_ci.queue.sqlite import SqliteQueueStore
+from tests.queue.helpers import open_queue
 
 
-def main(db: str, out: str, lease_s: str = "60") -> int:
-    store = SqliteQueueStore(Path(db))
+def main(queue: str, out: str, lease_s: str = "60") -> int:
+    store = open_queue(queue)
     worker = f"claimer-{os.getpid()}"
     claimed = []
     try:

@@ -1,6 +1,7 @@
 """`bassi mcp serve` driven by a real MCP client: the `mcp` SDK's stdio client spawns the server as
 a user's agent would, lists its tools and walks items through the queue, error cases included.
-Everything the server wrote on stdout is kept (through `tee`) and must be JSON-RPC messages only."""
+Everything the server wrote on stdout is kept (through `tee`) and must be JSON-RPC messages only.
+Every test runs on both queue backends (`queue_backend`: SQLite, then a real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,10 @@ from bassi_ci.queue.model import NewItem
 from bassi_ci.queue.store import open_store
 from tests.cli import ROOT
 
-pytestmark = pytest.mark.slow  # each test starts `bassi mcp serve`, which loads the mcp SDK (~1.5 s)
+pytestmark = [
+    pytest.mark.slow,  # each test starts `bassi mcp serve`, which loads the mcp SDK (~1.5 s)
+    pytest.mark.usefixtures("queue_backend"),
+]
 
 TOOLS = {"add_task", "get_next_task", "complete_task", "fail_task", "list_tasks"}
 Scenario = Callable[[ClientSession], Awaitable[None]]
@@ -80,7 +84,6 @@ def test_tools_are_listed_with_input_schemas(tmp_path: Path) -> None:
     assert all(word in status for word in ("pending", "running", "done", "failed", "cancelled"))
 
 
-@pytest.mark.usefixtures("queue_backend")
 def test_items_walk_through_the_queue(tmp_path: Path) -> None:
     seen: dict[str, Any] = {}
 
@@ -112,7 +115,6 @@ def test_items_walk_through_the_queue(tmp_path: Path) -> None:
         store.close()
 
 
-@pytest.mark.usefixtures("queue_backend")
 def test_wrong_ids_states_and_arguments_are_tool_errors(tmp_path: Path) -> None:
     store = open_store()
     try:
