@@ -99,10 +99,11 @@ def execute_run(
         transport = transport_factory(plan) if transport_factory else build_transport(plan, redactor)
         with _lock(plan):
             ident.restart_clock()
-            if _start_row(db, ident, clock.utc_iso(ident.started), plan.effective_model, with_log=True):
+            redrawn = _start_row(db, ident, clock.utc_iso(ident.started), plan.effective_model, with_log=True)
+            row_started = True
+            if redrawn:
                 variables = run_variables(plan, ident)  # {run_id} is the id the run got
                 prompt = expand(plan.task.prompt, variables)
-            row_started = True
             if on_started is not None:
                 on_started(ident)
             report = _run_agent(plan, ident, agent_request(plan, prompt, output_schema), transport, console, redactor)
