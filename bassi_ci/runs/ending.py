@@ -45,9 +45,16 @@ class RunIdentity:
         """The run really starts now (after waiting for its lock)."""
         self.started, self.started_mono = clock.now(), time.monotonic()
 
+    def draw_new_id(self) -> None:
+        """Another run of the history has this id (history.RunIdTaken): take another, and the log
+        path that goes with it."""
+        self.run_id = new_run_id(self.started)
+        self.log_path = self.log_path.with_name(f"{self.run_id}.jsonl")
+
 
 def new_run_id(started: datetime) -> str:
-    """Sortable and unique: `20270310T090000Z-a1b2c3`."""
+    """Sortable, and random enough to be unique: `20270310T090000Z-a1b2c3`. The history row makes
+    sure it is (history.start_run refuses an id that another run has)."""
     return f"{started.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 

@@ -99,16 +99,11 @@ def execute_run(
         transport = transport_factory(plan) if transport_factory else build_transport(plan, redactor)
         with _lock(plan):
             ident.restart_clock()
-            history.start_run(
-                db,
-                run_id=ident.run_id,
-                task_id=ident.task_id,
-                started_at=clock.utc_iso(ident.started),
-                model=plan.effective_model,
-                log_path=str(ident.log_path),
-                task_key=ident.task_key,
-            )
+            redrawn = _start_row(db, ident, clock.utc_iso(ident.started), plan.effective_model, with_log=True)
             row_started = True
+            if redrawn:
+                variables = run_variables(plan, ident)  # {run_id} is the id the run got
+                prompt = expand(plan.task.prompt, variables)
             if on_started is not None:
                 on_started(ident)
             report = _run_agent(plan, ident, agent_request(plan, prompt, output_schema), transport, console, redactor)
@@ -118,7 +113,7 @@ def execute_run(
     except (Exception, KeyboardInterrupt) as ending:
         problem = as_bassi_error(ending, interrupted="interrupted before the run finished")
         report = report_of(ident, plan.effective_model, problem, redactor, has_log=row_started)
-        _record_ending(db, ident, report, plan.effective_model, row_started=row_started)
+        report = _record_ending(db, ident, report, plan.effective_model, row_started=row_started)
     # The result is final and in the history: now, and only now, word of it goes out.
     return notify.notify_run(targets, report, redactor, os.environ)
 
@@ -141,7 +136,7 @@ def record_failure(task: Task | None, model: str | None, ending: BaseException, 
     report = report_of(ident, model, problem, redactor, has_log=False)
     if task is None:
         return dataclasses.replace(report, task_id=None)
-    _record_ending(state_db_path(), ident, report, model or task.model, row_started=False)
+    report = _record_ending(state_db_path(), ident, report, model or task.model, row_started=False)
     try:
         targets = notify.run_targets(task, os.environ)
     except UsageError:  # the bad setting is what this report is about, or will be the next run's
@@ -149,21 +144,43 @@ def record_failure(task: Task | None, model: str | None, ending: BaseException, 
     return notify.notify_run(targets, report, redactor, os.environ)
 
 
-def _record_ending(db: Path, ident: RunIdentity, report: RunReport, model: str, *, row_started: bool) -> None:
-    """The history row of a run that failed. Best effort: the report already says what went
-    wrong, and a second failure (a broken history) must not replace it."""
+def _record_ending(db: Path, ident: RunIdentity, report: RunReport, model: str, *, row_started: bool) -> RunReport:
+    """The history row of a run that failed, and the report with the run id of that row. Best
+    effort: the report already says what went wrong, and a second failure (a broken history)
+    must not replace it."""
     with interrupts_deferred(), contextlib.suppress(Exception):
-        if not row_started:
-            history.start_run(
-                db,
-                run_id=ident.run_id,
-                task_id=ident.task_id,
-                started_at=report.started_at,
-                model=model,
-                log_path=None,
-                task_key=ident.task_key,
-            )
+        if not row_started and _start_row(db, ident, report.started_at, model, with_log=False):
+            report = dataclasses.replace(report, run_id=ident.run_id)
         history.finish_run(db, ident.run_id, _run_end(report))
+    return report
+
+
+RUN_ID_DRAWS = 5  # five collisions in a row are no chance: the history is broken, and says so
+
+
+def _start_row(db: Path, ident: RunIdentity, started_at: str, model: str, *, with_log: bool) -> bool:
+    """Insert the run's `running` row under an id no other run has; whether `ident` had to draw a
+    new id for it (then what was made from the old one must be made again)."""
+    first_id = ident.run_id
+    for _ in range(RUN_ID_DRAWS - 1):
+        with contextlib.suppress(history.RunIdTaken):
+            _insert_row(db, ident, started_at, model, with_log)
+            return ident.run_id != first_id
+        ident.draw_new_id()
+    _insert_row(db, ident, started_at, model, with_log)  # the last draw: RunIdTaken is the run's error
+    return True
+
+
+def _insert_row(db: Path, ident: RunIdentity, started_at: str, model: str, with_log: bool) -> None:
+    history.start_run(
+        db,
+        run_id=ident.run_id,
+        task_id=ident.task_id,
+        started_at=started_at,
+        model=model,
+        log_path=str(ident.log_path) if with_log else None,
+        task_key=ident.task_key,
+    )
 
 
 def run_variables(plan: RunPlan, ident: RunIdentity) -> dict[str, str]:

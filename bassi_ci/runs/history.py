@@ -166,6 +166,12 @@ class HistoryError(StoreError):
     """The history database cannot be opened, read or written (a corrupt file, an unusable BASSI_HOME)."""
 
 
+class RunIdTaken(HistoryError):
+    """Another run of this history already has the run id: both started in the same second and
+    drew the same random suffix (one in 16.7 million, but workers draining a queue start a hundred
+    runs a second). The caller draws another id; see executor._start_row."""
+
+
 # --------------------------------------------------------------------------- connection
 
 
@@ -225,13 +231,14 @@ def start_run(
     log_path: str | None,
     task_key: str | None = None,
 ) -> None:
-    """Insert the `running` row of a run that starts now in this process."""
+    """Insert the `running` row of a run that starts now in this process; RunIdTaken when
+    another run has `run_id` (the row is what makes an id this run's: see RunIdTaken)."""
     pid = os.getpid()
     with connect(db_path) as db:
         recover_lost_runs(db)
-        db.execute(
+        inserted = db.execute(
             "INSERT INTO runs (run_id, task_id, task_key, started_at, status, model, log_path, pid, pid_started, host)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
             (
                 run_id,
                 task_id,
@@ -244,7 +251,9 @@ def start_run(
                 process_start_marker(pid),
                 socket.gethostname(),
             ),
-        )
+        ).rowcount
+    if not inserted:
+        raise RunIdTaken(f"cannot start run {run_id} in the run history {db_path}: another run has that id")
 
 
 def finish_run(db_path: Path, run_id: str, end: RunEnd) -> None:
