@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -98,14 +99,6 @@ def recorded_pids(pid_file: Path) -> list[int]:
     return [int(word) for word in pid_file.read_text().split() if word.isdigit()]
 
 
-@pytest.fixture
-def fakeapi_pid_file(tmp_path: Path) -> Iterator[Path]:
-    """Where the workflow records its fake API server; whatever is still running at teardown is stopped."""
-    pid_file = tmp_path / "fakeapi.pid"
-    yield pid_file
-    stop_leftover_servers(pid_file)
-
-
 def stop_leftover_servers(pid_file: Path) -> None:
     for pid in recorded_pids(pid_file):
         if fakeapi_alive(pid):
@@ -150,21 +143,15 @@ def act(
     )
 
 
-def test_self_test_workflow_under_act(repo_copy: Path, tmp_path: Path, fakeapi_pid_file: Path) -> None:
-    proc = act(repo_copy, ".github/workflows/self-test.yml", tmp_path)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-4000:]
-    assert "self-test passed: success, 2 turns" in log
-    assert_server_stopped(fakeapi_pid_file)
-
-
-# --- One act run for the workflow_dispatch scenarios ---------------------------------------------
+# --- One act run for everything workflow_dispatch starts -----------------------------------------
 #
-# Every act run installs bassi into a fresh venv (most of its half minute), so the scenarios that
-# need nothing but workflow_dispatch share one run: one job, one segment of steps per scenario,
-# each with its own fake Messages API, step ids and output files. Steps run `if: !cancelled()`, so
-# a failing segment leaves the others to run; each test then checks its own segment's steps (their
-# conclusions, from a last step that saves `toJSON(steps)`) and its own results.
+# Every act run installs bassi into a fresh venv (most of its half minute), so what needs nothing but
+# workflow_dispatch shares one run of act over the whole workflows folder: the repository's own
+# self-test workflow as it is, next to a workflow with one job holding a segment of steps per
+# scenario (commit-back, notify, structured output), each with its own fake Messages API, step
+# ids and output files. act runs the two jobs side by side. Scenario steps run `if: !cancelled()`,
+# so a failing segment leaves the others to run; each test then checks its own job or segment
+# (step conclusions, from a last step that saves `toJSON(steps)`) and its own results.
 
 COMMIT_TOKEN = "ghs_" + "ActE2eWorkflowT0ken" * 2
 COMMIT_SCRIPT = [
@@ -289,7 +276,7 @@ def structured_segment(work: Path, tmp: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def dispatch_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DispatchRun]:
-    """The commit-back, notify and structured-output scenarios, run by act in one job."""
+    """The self-test workflow and the commit-back, notify and structured-output scenarios, in one act run."""
     run = DispatchRun(tmp_path_factory.mktemp("dispatch"))
     work = copy_repository(run.tmp)
     steps = [
@@ -314,13 +301,21 @@ def dispatch_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DispatchR
     try:
         with running_receiver() as receiver:
             secrets = ("-s", f"GITHUB_TOKEN={COMMIT_TOKEN}", "-s", f"HOOK_URL={receiver.url}")
-            proc = act(work, ".github/workflows/e2e.yml", run.tmp, *secrets)
+            proc = act(work, ".github/workflows/", run.tmp, *secrets)
             run.log = proc.stdout + proc.stderr
             run.payloads = receiver.payloads()
         yield run
     finally:
-        for name in ("commit", "notify", "structured"):
-            stop_leftover_servers(run.path(f"{name}-fakeapi.pid"))
+        for name in ("fakeapi", "commit-fakeapi", "notify-fakeapi", "structured-fakeapi"):
+            stop_leftover_servers(run.path(f"{name}.pid"))
+
+
+def test_self_test_workflow_under_act(dispatch_run: DispatchRun) -> None:
+    run = dispatch_run
+    # act pads each job's prefix to the longest job name of the run.
+    assert re.search(r"^\[self-test/self-test *\] 🏁  Job succeeded$", run.log, re.M), run.log[-4000:]
+    assert "self-test passed: success, 2 turns" in run.log
+    assert_server_stopped(run.path("fakeapi.pid"))  # act gives every job FAKEAPI_PID_FILE=<tmp>/fakeapi.pid
 
 
 def test_action_commits_back_under_act(dispatch_run: DispatchRun) -> None:
