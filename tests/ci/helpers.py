@@ -10,6 +10,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 
 def git(repo: Path, *args: str) -> str:
@@ -143,3 +146,30 @@ def runner_env(tmp_path: Path) -> dict[str, str]:
         path.write_text(f"{name}_BEFORE=1\n")
         env[name] = str(path)
     return env
+
+
+# --- The self-test workflow's fake Messages API, reused by workflows the act tests write ----------
+
+SELF_TEST_WORKFLOW = Path(".github/workflows/self-test.yml")
+SELF_TEST_SCRIPT = ".github/self-test/script.json"
+
+
+def fakeapi_steps(repo: Path, script: str, pid_file: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The self-test workflow's own "Start …" and "Stop the fake Messages API" steps, serving
+    `script` (a path in the repository) and recording the server's pid in `pid_file`.
+
+    Each pair gets its own pid and output files, so several pairs can follow each other in one
+    job: a later server's start never reads an earlier server's address."""
+    steps = yaml.safe_load((repo / SELF_TEST_WORKFLOW).read_text())["jobs"]["self-test"]["steps"]
+    start = next(step for step in steps if step.get("name") == "Start the fake Messages API")
+    stop = next(step for step in steps if step.get("name") == "Stop the fake Messages API")
+    start["run"] = (
+        start["run"]
+        .replace(SELF_TEST_SCRIPT, script)
+        .replace("fakeapi.out", f"{pid_file.stem}.out")
+        .replace("fakeapi.err", f"{pid_file.stem}.err")
+    )
+    assert script in start["run"] and f"{pid_file.stem}.out" in start["run"], "the self-test's start step changed"
+    for step in (start, stop):
+        step["env"] = {"FAKEAPI_PID_FILE": str(pid_file)}
+    return start, stop
