@@ -10,6 +10,7 @@ machine) the server runs as the user `postgres`, which initdb requires.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import glob
 import importlib.util
 import itertools
@@ -18,6 +19,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -124,10 +126,36 @@ def _start(server: PgServer, root: Path) -> None:
     options += f" -c full_page_writes=off -c max_connections={MAX_CONNECTIONS}"
     log = root / "server.log"
     try:
-        _as_server_user(server.bin / "pg_ctl", "-D", str(server.data), "-w", "-l", str(log), "-o", options, "start")
+        with _orphans_go_to_init():
+            _as_server_user(server.bin / "pg_ctl", "-D", str(server.data), "-w", "-l", str(log), "-o", options, "start")
     except RuntimeError as problem:
         server_log = log.read_text(errors="replace") if log.exists() else "(none)"
         raise RuntimeError(f"{problem}\nserver log:\n{server_log}") from None
+
+
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
+
+
+@contextlib.contextmanager
+def _orphans_go_to_init() -> Iterator[None]:
+    """The block runs with this process no child subreaper.
+
+    pg_ctl exits and leaves the server running: an orphan, which Linux gives to the nearest
+    subreaper among its ancestors. A test process becomes one as soon as a test runs the agent
+    in-process (bassi_ci/agent/tools/containment.py), and at the end of every such run it kills
+    the children it adopted from other sessions: the server would die in the middle of the
+    session. With the flag off while pg_ctl runs, the server goes to init instead."""
+    if not sys.platform.startswith("linux"):
+        yield
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    flag = ctypes.c_int(0)
+    libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+    try:
+        yield
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, flag.value, 0, 0, 0)
 
 
 def _hand_over(folder: Path) -> None:

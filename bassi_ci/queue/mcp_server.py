@@ -40,6 +40,11 @@ INSTRUCTIONS = (
 )
 
 
+# A flooded queue must not flood the client's context: list_tasks shows this many unless asked.
+LIST_LIMIT = 100
+LIST_LIMIT_MAX = 1_000
+
+
 def build_server(open_store: Callable[[], QueueStore], worker: str, lease_s: float, cwd: Path) -> MCPServer:
     """The MCP server with the five queue tools, for one worker name."""
     server = MCPServer(name="bassi", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
@@ -96,12 +101,17 @@ def build_server(open_store: Callable[[], QueueStore], worker: str, lease_s: flo
         with queue() as store:
             return shown(store.fail(id, worker, error))
 
-    @server.tool(description="List queue items, oldest first, optionally only those in one state.")
+    @server.tool(
+        description="List queue items, oldest first, optionally only those in one state; at most `limit` "
+        "of them (`total` says how many there are)."
+    )
     def list_tasks(
         status: Annotated[Status | None, Field(description="Only items in this state.")] = None,
+        limit: Annotated[int, Field(description="Items at most.", ge=1, le=LIST_LIMIT_MAX)] = LIST_LIMIT,
     ) -> dict[str, Any]:
         with queue() as store:
-            return {"items": [shown(item, with_result=False) for item in store.list(status)]}
+            items = [shown(item, with_result=False) for item in store.list(status, limit)]
+            return {"items": items, "total": store.count(status)}
 
     return server
 

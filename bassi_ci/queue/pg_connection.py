@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 TRIES_ENV = "BASSI_QUEUE_CONNECT_TRIES"
 DEFAULT_TRIES = 5
 FIRST_PAUSE_S = 0.25
+MAX_PAUSE_S = 8.0  # many tries (BASSI_QUEUE_CONNECT_TRIES) wait longer in all, never hours between two
 CONNECT_TIMEOUT_S = 10
 EXTRA_HINT = "pip install 'bassi-ci[postgres]'"
 
@@ -79,7 +80,7 @@ def connect(url: str, tries: int | None = None, first_pause_s: float = FIRST_PAU
                     f"{problem} (gave up after {tries} tries in {waited:.1f} s; is the server up?)"
                 ) from None
             time.sleep(pause)
-            pause *= 2
+            pause = min(pause * 2, MAX_PAUSE_S)
     raise AssertionError("unreachable: the last try returns or raises")
 
 

@@ -81,6 +81,7 @@ def test_tools_are_listed_with_input_schemas(tmp_path: Path) -> None:
     assert found["complete_task"]["properties"]["id"]["type"] == "integer"
     assert found["fail_task"]["required"] == ["id", "error"]
     status = json.dumps(found["list_tasks"]["properties"]["status"])
+    assert found["list_tasks"]["properties"]["limit"]["maximum"] == 1000
     assert all(word in status for word in ("pending", "running", "done", "failed", "cancelled"))
 
 
@@ -108,11 +109,34 @@ def test_items_walk_through_the_queue(tmp_path: Path) -> None:
     assert seen["failed"][1]["status"] == "failed" and seen["failed"][1]["error"] == "could not"
     assert [(i["name"], i["status"]) for i in seen["list"][1]["items"]] == [("a", "failed"), ("b", "done")]
     assert [i["name"] for i in seen["list_done"][1]["items"]] == ["b"]
+    assert (seen["list"][1]["total"], seen["list_done"][1]["total"]) == (2, 1)
     store = open_store()  # what the server wrote is the queue every other command sees
     try:
         assert store.get(2).result == "all good"
     finally:
         store.close()
+
+
+def test_a_flooded_queue_is_listed_a_page_at_a_time(tmp_path: Path) -> None:
+    store = open_store()
+    try:
+        for n in range(150):
+            store.add(NewItem(f"flood {n}", "p"))
+    finally:
+        store.close()
+    seen: dict[str, tuple[bool, Any]] = {}
+
+    async def scenario(session: ClientSession) -> None:
+        seen["default"] = await call(session, "list_tasks")
+        seen["three"] = await call(session, "list_tasks", limit=3, status="pending")
+        seen["too_many"] = await call(session, "list_tasks", limit=1001)
+        seen["none"] = await call(session, "list_tasks", limit=0)
+
+    serve_with(scenario, tmp_path)
+    default, three = seen["default"][1], seen["three"][1]
+    assert (len(default["items"]), default["total"]) == (100, 150)
+    assert [item["name"] for item in three["items"]] == ["flood 0", "flood 1", "flood 2"] and three["total"] == 150
+    assert seen["too_many"][0] and seen["none"][0], "limits outside 1..1000 are tool errors"
 
 
 def test_wrong_ids_states_and_arguments_are_tool_errors(tmp_path: Path) -> None:

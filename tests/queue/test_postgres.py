@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bassi_ci.queue import pg_connection
 from bassi_ci.queue.model import NewItem, QueueUnavailable
 from bassi_ci.queue.pg_connection import connect
 from bassi_ci.queue.pg_schema import LATEST_VERSION, MIGRATIONS_TABLE, migrate
@@ -157,6 +158,14 @@ def test_refused_connection_is_exit_6_after_the_back_off_without_the_password(mo
     assert elapsed >= 0.7
 
 
+def test_back_off_doubles_up_to_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(pg_connection.time, "sleep", pauses.append)  # the waits only; the tries are real
+    with pytest.raises(QueueUnavailable, match="gave up after 9 tries"):
+        connect(f"postgresql://bassi@127.0.0.1:{closed_port()}/queue", tries=9)
+    assert pauses == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+
+
 def test_unknown_role_is_exit_6_naming_the_server(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BASSI_QUEUE_CONNECT_TRIES", "1")
     monkeypatch.setenv("BASSI_QUEUE_URL", f"postgresql://nobody:{SECRET}@127.0.0.1:{pg_server.port}/postgres")
@@ -235,3 +244,29 @@ def test_a_drain_with_a_password_in_the_url_never_shows_it(
     code, shown, _ = run_cli("queue", "show", "1", "--json")
     assert code == 0 and json.loads(shown)["status"] == "done"
     assert SECRET not in out + err + shown
+
+
+SURVIVOR = """
+import psycopg
+from bassi_ci.agent.tools import containment
+from tests.pgprocess import temporary_server
+containment.become_subreaper()  # what any in-process agent run does to the test process
+with temporary_server() as server:
+    containment.kill_adopted()  # what the end of every such run does
+    with psycopg.connect(server.url) as db:
+        print("alive", db.execute("SELECT 1").fetchone()[0])
+"""
+
+
+def test_the_test_server_outlives_the_end_of_an_in_process_run() -> None:
+    """The session's server once died half-way through the suite: pg_ctl's orphaned server was
+    adopted by the subreaper test process and killed at the end of the next in-process run."""
+    proc = subprocess.run(
+        [sys.executable, "-c", SURVIVOR],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout.strip()) == (0, "alive 1"), proc.stderr[-2000:]
