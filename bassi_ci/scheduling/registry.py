@@ -4,7 +4,8 @@ Kept in `BASSI_HOME/scheduled.json` (one record per task id: the OS entries are 
 so two tasks with one id can never both be installed). `uninstall`, `pause`, `edit` and
 `delete` use it to find the backend a task was installed with; `schedule debug` and
 `schedule list` use `installed_at` to find missed runs (due times since the install with no
-history row). Writes are atomic and serialised by a lock in BASSI_HOME/locks.
+history row) and `entry` to find entries that are out of date (drift.py). Writes are atomic
+and serialised by a lock in BASSI_HOME/locks.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ class Installation:
     task_file: str  # the task file's real path (tasks.lookup.history_key)
     backend: str  # "systemd" | "launchd" | "cron"
     installed_at: str  # UTC ISO 8601 (clock.utc_iso)
+    # The inputs of the entry written (drift.entry_inputs): what `schedule list` compares with
+    # the task file to find entries that are out of date. None in records of older bassis.
+    entry: dict[str, Any] | None = None
 
 
 def registry_path() -> Path:
@@ -62,6 +66,16 @@ def record_installation(installation: Installation) -> None:
         records = read_installations()
         records[installation.task_id] = installation
         _write(records)
+
+
+def record_entry(task_id: str, entry: dict[str, Any]) -> None:
+    """Replace the entry inputs of an installation, keeping its install time (a pause changes
+    the entry but must not restart the watch for missed runs)."""
+    with _locked():
+        records = read_installations()
+        if task_id in records:
+            records[task_id] = replace(records[task_id], entry=entry)
+            _write(records)
 
 
 def forget_installation(task_id: str) -> None:
