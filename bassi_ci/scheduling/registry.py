@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,17 @@ def read_installations() -> dict[str, Installation]:
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         records = json.loads(text)["installations"]
-        return {record["task_id"]: Installation(**record) for record in records}
+        # Fields a later bassi added are left out rather than called damage (a downgrade keeps working).
+        return {record["task_id"]: Installation(**_known(record)) for record in records}
     except (ValueError, KeyError, TypeError) as exc:
         raise StoreError(f"{path} is damaged ({exc}); fix or remove it, then run 'bassi schedule install'") from None
+
+
+def _known(record: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in record.items() if name in _FIELDS}
+
+
+_FIELDS = frozenset(field.name for field in fields(Installation))
 
 
 def installation_of(task_id: str) -> Installation | None:
