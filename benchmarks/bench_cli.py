@@ -1,8 +1,8 @@
 """Start-up and listing speed of the commands that do not run an agent.
 
 Run: python benchmarks/bench_cli.py
-The last rows install 50 of the tasks (the registry `schedule list` reads to flag missed runs)
-and give them 5,000 runs in the history.
+The last rows install 50 of the tasks (the registry `schedule list` reads to flag missed runs
+and entries out of date) and give them 5,000 runs in the history.
 
 Prints the median wall and CPU time of each command as a whole process, beside a bare
 `python -c pass`, and the ratios (BENCH_RUNS=N sets the number of runs). Targets (issue 2):
@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from bassi_ci.runs.history import connect
+from bassi_ci.scheduling.base import scheduled_command
 
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))  # more on a busy machine: timings are noisy
 
@@ -114,6 +115,21 @@ def make_tasks(root: Path, count: int) -> None:
         (tasks / f"task-{index:04d}.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
 
 
+def entry_of(root: Path, task_id: str) -> dict[str, object]:
+    """What an install records of the entry (so `schedule list` compares each with its file, the
+    drift check): the task as make_tasks wrote it, installed from `root`."""
+    index = int(task_id.split("-")[1])
+    task = yaml.safe_load((root / "tasks" / f"{task_id}.yaml").read_text())
+    workdir = root.resolve()
+    return {
+        "schedule": task["schedule"],
+        "timezone": ["UTC", "Europe/Berlin", "America/New_York"][index % 3],
+        "workdir": str(workdir),
+        "command": list(scheduled_command(task_id, workdir, root / "env")),
+        "enabled": True,
+    }
+
+
 def install_some(root: Path, count: int, runs: int) -> None:
     """Record the first `count` tasks as installed (since 14 days) with `runs` runs among them,
     so the missed-run check of `schedule list` is timed too."""
@@ -121,7 +137,10 @@ def install_some(root: Path, count: int, runs: int) -> None:
     since = (now - timedelta(days=14)).isoformat()
     ids = [f"task-{index:04d}" for index in range(count)]
     files = {task_id: str((root / "tasks" / f"{task_id}.yaml").resolve()) for task_id in ids}
-    records = [{"task_id": i, "task_file": files[i], "backend": "cron", "installed_at": since} for i in ids]
+    records = [
+        {"task_id": i, "task_file": files[i], "backend": "cron", "installed_at": since, "entry": entry_of(root, i)}
+        for i in ids
+    ]
     (root / "scheduled.json").write_text(json.dumps({"installations": records}))
     rows = []
     for number in range(runs):

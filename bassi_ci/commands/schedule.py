@@ -246,23 +246,18 @@ def _echo_schedule(heading: str, task: Task) -> None:
 @folder_options
 def schedule_list(as_json: bool, tasks_dir: Path | None, repo: bool) -> None:
     """List all tasks with their next and last runs."""
-    # Lazy: reads the installation registry, and the history only when tasks are installed.
-    from bassi_ci.scheduling.installed import missed_counts
-
-    entries = task_store(tasks_dir, repo).entries()
+    store = task_store(tasks_dir, repo)
+    entries = store.entries()
     stats = _stats()
     now = clock.now()
-    try:
-        missed = missed_counts([e.task for e in entries if e.task], now)
-    except StoreError as exc:  # a damaged registry must not hide the tasks themselves
-        output.note(f"missed runs not checked: {exc}")
-        missed = {}
+    missed, stale = _installed_state([e.task for e in entries if e.task], now)
     if as_json:
         output.print_json(
             [
                 {
                     **task_summary(e.task, task_stats(stats, e.task), now),
                     "missed_runs": missed.get(e.task.id),  # null: not installed, so nothing is due
+                    "entry_out_of_date": stale.get(e.task.id),  # null: not installed, or cannot tell
                 }
                 if e.task
                 else {"id": e.task_id, "status": "error", "error": e.error}
@@ -273,9 +268,28 @@ def schedule_list(as_json: bool, tasks_dir: Path | None, repo: bool) -> None:
     if not entries:
         output.echo("No tasks yet. Add one with: bassi schedule add NAME --when 'daily 09:00' --prompt '...'")
         return
-    rows = task_rows(entries, stats, now, clock.local_zone_name(), missed)
+    rows = task_rows(entries, stats, now, clock.local_zone_name(), missed, {k for k, v in stale.items() if v})
     styles = [ROW_STYLES.get(row[-1].split(":")[0]) for row in rows]
     output.print_table(LIST_HEADERS, rows, styles)
+    if any(stale.values()):
+        folder = f" {store.flag}" if store.flag else ""
+        output.note(
+            "out of date: the task file changed since it was installed and the OS scheduler still runs"
+            f" the old entry; update with 'bassi schedule install --all{folder}' (details: 'bassi schedule debug NAME')"
+        )
+
+
+def _installed_state(tasks: list[Task], now: datetime) -> tuple[dict[str, int], dict[str, bool | None]]:
+    """Per installed task: its missed runs, and whether its OS entry is out of date."""
+    # Lazy: reads the installation registry, and the history only when tasks are installed.
+    from bassi_ci.scheduling.drift import out_of_date
+    from bassi_ci.scheduling.installed import missed_counts
+
+    try:
+        return missed_counts(tasks, now), out_of_date(tasks)
+    except StoreError as exc:  # a damaged registry must not hide the tasks themselves
+        output.note(f"missed runs not checked: {exc}")
+        return {}, {}
 
 
 @schedule.command(name="show")
@@ -435,18 +449,33 @@ def schedule_edit(
 
 
 @schedule.command(name="install")
-@click.argument("name", shell_complete=complete_stored_task)
+@click.argument("name", required=False, shell_complete=complete_stored_task)
+@click.option("--all", "every", is_flag=True, help="Update every installed task whose entry is out of date.")
 @install_options
 @STORE_KEY_OPTION
 @folder_options
 def schedule_install(
-    name: str, backend: str, dry_run: bool, as_json: bool, store_key: bool, tasks_dir: Path | None, repo: bool
+    name: str | None,
+    every: bool,
+    backend: str,
+    dry_run: bool,
+    as_json: bool,
+    store_key: bool,
+    tasks_dir: Path | None,
+    repo: bool,
 ) -> None:
-    """Install a stored task into the OS scheduler (again), e.g. after 'add --no-install'."""
+    """Install a stored task into the OS scheduler, e.g. after 'add --no-install', or update its
+    entry after its file changed (--all: every out-of-date one of the folder)."""
     from bassi_ci.commands import schedule_install as ui
 
     _check_json(as_json, dry_run)
+    if every:
+        _install_all(name, backend, dry_run, as_json, task_store(tasks_dir, repo))
+        return
+    if name is None:
+        raise UsageError("name the task to install, or give --all to update every out-of-date one")
     task = task_store(tasks_dir, repo, name).get(name)
+    installed_before = ui.LIFECYCLE.installed_here(task)
     change = ui.LIFECYCLE.plan_install(task, backend, Path.cwd())
     if dry_run:
         ui.print_dry_run(change, None, as_json)
@@ -459,9 +488,29 @@ def schedule_install(
             env_file.unlink(missing_ok=True)
         raise
     assert change.install is not None
-    output.echo(f"Installed task '{task.id}' with {change.install.backend}.")
+    verb = "Updated" if installed_before else "Installed"
+    output.echo(f"{verb} task '{task.id}' with {change.install.backend}.")
     ui.print_env_file(env_file, store_key)
     ui.print_change(change)
+
+
+def _install_all(name: str | None, backend: str, dry_run: bool, as_json: bool, store: TaskStore) -> None:
+    """`install --all`: bring every out-of-date installed task of the folder in step with its file."""
+    from bassi_ci.commands import schedule_install as ui
+
+    if name is not None or backend != "auto":
+        raise UsageError("--all updates every out-of-date task with its own backend; leave out NAME and --backend")
+    changes = ui.out_of_date_changes(store, Path.cwd())
+    if dry_run:
+        ui.print_dry_runs(changes, as_json)
+        return
+    for task_id, change in changes:
+        ui.LIFECYCLE.apply(change)
+        how = f"with {change.install.backend}" if change.install else "(uninstalled: its file has no schedule now)"
+        output.echo(f"Updated task '{task_id}' {how}.")
+        ui.print_change(change)
+    if not changes:
+        output.echo("Every installed task is up to date; nothing to do.")
 
 
 @schedule.command(name="uninstall")

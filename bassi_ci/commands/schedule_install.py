@@ -1,5 +1,6 @@
 """What `bassi schedule add|edit|install|uninstall|pause|resume|delete` print and write around
-the OS scheduler: dry runs, the lines saying what changed, the env file.
+the OS scheduler: dry runs, the lines saying what changed, the env file, and which tasks
+`install --all` updates.
 
 The decisions live in bassi_ci.scheduling.lifecycle; this module only talks to the user.
 Imported lazily by commands/schedule.py: `schedule list` and `preview` never need it.
@@ -13,8 +14,12 @@ from typing import Any
 
 from bassi_ci import output
 from bassi_ci.home import bassi_home
+from bassi_ci.scheduling.drift import differences
 from bassi_ci.scheduling.envfile import env_file_path, render_env_file, write_env_file
+from bassi_ci.scheduling.installed import installation_for
 from bassi_ci.scheduling.lifecycle import Change, Lifecycle, change_lines
+from bassi_ci.scheduling.registry import read_installations
+from bassi_ci.tasks.store import TaskStore
 
 LIFECYCLE = Lifecycle()
 
@@ -79,3 +84,39 @@ def print_env_file(path: Path | None, store_key: bool) -> None:
         return
     keys = "with the API key's value: keep it private" if store_key else "keys are not copied into it"
     output.echo(f"Wrote {path} (the environment of scheduled runs; {keys})")
+
+
+def out_of_date_changes(store: TaskStore, cwd: Path) -> list[tuple[str, Change]]:
+    """`install --all`: per installed task of the folder whose entry is out of date, the change
+    that brings it in step with the file (an uninstall when the file has no schedule now)."""
+    installations = read_installations()
+    changes: list[tuple[str, Change]] = []
+    for task in (entry.task for entry in store.entries() if entry.task is not None):
+        installation = installation_for(task, installations)
+        if installation is None or not differences(task, installation):
+            continue
+        # A task without a workdir of its own keeps running where it was installed from.
+        here = Path(str((installation.entry or {}).get("workdir", cwd)))
+        change = (
+            LIFECYCLE.plan_install(task, None, here)
+            if task.schedule is not None
+            else LIFECYCLE.plan_uninstall(task.id, task)
+        )
+        if change is not None:
+            changes.append((task.id, change))
+    return changes
+
+
+def print_dry_runs(changes: list[tuple[str, Change]], as_json: bool) -> None:
+    """`install --all --dry-run`: every change it would make, and nothing changed."""
+    if as_json:
+        output.print_json([{"id": task_id, **change.to_json()} for task_id, change in changes])
+        return
+    output.echo("Dry run: nothing was changed.")
+    if not changes:
+        output.echo("Every installed task is up to date; nothing to do.")
+    for task_id, change in changes:
+        output.echo(f"Would update task '{task_id}':")
+        for line in change_lines(change, dry_run=True):
+            output.echo(f"  {line}")
+        print_notes(change)

@@ -46,6 +46,17 @@ class Entry:
     log_dir: Path
     enabled: bool = True
 
+    def inputs(self) -> dict[str, Any]:
+        """What the installation registry records of an installed entry, to tell later whether
+        the task file still gives the same one (drift.py). The log folder follows from the id."""
+        return {
+            "schedule": self.schedule,
+            "timezone": self.timezone,
+            "workdir": str(self.workdir),
+            "command": list(self.command),
+            "enabled": self.enabled,
+        }
+
 
 @dataclass(frozen=True)
 class FileChange:

@@ -3,8 +3,9 @@
 One report, as a JSON-like dict (the `--json` document; the command prints the same for
 people): where the OS entry is and whether it is installed, loaded and enabled; the exact
 command; the environment the job will see; whether its interpreter and workdir exist; the next
-runs as bassi and as the OS see them; the last runs; the missed runs (`missed.py`); and notes
-that say what to do about anything wrong.
+runs as bassi and as the OS see them; the last runs; the missed runs (`missed.py`); how the
+installed entry differs from what the task file says now (`drift.py`); and notes that say what
+to do about anything wrong.
 
 Secrets: the env file's secret variables (and any name bassi treats as secret) appear only as
 "set"/"unset", and the whole report passes through a Redactor of this process's and the env
@@ -25,6 +26,7 @@ from bassi_ci.runs.history import recent_runs
 from bassi_ci.runs.redact import Redactor, secret_values
 from bassi_ci.scheduling.backends import backend_named
 from bassi_ci.scheduling.base import Entry, SchedulerError, Status
+from bassi_ci.scheduling.drift import Difference, difference_line, differences
 from bassi_ci.scheduling.envfile import env_file_path
 from bassi_ci.scheduling.installed import missed_runs_of
 from bassi_ci.scheduling.jobenv import JobParts, is_executable, is_secret, job_parts, read_env_file, shown_environment
@@ -54,7 +56,12 @@ def debug_report(task: Task, now: datetime, install_command: str) -> dict[str, A
         **_run_fields(task, now, status),
         "details": dict(status.details) if status else {},
     }
+    changes = differences(task, installation) if installation is not None and status is not None else None
+    report["entry_changes"] = [change.to_json() for change in changes] if changes is not None else None
     report["notes"] = _notes(task, report, installation, status, install_command)
+    if changes:
+        assert installation is not None
+        report["notes"].insert(0, _drift_note(installation, changes, install_command))
     secrets = [*secret_values_of(variables or {}), *secret_values(os.environ)]
     redacted: dict[str, Any] = Redactor(secrets).data(report)
     return redacted
@@ -179,6 +186,13 @@ def _notes(
         *_missed_notes(report),
         *_backend_notes(task, status, report),
     ]
+
+
+def _drift_note(installation: Installation, changes: list[Difference], install_command: str) -> str:
+    return (
+        f"the OS entry is out of date, the task file changed since it was installed"
+        f" ({difference_line(installation, changes)}); update it with: {install_command}"
+    )
 
 
 def _state_notes(task: Task, status: Status, install_command: str) -> list[str]:

@@ -30,16 +30,16 @@ from typing import Any
 
 from bassi_ci import clock
 from bassi_ci.errors import ScheduleError, StoreError, UsageError
-from bassi_ci.home import bassi_home, logs_dir, tasks_dir
-from bassi_ci.runs.resolve import task_workdir
+from bassi_ci.home import bassi_home
 from bassi_ci.scheduling.backends import auto_backend, backend_named
-from bassi_ci.scheduling.base import Backend, Entry, Plan, SchedulerError, scheduled_command
-from bassi_ci.scheduling.envfile import env_file_path
+from bassi_ci.scheduling.base import Backend, Entry, Plan, SchedulerError
+from bassi_ci.scheduling.entries import entry_for
 from bassi_ci.scheduling.registry import (
     Installation,
     forget_installation,
     installation_of,
     read_installations,
+    record_entry,
     record_installation,
 )
 from bassi_ci.tasks.lookup import history_key
@@ -69,6 +69,9 @@ class Change:
     task_file: str | None
     install: Step | None = None
     remove: Step | None = None
+    # The inputs of the entry `install` writes (Entry.inputs), for the registry: `schedule list`
+    # compares them with the task file later to find entries that are out of date.
+    entry: dict[str, Any] | None = None
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -107,11 +110,12 @@ class Lifecycle:
         backend = self.backend_for(name)
         if installed is None:
             check_unclaimed(backend, task.id)
-        install = Step(name, _planned(backend, entry_for(task, cwd)))
+        entry = entry_for(task, cwd)
+        install = Step(name, _planned(backend, entry))
         remove = None
         if installed is not None and installed.backend != name:
             remove = Step(installed.backend, self.backend_for(installed.backend).plan_uninstall(task.id))
-        return Change(task.id, history_key(task), install=install, remove=remove)
+        return Change(task.id, history_key(task), install=install, remove=remove, entry=entry.inputs())
 
     def plan_reinstall(self, before: Task, after: Task, requested: str | None, cwd: Path) -> Change | None:
         """After an edit: install an installed task again when its entry changed, or when
@@ -155,7 +159,7 @@ class Lifecycle:
         check_owner(task)
         entry = dataclasses.replace(entry_for(task, cwd), enabled=enabled)
         plan = self.backend_for(installed.backend).plan_enable(entry, enabled)
-        return Change(task.id, installed.task_file, install=Step(installed.backend, plan))
+        return Change(task.id, installed.task_file, install=Step(installed.backend, plan), entry=entry.inputs())
 
     def choose(self, requested: str | None, installed: Installation | None) -> str:
         if requested not in (None, AUTO):
@@ -183,6 +187,8 @@ class Lifecycle:
         if change.remove is None:
             if record:
                 self._record(change, change.install)
+            elif change.entry is not None:  # a pause: the entry changed, the watch for missed runs goes on
+                record_entry(change.task_id, change.entry)
             return
         self._record(change, change.install)
         try:
@@ -200,7 +206,7 @@ class Lifecycle:
         assert change.task_file is not None
         now = clock.utc_iso(clock.now())
         try:
-            record_installation(Installation(change.task_id, change.task_file, install.backend, now))
+            record_installation(Installation(change.task_id, change.task_file, install.backend, now, change.entry))
         except StoreError:
             self._undo_install(install, change.task_id)
             raise
@@ -251,28 +257,6 @@ def _where(backend: str, task_id: str) -> str:
         "systemd": f"systemctl --user disable --now bassi-{task_id}.timer, then delete its two unit files",
         "launchd": f"launchctl bootout gui/$(id -u)/dev.bassi-ci.{task_id}, then delete its plist",
     }.get(backend, "see 'bassi schedule debug'")
-
-
-def entry_for(task: Task, cwd: Path) -> Entry:
-    """The entry the OS scheduler should hold for `task` (which has a schedule)."""
-    assert task.schedule is not None
-    workdir = task_workdir(task, cwd)
-    return Entry(
-        task_id=task.id,
-        schedule=task.schedule,
-        timezone=task.timezone or clock.local_zone_name(),
-        command=scheduled_command(execute_spec(task), workdir, env_file_path(bassi_home())),
-        workdir=workdir,
-        log_dir=logs_dir() / task.id,
-        enabled=task.enabled,
-    )
-
-
-def execute_spec(task: Task) -> str:
-    """What the scheduled `bassi execute` is given: the id for a personal task, else the file."""
-    if task.source is None or task.source.absolute().parent == tasks_dir().absolute():
-        return task.id
-    return str(task.source.absolute())
 
 
 def entry_changed(before: Task, after: Task, cwd: Path) -> bool:

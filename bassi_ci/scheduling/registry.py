@@ -4,7 +4,8 @@ Kept in `BASSI_HOME/scheduled.json` (one record per task id: the OS entries are 
 so two tasks with one id can never both be installed). `uninstall`, `pause`, `edit` and
 `delete` use it to find the backend a task was installed with; `schedule debug` and
 `schedule list` use `installed_at` to find missed runs (due times since the install with no
-history row). Writes are atomic and serialised by a lock in BASSI_HOME/locks.
+history row) and `entry` to find entries that are out of date (drift.py). Writes are atomic
+and serialised by a lock in BASSI_HOME/locks.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ class Installation:
     task_file: str  # the task file's real path (tasks.lookup.history_key)
     backend: str  # "systemd" | "launchd" | "cron"
     installed_at: str  # UTC ISO 8601 (clock.utc_iso)
+    # The inputs of the entry written (drift.entry_inputs): what `schedule list` compares with
+    # the task file to find entries that are out of date. None in records of older bassis.
+    entry: dict[str, Any] | None = None
 
 
 def registry_path() -> Path:
@@ -47,9 +51,17 @@ def read_installations() -> dict[str, Installation]:
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         records = json.loads(text)["installations"]
-        return {record["task_id"]: Installation(**record) for record in records}
+        # Fields a later bassi added are left out rather than called damage (a downgrade keeps working).
+        return {record["task_id"]: Installation(**_known(record)) for record in records}
     except (ValueError, KeyError, TypeError) as exc:
         raise StoreError(f"{path} is damaged ({exc}); fix or remove it, then run 'bassi schedule install'") from None
+
+
+def _known(record: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in record.items() if name in _FIELDS}
+
+
+_FIELDS = frozenset(field.name for field in fields(Installation))
 
 
 def installation_of(task_id: str) -> Installation | None:
@@ -62,6 +74,16 @@ def record_installation(installation: Installation) -> None:
         records = read_installations()
         records[installation.task_id] = installation
         _write(records)
+
+
+def record_entry(task_id: str, entry: dict[str, Any]) -> None:
+    """Replace the entry inputs of an installation, keeping its install time (a pause changes
+    the entry but must not restart the watch for missed runs)."""
+    with _locked():
+        records = read_installations()
+        if task_id in records:
+            records[task_id] = replace(records[task_id], entry=entry)
+            _write(records)
 
 
 def forget_installation(task_id: str) -> None:

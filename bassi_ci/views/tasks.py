@@ -4,7 +4,7 @@ a shell completes, and the did-you-mean of an unknown one."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,12 +61,14 @@ def task_rows(
     now: datetime,
     default_zone: str,
     missed: Mapping[str, int] | None = None,
+    out_of_date: Set[str] = frozenset(),
 ) -> list[list[str]]:
     """One table row per stored task (columns LIST_HEADERS); a broken file shows its error instead of failing.
 
     Next and last run are both wall-clock times in the ZONE of their row: the task's zone, or
     `default_zone` (the machine's) for a task without one, which has no next run anyway.
-    `missed` (task id -> missed runs of an installed task) adds ", N missed" to STATUS.
+    `missed` (task id -> missed runs of an installed task) adds ", N missed" to STATUS, and
+    `out_of_date` (ids of installed tasks whose OS entry no longer matches the file) ", out of date".
     """
     rows = []
     for entry in entries:
@@ -85,15 +87,16 @@ def task_rows(
                 _wall_clock(upcoming[0], zone) if upcoming else "-",
                 _last_run(stat, zone),
                 str(stat.runs) if stat else "0",
-                _status(task, (missed or {}).get(task.id, 0)),
+                _status(task, (missed or {}).get(task.id, 0), task.id in out_of_date),
             ]
         )
     return rows
 
 
-def _status(task: Task, missed: int) -> str:
+def _status(task: Task, missed: int, out_of_date: bool) -> str:
     state = "enabled" if task.enabled else "paused"
-    return f"{state}, {missed} missed" if missed else state
+    state = f"{state}, {missed} missed" if missed else state
+    return f"{state}, out of date" if out_of_date else state
 
 
 def task_stats(stats: Mapping[StatsKey, TaskStats], task: Task) -> TaskStats | None:

@@ -54,6 +54,7 @@ REPORT_KEYS = [
     "last_runs",
     "missed_runs",
     "details",
+    "entry_changes",
     "notes",
 ]
 

@@ -577,7 +577,9 @@ def test_resume_starts_a_new_watch_for_missed_runs_and_pause_keeps_it(
     assert installed is not None
     monkeypatch.setenv("BASSI_NOW", "2027-03-12T08:00:00+00:00")
     assert run_cli("schedule", "pause", "nightly")[0] == 0
-    assert installation_of("nightly") == installed
+    paused = installation_of("nightly")
+    assert paused is not None and paused.installed_at == installed.installed_at
+    assert paused.entry is not None and paused.entry["enabled"] is False  # so the paused entry is not "out of date"
     monkeypatch.setenv("BASSI_NOW", "2027-03-20T08:00:00+00:00")
     assert run_cli("schedule", "resume", "nightly")[0] == 0
     resumed = installation_of("nightly")
