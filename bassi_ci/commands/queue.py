@@ -165,21 +165,35 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+_CHANGED_JSON_HELP = "Print the changed item as JSON (as 'queue show --json' does)."
+
+
 @queue.command(name="cancel")
 @click.argument("item_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True, help=_CHANGED_JSON_HELP)
 @queue_url_option
-def cancel(item_id: int, queue_url: str | None) -> None:
+def cancel(item_id: int, as_json: bool, queue_url: str | None) -> None:
     """Cancel a pending or running item (a running item's result is then not stored)."""
     with _store(queue_url) as store:
         item = store.cancel(item_id)
-    output.echo(Redactor.from_environ().text(f"cancelled item {item.id} {item.name!r}"))
+    _print_changed(item, as_json, f"cancelled item {item.id} {item.name!r}")
 
 
 @queue.command(name="retry")
 @click.argument("item_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True, help=_CHANGED_JSON_HELP)
 @queue_url_option
-def retry(item_id: int, queue_url: str | None) -> None:
+def retry(item_id: int, as_json: bool, queue_url: str | None) -> None:
     """Put a failed or cancelled item back in the queue, with its attempts reset."""
     with _store(queue_url) as store:
         item = store.retry(item_id)
-    output.echo(Redactor.from_environ().text(f"item {item.id} {item.name!r} is pending again"))
+    _print_changed(item, as_json, f"item {item.id} {item.name!r} is pending again")
+
+
+def _print_changed(item: QueueItem, as_json: bool, message: str) -> None:
+    """The item as `queue show --json` prints it (scripts need its new state), else one line."""
+    redactor = Redactor.from_environ()  # a name, prompt or error may quote a secret of this environment
+    if as_json:
+        output.print_json(redactor.data(item.as_dict()))
+    else:
+        output.echo(redactor.text(message))

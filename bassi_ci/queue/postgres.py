@@ -3,13 +3,15 @@
 Same rules as the SQLite queue (bassi_ci/queue/store.py lists them), kept by row locks instead
 of SQLite's one writer:
 
-- a claim is one transaction that settles expired leases, then takes the best pending item with
-  `FOR UPDATE SKIP LOCKED` (a row another worker is taking is passed over, never waited for or
-  taken twice) and marks it running;
+- a claim settles expired leases (one statement), then takes the best pending item and marks it
+  running in one `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED)` (a row another worker
+  is taking is passed over, never waited for or taken twice);
 - settling expired leases locks the rows it changes the same way (`SKIP LOCKED`, in id order):
   a row another transaction holds is left to it (it is being settled, renewed or finished
   there), so settling never waits and two settlers never deadlock;
-- everything that changes one item first locks it (`SELECT … FOR UPDATE`), then checks its state.
+- everything else that changes one item first locks it (`SELECT … FOR UPDATE`), then checks its
+  state; completing and failing first try one `UPDATE … WHERE` the worker still holds the item,
+  and take that path only when it changed nothing (it then says why, or sees a repeated end).
 
 "Now" is the injected clock's, never the server's, so leases follow the same clock as the
 SQLite queue's (and tests can move it). Times are stored to the millisecond, as shown.
@@ -97,20 +99,15 @@ class PostgresQueueStore:
 
     def claim(self, worker: str, lease_s: float) -> QueueItem | None:
         now = _to_ms(self._now())
-        with self._write() as db:
-            self._expire_leases(db, now)
-            row = db.execute(
-                f"SELECT id FROM {TABLE} WHERE status = %s ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-                (PENDING,),
-            ).fetchone()
-            if row is None:
-                return None
+        with self._autocommit() as db:  # two statements, each its own transaction
+            self._expire_leases(db, now)  # first, so an item whose lease just expired is claimable
             claimed = db.execute(
                 f"UPDATE {TABLE} SET status = %s, attempts = attempts + 1, worker = %s, lease_expires_at = %s,"
-                f" started_at = %s, finished_at = NULL WHERE id = %s RETURNING {ITEM_COLUMNS}",
-                (RUNNING, worker, _later(now, lease_s), now, row["id"]),
+                f" started_at = %s, finished_at = NULL WHERE id = (SELECT id FROM {TABLE} WHERE status = %s"
+                f" ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {ITEM_COLUMNS}",
+                (RUNNING, worker, _later(now, lease_s), now, PENDING),
             ).fetchone()
-        return _item_of(claimed)
+        return _item_of(claimed) if claimed is not None else None
 
     def renew(self, item_id: int, worker: str, lease_s: float) -> None:
         with self._write() as db:
@@ -133,18 +130,25 @@ class PostgresQueueStore:
     def _finish(
         self, item_id: int, worker: str, status: str, result: Any, error: str | None, run_id: str | None
     ) -> QueueItem:
-        with self._write() as db:
+        assignments = (
+            "status = %s, result = %s, error = %s, run_id = COALESCE(%s, run_id), finished_at = %s,"
+            " lease_expires_at = NULL"
+        )
+        params = (status, json.dumps(result) if result is not None else None, error, run_id, self._stamp())
+        with self._autocommit() as db:  # the usual case in one statement: the worker still holds the item
+            row = db.execute(
+                f"UPDATE {TABLE} SET {assignments} WHERE id = %s AND worker = %s AND status IN (%s, %s)"
+                f" RETURNING {ITEM_COLUMNS}",
+                (*params, item_id, worker, RUNNING, PENDING),
+            ).fetchone()
+        if row is not None:
+            return _item_of(row)
+        with self._write() as db:  # not held (or no such item): look under the row's lock, say why
             item = self._locked_item(db, item_id)
             if item.status == status and item.worker == worker:
                 return item  # the same worker reporting the same end again: nothing to do
             check_held(item, worker, "done" if status == DONE else "failed")
-            return self._update(
-                db,
-                item_id,
-                "status = %s, result = %s, error = %s, run_id = COALESCE(%s, run_id), finished_at = %s,"
-                " lease_expires_at = NULL",
-                (status, json.dumps(result) if result is not None else None, error, run_id, self._stamp()),
-            )
+            return self._update(db, item_id, assignments, params)  # held again since (same worker name)
 
     def release(self, item_id: int, worker: str, reason: str) -> QueueItem:
         with self._write() as db:
@@ -194,13 +198,13 @@ class PostgresQueueStore:
 
     def get(self, item_id: int) -> QueueItem:
         self._settle_leases()
-        with self._read() as db:
+        with self._autocommit() as db:
             row = db.execute(f"SELECT {ITEM_COLUMNS} FROM {TABLE} WHERE id = %s", (item_id,)).fetchone()
         return _item_of(row, item_id)
 
     def list(self, status: str | None = None, limit: int | None = None) -> list[QueueItem]:
         where, params = self._status_filter(status)
-        with self._read() as db:
+        with self._autocommit() as db:
             rows = db.execute(
                 f"SELECT {LIST_COLUMNS} FROM {TABLE} {where} ORDER BY id LIMIT %s", (*params, limit)
             ).fetchall()
@@ -208,7 +212,7 @@ class PostgresQueueStore:
 
     def count(self, status: str | None = None) -> int:
         where, params = self._status_filter(status)
-        with self._read() as db:
+        with self._autocommit() as db:
             row = db.execute(f"SELECT COUNT(*) AS n FROM {TABLE} {where}", params).fetchone()
         return int(row["n"]) if row is not None else 0
 
@@ -259,7 +263,9 @@ class PostgresQueueStore:
         return self._db
 
     @contextmanager
-    def _read(self) -> Iterator[Connection[DictRow]]:
+    def _autocommit(self) -> Iterator[Connection[DictRow]]:
+        """The connection outside a transaction: each statement commits on its own (reads, and
+        the changes that fit in one statement: no BEGIN and COMMIT round trips)."""
         with translated(self._url):
             yield self._connection()
 

@@ -174,3 +174,43 @@ def test_json_is_the_same_on_every_backend(monkeypatch: pytest.MonkeyPatch) -> N
     code, out, _ = run_cli("queue", "show", "1", "--json")
     assert json.loads(out) == expected
     assert list(json.loads(out)) == list(expected)  # the same key order too
+
+
+def test_cancel_and_retry_print_the_changed_item_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--json` prints exactly what `queue show --json` then shows: the item in its new state."""
+    monkeypatch.setenv("BASSI_NOW", "2027-03-10T09:00:00.123456+00:00")
+    add("a", "--prompt", "do a", "--var", "k=v")
+    code, out, err = run_cli("queue", "cancel", "1", "--json")
+    cancelled = json.loads(out)
+    assert (code, err) == (0, "")
+    assert cancelled == json.loads(run_cli("queue", "show", "1", "--json")[1])
+    assert (cancelled["id"], cancelled["status"], cancelled["vars"]) == (1, "cancelled", {"k": "v"})
+    assert cancelled["finished_at"] == "2027-03-10T09:00:00.123+00:00" and "result" in cancelled
+    code, out, err = run_cli("queue", "retry", "1", "--json")
+    retried = json.loads(out)
+    assert (code, err) == (0, "")
+    assert retried == json.loads(run_cli("queue", "show", "1", "--json")[1])
+    assert (retried["status"], retried["attempts"], retried["finished_at"]) == ("pending", 0, None)
+
+
+@pytest.mark.parametrize("command", ["cancel", "retry"])
+def test_json_errors_stay_one_line_and_exit_2(command: str) -> None:
+    add("a", "--prompt", "p")  # pending: it cannot be retried
+    if command == "cancel":
+        run_cli("queue", "cancel", "1")  # cancelled: it cannot be cancelled again
+    code, out, err = run_cli("queue", command, "1", "--json")
+    assert (code, out) == (2, "")
+    assert err.startswith("bassi: error: queue item 1 is ") and err.count("\n") == 1
+    code, out, err = run_cli("queue", command, "9", "--json")
+    assert (code, out) == (2, "") and "no queue item 9" in err
+
+
+def test_cancel_and_retry_json_hide_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "s3cr3t-value-for-the-queue"
+    monkeypatch.setenv("DEPLOY_TOKEN", secret)
+    add(f"deploy with {secret}", "--prompt", f"use {secret}")
+    for command in ("cancel", "retry"):
+        code, out, err = run_cli("queue", command, "1", "--json")
+        item = json.loads(out)
+        assert code == 0 and item["name"] == "deploy with [REDACTED]", command
+        assert secret not in out + err, command

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bassi_ci.queue import pg_connection
-from bassi_ci.queue.model import NewItem, QueueUnavailable
+from bassi_ci.queue.model import NewItem, QueueUnavailable, WrongState
 from bassi_ci.queue.pg_connection import connect
-from bassi_ci.queue.pg_schema import LATEST_VERSION, MIGRATIONS_TABLE, migrate
+from bassi_ci.queue.pg_schema import ITEMS_TABLE, LATEST_VERSION, MIGRATIONS_TABLE, migrate
 from bassi_ci.queue.store import open_store
 from tests.cli import ROOT, run_cli
 from tests.fakeapi import FakeMessagesAPI, text, tool_use
@@ -121,6 +120,47 @@ def test_many_workers_take_each_item_once(pg_url: str) -> None:
     seed.close()
 
 
+def test_a_claim_passes_over_a_row_another_transaction_holds(pg_url: str) -> None:
+    """The one-statement claim skips a locked row (never waits for it) and takes the next best."""
+    store = open_store(url=pg_url)
+    first = store.add(NewItem(name="first", prompt="p", priority=5)).id
+    second = store.add(NewItem(name="second", prompt="p")).id
+    with connect(pg_url) as other, other.transaction():
+        other.execute(f"SELECT id FROM {ITEMS_TABLE} WHERE id = %s FOR UPDATE", (first,))
+        claimed = store.claim("w1", 60)
+        assert claimed is not None and claimed.id == second
+    again = store.claim("w2", 60)
+    assert again is not None and again.id == first
+    store.close()
+
+
+def test_completing_waits_for_a_cancel_in_flight_and_then_refuses(pg_url: str) -> None:
+    """Completing is one UPDATE while the worker holds the item; when a cancel holds the row, the
+    UPDATE waits, sees the cancelled row after the commit and changes nothing: WrongState."""
+    store = open_store(url=pg_url)
+    item_id = store.add(NewItem(name="a", prompt="p")).id
+    assert store.claim("w1", 60) is not None
+    outcome: list[BaseException | None] = []
+
+    def complete() -> None:
+        try:
+            store.complete(item_id, "w1", {"status": "success"})
+            outcome.append(None)
+        except WrongState as error:
+            outcome.append(error)
+
+    with connect(pg_url) as other, other.transaction():
+        other.execute(f"UPDATE {ITEMS_TABLE} SET status = 'cancelled' WHERE id = %s", (item_id,))
+        finisher = threading.Thread(target=complete)
+        finisher.start()
+        finisher.join(0.5)
+        assert finisher.is_alive()  # waiting for the cancel's row lock, not deciding on old data
+    finisher.join(10)
+    assert len(outcome) == 1 and "cannot be done by w1: it is cancelled" in str(outcome[0])
+    assert store.get(item_id).status == "cancelled"
+    store.close()
+
+
 def test_a_dropped_connection_is_opened_again_at_the_next_call(pg_url: str, pg_server: PgServer) -> None:
     store = open_store(url=pg_url)
     store.add(NewItem(name="n", prompt="p"))
@@ -160,7 +200,7 @@ def test_refused_connection_is_exit_6_after_the_back_off_without_the_password(mo
 
 def test_back_off_doubles_up_to_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     pauses: list[float] = []
-    monkeypatch.setattr(pg_connection.time, "sleep", pauses.append)  # the waits only; the tries are real
+    monkeypatch.setattr("bassi_ci.queue.pg_connection.time.sleep", pauses.append)  # the waits only; the tries are real
     with pytest.raises(QueueUnavailable, match="gave up after 9 tries"):
         connect(f"postgresql://bassi@127.0.0.1:{closed_port()}/queue", tries=9)
     assert pauses == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
