@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from bassi_ci import clock
 from bassi_ci.errors import UsageError
+from bassi_ci.queue import transitions
 from bassi_ci.queue.model import (
-    CANCELLED,
     DONE,
     FAILED,
     ITEM_COLUMNS,
@@ -42,8 +42,6 @@ from bassi_ci.queue.model import (
     LeaseLost,
     NewItem,
     QueueItem,
-    WrongState,
-    check_held,
     state_of,
 )
 from bassi_ci.queue.pg_connection import connect, translated
@@ -130,12 +128,8 @@ class PostgresQueueStore:
     def _finish(
         self, item_id: int, worker: str, status: str, result: Any, error: str | None, run_id: str | None
     ) -> QueueItem:
-        assignments = (
-            "status = %s, result = %s, error = %s, run_id = COALESCE(%s, run_id), finished_at = %s,"
-            " lease_expires_at = NULL"
-        )
-        params = (status, json.dumps(result) if result is not None else None, error, run_id, self._stamp())
         with self._autocommit() as db:  # the usual case in one statement: the worker still holds the item
+            assignments, params = _assignments(transitions.finish_columns(status, result, error, run_id, self._stamp()))
             row = db.execute(
                 f"UPDATE {TABLE} SET {assignments} WHERE id = %s AND worker = %s AND status IN (%s, %s)"
                 f" RETURNING {ITEM_COLUMNS}",
@@ -145,54 +139,23 @@ class PostgresQueueStore:
             return _item_of(row)
         with self._write() as db:  # not held (or no such item): look under the row's lock, say why
             item = self._locked_item(db, item_id)
-            if item.status == status and item.worker == worker:
-                return item  # the same worker reporting the same end again: nothing to do
-            check_held(item, worker, "done" if status == DONE else "failed")
-            return self._update(db, item_id, assignments, params)  # held again since (same worker name)
+            columns = transitions.finished(item, worker, status, result, error, run_id, self._stamp())
+            return item if columns is None else self._set(db, item_id, columns)  # held again since (same name)
 
     def release(self, item_id: int, worker: str, reason: str) -> QueueItem:
         with self._write() as db:
             item = self._locked_item(db, item_id)
-            check_held(item, worker, "given back")
-            last = item.attempts >= item.max_attempts
-            return self._update(
-                db,
-                item_id,
-                "status = %s, error = %s, lease_expires_at = NULL, finished_at = %s",
-                (
-                    FAILED if last else PENDING,
-                    f"{reason} (attempt {item.attempts} of {item.max_attempts})",
-                    self._stamp() if last else None,
-                ),
-            )
+            return self._set(db, item_id, transitions.released(item, worker, reason, self._stamp()))
 
     # ------------------------------------------------------------------ by hand
 
     def cancel(self, item_id: int) -> QueueItem:
         with self._write() as db:
-            item = self._locked_item(db, item_id)
-            if item.status not in (PENDING, RUNNING):
-                raise WrongState(
-                    f"queue item {item_id} is {item.status}: only pending or running items can be cancelled"
-                )
-            return self._update(
-                db, item_id, "status = %s, lease_expires_at = NULL, finished_at = %s", (CANCELLED, self._stamp())
-            )
+            return self._set(db, item_id, transitions.cancelled(self._locked_item(db, item_id), self._stamp()))
 
     def retry(self, item_id: int) -> QueueItem:
         with self._write() as db:
-            item = self._locked_item(db, item_id)
-            if item.status not in (FAILED, CANCELLED):
-                raise WrongState(
-                    f"queue item {item_id} is {item.status}: only failed or cancelled items can be retried"
-                )
-            return self._update(
-                db,
-                item_id,
-                "status = %s, attempts = 0, worker = NULL, lease_expires_at = NULL, started_at = NULL,"
-                " finished_at = NULL, run_id = NULL, result = NULL, error = NULL",
-                (PENDING,),
-            )
+            return self._set(db, item_id, transitions.retried(self._locked_item(db, item_id)))
 
     # ------------------------------------------------------------------ reading
 
@@ -247,7 +210,8 @@ class PostgresQueueStore:
         row = db.execute(f"SELECT {ITEM_COLUMNS} FROM {TABLE} WHERE id = %s FOR UPDATE", (item_id,)).fetchone()
         return _item_of(row, item_id)
 
-    def _update(self, db: Connection[DictRow], item_id: int, assignments: str, params: tuple[Any, ...]) -> QueueItem:
+    def _set(self, db: Connection[DictRow], item_id: int, columns: transitions.Columns) -> QueueItem:
+        assignments, params = _assignments(columns)
         row = db.execute(
             f"UPDATE {TABLE} SET {assignments} WHERE id = %s RETURNING {ITEM_COLUMNS}", (*params, item_id)
         ).fetchone()
@@ -293,3 +257,8 @@ def _to_ms(moment: datetime) -> datetime:
 
 def _later(now: datetime, seconds: float) -> datetime:
     return _to_ms(now + timedelta(seconds=seconds))
+
+
+def _assignments(columns: transitions.Columns) -> tuple[str, tuple[Any, ...]]:
+    """`a = %s, b = %s` and the values, for the columns of a transition (their names are constants)."""
+    return ", ".join(f"{name} = %s" for name in columns), tuple(columns.values())

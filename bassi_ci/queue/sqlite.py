@@ -17,8 +17,8 @@ from typing import Any
 
 from bassi_ci import clock
 from bassi_ci.errors import UsageError
+from bassi_ci.queue import transitions
 from bassi_ci.queue.model import (
-    CANCELLED,
     DONE,
     FAILED,
     ITEM_COLUMNS,
@@ -32,8 +32,6 @@ from bassi_ci.queue.model import (
     NewItem,
     QueueItem,
     QueueStoreError,
-    WrongState,
-    check_held,
     state_of,
 )
 from bassi_ci.runs import history
@@ -111,60 +109,23 @@ class SqliteQueueStore:
     ) -> QueueItem:
         with self._write() as db:
             item = self._item(db, item_id)
-            if item.status == status and item.worker == worker:
-                return item  # the same worker reporting the same end again: nothing to do
-            check_held(item, worker, "done" if status == DONE else "failed")
-            db.execute(
-                "UPDATE queue_items SET status = ?, result = ?, error = ?, run_id = COALESCE(?, run_id),"
-                " finished_at = ?, lease_expires_at = NULL WHERE id = ?",
-                (status, json.dumps(result) if result is not None else None, error, run_id, self._stamp(), item_id),
-            )
-            return self._item(db, item_id)
+            columns = transitions.finished(item, worker, status, result, error, run_id, self._stamp())
+            return item if columns is None else self._set(db, item_id, columns)
 
     def release(self, item_id: int, worker: str, reason: str) -> QueueItem:
         with self._write() as db:
             item = self._item(db, item_id)
-            check_held(item, worker, "given back")
-            last = item.attempts >= item.max_attempts
-            db.execute(
-                "UPDATE queue_items SET status = ?, error = ?, lease_expires_at = NULL, finished_at = ? WHERE id = ?",
-                (
-                    FAILED if last else PENDING,
-                    f"{reason} (attempt {item.attempts} of {item.max_attempts})",
-                    self._stamp() if last else None,
-                    item_id,
-                ),
-            )
-            return self._item(db, item_id)
+            return self._set(db, item_id, transitions.released(item, worker, reason, self._stamp()))
 
     # ------------------------------------------------------------------ by hand
 
     def cancel(self, item_id: int) -> QueueItem:
         with self._write() as db:
-            item = self._item(db, item_id)
-            if item.status not in (PENDING, RUNNING):
-                raise WrongState(
-                    f"queue item {item_id} is {item.status}: only pending or running items can be cancelled"
-                )
-            db.execute(
-                "UPDATE queue_items SET status = ?, lease_expires_at = NULL, finished_at = ? WHERE id = ?",
-                (CANCELLED, self._stamp(), item_id),
-            )
-            return self._item(db, item_id)
+            return self._set(db, item_id, transitions.cancelled(self._item(db, item_id), self._stamp()))
 
     def retry(self, item_id: int) -> QueueItem:
         with self._write() as db:
-            item = self._item(db, item_id)
-            if item.status not in (FAILED, CANCELLED):
-                raise WrongState(
-                    f"queue item {item_id} is {item.status}: only failed or cancelled items can be retried"
-                )
-            db.execute(
-                "UPDATE queue_items SET status = ?, attempts = 0, worker = NULL, lease_expires_at = NULL,"
-                " started_at = NULL, finished_at = NULL, run_id = NULL, result = NULL, error = NULL WHERE id = ?",
-                (PENDING, item_id),
-            )
-            return self._item(db, item_id)
+            return self._set(db, item_id, transitions.retried(self._item(db, item_id)))
 
     # ------------------------------------------------------------------ reading
 
@@ -204,6 +165,11 @@ class SqliteQueueStore:
         if row is None:
             raise ItemNotFound(f"no queue item {item_id} (see 'bassi queue list')")
         return QueueItem.from_row(row)
+
+    def _set(self, db: sqlite3.Connection, item_id: int, columns: transitions.Columns) -> QueueItem:
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        db.execute(f"UPDATE queue_items SET {assignments} WHERE id = ?", (*columns.values(), item_id))
+        return self._item(db, item_id)
 
     def _expire_if_due(self) -> None:
         """Reads show the truth too, but take the write lock only when some lease did expire."""
