@@ -52,9 +52,26 @@ def read_installations() -> dict[str, Installation]:
     try:
         records = json.loads(text)["installations"]
         # Fields a later bassi added are left out rather than called damage (a downgrade keeps working).
-        return {record["task_id"]: Installation(**_known(record)) for record in records}
-    except (ValueError, KeyError, TypeError) as exc:
+        installations = [_checked(Installation(**_known(record))) for record in records]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StoreError(f"{path} is damaged ({exc}); fix or remove it, then run 'bassi schedule install'") from None
+    return {installation.task_id: installation for installation in installations}
+
+
+BACKENDS = ("systemd", "launchd", "cron")
+
+
+def _checked(installation: Installation) -> Installation:
+    """The record as read, if its fields have their types: a hand edit that put a number or a
+    list where text belongs would otherwise crash every later `schedule list`."""
+    for name in ("task_id", "task_file", "installed_at"):
+        if not isinstance(getattr(installation, name), str):
+            raise TypeError(f"'{name}' of task {installation.task_id!r} is not text")
+    if installation.backend not in BACKENDS:
+        raise ValueError(f"'backend' of task {installation.task_id!r} is not one of {', '.join(BACKENDS)}")
+    if installation.entry is not None and not isinstance(installation.entry, dict):
+        raise TypeError(f"'entry' of task {installation.task_id!r} is not an object")
+    return installation
 
 
 def _known(record: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,128 @@
+"""Hostile probes of drift detection and `schedule install --all` (see test_schedule_drift.py for
+the story): task files broken or swapped after install, a hand-edited or corrupted
+BASSI_HOME/scheduled.json, and two `install --all` at once. Every probe is a real CLI run;
+the OS schedulers are the suite's recording stand-ins (never the machine's crontab).
+"""
+
+# ruff: noqa: F811  # the fixtures `repo` and `cron` are imported from test_schedule_drift
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bassi_ci.scheduling import registry
+from tests.cli import run_cli
+from tests.commands.test_schedule_drift import add, cron, cron_lines, edit_by_hand, repo, task_file  # noqa: F401
+from tests.scheduling.standin import StandInCrontab
+
+
+def add_two(repo: Path) -> None:
+    add("cron", tz="UTC")
+    code, _, err = run_cli(
+        "schedule", "add", "Other", "--repo", "--when", "daily 07:00", "--tz", "UTC", "--prompt", "p",
+        "--backend", "cron",
+    )  # fmt: skip
+    assert code == 0, err
+
+
+def clean(code: int, err: str) -> None:
+    """No traceback and no crash report: at most one line, with a documented exit code."""
+    assert "Traceback" not in err and "unexpected error" not in err and code in (0, 1, 2), (code, err)
+    assert err.count("\n") <= 1, err
+
+
+# --------------------------------------------------------------------------- broken task files
+
+
+def _swap(path: Path, make: Callable[[], None]) -> None:
+    path.unlink()
+    make()
+
+
+BREAKS: dict[str, Callable[[Path], Any]] = {
+    "invalid yaml": lambda path: path.write_text("id: [nightly\n"),
+    "schema": lambda path: path.write_text("id: nightly\nprompt: 5\nschedule: 7\nbogus: 1\n"),
+    "deleted": lambda path: path.unlink(),
+    "dev zero": lambda path: _swap(path, lambda: path.symlink_to("/dev/zero")),
+    "fifo": lambda path: _swap(path, lambda: os.mkfifo(path)),
+    "bad zone": lambda path: path.write_text(path.read_text().replace("timezone: UTC", "timezone: Mars/Olympus")),
+    "bad schedule": lambda path: path.write_text(
+        path.read_text().replace("schedule: monday 09:00", "schedule: every 7 minutes")
+    ),
+    "odd name": lambda path: path.write_text(
+        path.read_text().replace("id: nightly", "id: nightly\nname: " + "\u202e\u0000x" * 2000)
+    ),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", sorted(BREAKS))
+def test_a_task_file_broken_after_install_leaves_the_others_listed(
+    repo: Path,
+    cron: StandInCrontab,
+    kind: str,
+) -> None:
+    add_two(repo)
+    BREAKS[kind](task_file(repo))
+    code, out, err = run_cli("schedule", "list", "--repo")
+    clean(code, err)
+    assert code == 0 and "other" in out, (out, err)
+    code, out, err = run_cli("schedule", "list", "--repo", "--json")
+    clean(code, err)
+    assert code == 0 and "other" in [task["id"] for task in json.loads(out)], (out, err)
+    code, out, err = run_cli("schedule", "debug", "nightly", "--repo")
+    clean(code, err)
+    before = cron.content()
+    code, out, err = run_cli("schedule", "install", "--all", "--repo", "--dry-run")
+    clean(code, err)
+    assert cron.content() == before
+    code, out, err = run_cli("schedule", "install", "--all", "--repo")
+    clean(code, err)
+    print(kind, code, out, err)
+
+
+# --------------------------------------------------------------------------- a damaged registry
+
+
+def damage(change: Any) -> None:
+    path = registry.registry_path()
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document) if not isinstance(document, str) else document)
+
+
+DAMAGES: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "entry is a string": lambda d: d["installations"][0].update(entry="oops"),
+    "entry is a list": lambda d: d["installations"][0].update(entry=[1, 2]),
+    "installed_at is a number": lambda d: d["installations"][0].update(installed_at=5),
+    "task_file is null": lambda d: d["installations"][0].update(task_file=None),
+    "backend unknown": lambda d: d["installations"][0].update(backend="at"),
+    "task_id missing": lambda d: d["installations"][0].pop("task_id"),
+    "installations is a dict": lambda d: d.update(installations={"a": 1}),
+    "record is a string": lambda d: d["installations"].append("x"),
+    "installations missing": lambda d: d.pop("installations"),
+    "entry schedule is a number": lambda d: d["installations"][0]["entry"].update(schedule=5, enabled="no"),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", sorted(DAMAGES))
+def test_a_hand_edited_registry_gives_one_line_and_no_traceback(
+    repo: Path,
+    cron: StandInCrontab,
+    kind: str,
+) -> None:
+    add_two(repo)
+    damage(DAMAGES[kind])
+    for args in (("list",), ("list", "--json"), ("debug", "nightly"), ("install", "--all", "--dry-run"),
+                 ("install", "--all"), ("install", "nightly"), ("uninstall", "other")):  # fmt: skip
+        code, _, err = run_cli("schedule", *args, "--repo")
+        clean(code, err)
+        if code != 0:  # the damage is named: the file, and how to fix it
+            assert code == 1 and "scheduled.json" in err and "fix or remove it" in err, (args, err)
