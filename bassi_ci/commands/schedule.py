@@ -504,8 +504,13 @@ def _install_all(name: str | None, backend: str, dry_run: bool, as_json: bool, s
     if dry_run:
         ui.print_dry_runs(changes, as_json)
         return
-    for task_id, change in changes:
-        ui.LIFECYCLE.apply(change)
+    for done, (task_id, change) in enumerate(changes):
+        try:
+            ui.LIFECYCLE.apply(change)
+        except BassiError as exc:  # documented to stop here: say which task, and what came before
+            before = "the tasks above were updated" if done else "no task was updated"
+            exc.args = (f"updating task '{task_id}' failed ({before}; it keeps its old entry): {exc}",)
+            raise
         how = f"with {change.install.backend}" if change.install else "(uninstalled: its file has no schedule now)"
         output.echo(f"Updated task '{task_id}' {how}.")
         ui.print_change(change)

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from bassi_ci import output
+from bassi_ci.errors import BassiError
 from bassi_ci.home import bassi_home
 from bassi_ci.scheduling.drift import differences
 from bassi_ci.scheduling.envfile import env_file_path, render_env_file, write_env_file
 from bassi_ci.scheduling.installed import installation_for
 from bassi_ci.scheduling.lifecycle import Change, Lifecycle, change_lines
 from bassi_ci.scheduling.registry import read_installations
+from bassi_ci.tasks.model import Task
 from bassi_ci.tasks.store import TaskStore
 
 LIFECYCLE = Lifecycle()
@@ -97,14 +99,22 @@ def out_of_date_changes(store: TaskStore, cwd: Path) -> list[tuple[str, Change]]
             continue
         # A task without a workdir of its own keeps running where it was installed from.
         here = Path(str((installation.entry or {}).get("workdir", cwd)))
-        change = (
-            LIFECYCLE.plan_install(task, None, here)
-            if task.schedule is not None
-            else LIFECYCLE.plan_uninstall(task.id, task)
-        )
+        change = _planned_update(task, here)
         if change is not None:
             changes.append((task.id, change))
     return changes
+
+
+def _planned_update(task: Task, here: Path) -> Change | None:
+    """The change bringing one task in step; a task that cannot be installed now (a schedule
+    its backend cannot hold, say) stops `install --all` before anything changed, naming it."""
+    try:
+        if task.schedule is None:
+            return LIFECYCLE.plan_uninstall(task.id, task)
+        return LIFECYCLE.plan_install(task, None, here)
+    except BassiError as exc:
+        exc.args = (f"cannot update task '{task.id}', so nothing was changed: {exc}",)
+        raise
 
 
 def print_dry_runs(changes: list[tuple[str, Change]], as_json: bool) -> None:

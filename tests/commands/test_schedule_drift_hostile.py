@@ -20,6 +20,7 @@ from bassi_ci.scheduling import registry
 from tests.cli import run_cli
 from tests.commands.test_schedule_drift import add, cron, cron_lines, edit_by_hand, repo, task_file  # noqa: F401
 from tests.scheduling.standin import StandInCrontab
+from tests.scheduling.test_launchd import StandIn, launchctl  # noqa: F401  # the launchctl stand-in fixture
 
 
 def add_two(repo: Path) -> None:
@@ -126,3 +127,40 @@ def test_a_hand_edited_registry_gives_one_line_and_no_traceback(
         clean(code, err)
         if code != 0:  # the damage is named: the file, and how to fix it
             assert code == 1 and "scheduled.json" in err and "fix or remove it" in err, (args, err)
+
+
+# --------------------------------------------------------------------------- install --all stopping
+
+
+def test_install_all_names_the_task_it_cannot_update_and_changes_nothing(repo: Path, cron: StandInCrontab) -> None:
+    add_two(repo)
+    edit_by_hand(repo, "schedule: monday 09:00", "schedule: daily 10:15")
+    other = repo / ".bassi" / "tasks" / "other.yaml"
+    other.write_text(other.read_text().replace("schedule: daily 07:00", "schedule: every 7 minutes"))
+    before = cron.content()
+    code, out, err = run_cli("schedule", "install", "--all", "--repo")
+    clean(code, err)
+    assert code == 2 and "task 'other'" in err and "nothing was changed" in err, err
+    assert cron.content() == before and out == ""
+
+
+def test_install_all_failing_half_way_says_which_task_failed_and_what_was_updated(
+    repo: Path, cron: StandInCrontab, launchctl: StandIn
+) -> None:
+    """Documented to stop at the first failure: the tasks before it are updated (and said so),
+    the error names the task that failed."""
+    add("launchd", tz="UTC")
+    code, _, err = run_cli(
+        "schedule", "add", "Other", "--repo", "--when", "daily 07:00", "--tz", "UTC", "--prompt", "p",
+        "--backend", "cron",
+    )  # fmt: skip
+    assert code == 0, err
+    edit_by_hand(repo, "schedule: monday 09:00", "schedule: daily 10:15")
+    other = repo / ".bassi" / "tasks" / "other.yaml"
+    other.write_text(other.read_text().replace("schedule: daily 07:00", "schedule: daily 07:30"))
+    cron.refuse_writes()
+    code, out, err = run_cli("schedule", "install", "--all", "--repo")
+    clean(code, err)
+    assert "Updated task 'nightly' with launchd." in out, out
+    assert code != 0 and "updating task 'other' failed (the tasks above were updated" in err, err
+    assert registry.installation_of("other") is not None  # still installed, the old entry
