@@ -501,8 +501,9 @@ def _install_all(name: str | None, backend: str, dry_run: bool, as_json: bool, s
     if name is not None or backend != "auto":
         raise UsageError("--all updates every out-of-date task with its own backend; leave out NAME and --backend")
     changes = ui.out_of_date_changes(store, Path.cwd())
+    unreadable = ui.note_unreadable(store)
     if dry_run:
-        ui.print_dry_runs(changes, as_json)
+        ui.print_dry_runs(changes, as_json, unreadable)
         return
     for done, (task_id, change) in enumerate(changes):
         try:
@@ -515,7 +516,7 @@ def _install_all(name: str | None, backend: str, dry_run: bool, as_json: bool, s
         output.echo(f"Updated task '{task_id}' {how}.")
         ui.print_change(change)
     if not changes:
-        output.echo("Every installed task is up to date; nothing to do.")
+        output.echo(ui.up_to_date(unreadable))
 
 
 @schedule.command(name="uninstall")
@@ -527,7 +528,12 @@ def schedule_uninstall(name: str, tasks_dir: Path | None, repo: bool) -> None:
     from bassi_ci.commands import schedule_install as ui
 
     store = task_store(tasks_dir, repo, name)
-    task = store.find(name)
+    try:
+        task = store.find(name)
+    except TaskFileError:  # a broken file: its entry still fires, so remove it by id if installed
+        if ui.LIFECYCLE.plan_uninstall(name, None) is None:
+            raise
+        task = None
     task_id = task.id if task is not None else name
     change = ui.LIFECYCLE.plan_uninstall(task_id, task)
     if change is None:

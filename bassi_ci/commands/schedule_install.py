@@ -20,10 +20,13 @@ from bassi_ci.scheduling.envfile import env_file_path, render_env_file, write_en
 from bassi_ci.scheduling.installed import installation_for
 from bassi_ci.scheduling.lifecycle import Change, Lifecycle, change_lines
 from bassi_ci.scheduling.registry import read_installations
+from bassi_ci.tasks.lookup import history_key
 from bassi_ci.tasks.model import Task
 from bassi_ci.tasks.store import TaskStore
 
 LIFECYCLE = Lifecycle()
+UP_TO_DATE = "Every installed task is up to date; nothing to do."
+UP_TO_DATE_BUT_UNREADABLE = "Every installed task that could be read is up to date; nothing to do."
 
 
 def print_dry_run(change: Change | None, task_file: tuple[Path, str] | None, as_json: bool) -> None:
@@ -105,6 +108,34 @@ def out_of_date_changes(store: TaskStore, cwd: Path) -> list[tuple[str, Change]]
     return changes
 
 
+def unreadable_installed(store: TaskStore) -> list[tuple[str, str]]:
+    """(task id, file) of the installations from this folder whose file is gone or cannot be
+    loaded: `install --all` cannot check them, yet their OS entries still fire."""
+    loaded = {history_key(entry.task) for entry in store.entries() if entry.task is not None}
+    return [
+        (installation.task_id, installation.task_file)
+        for installation in read_installations().values()
+        if Path(installation.task_file).parent == store.real_root and installation.task_file not in loaded
+    ]
+
+
+def note_unreadable(store: TaskStore) -> bool:
+    """One note per installed task whose file cannot be read; whether there was any."""
+    broken = unreadable_installed(store)
+    folder = f" {store.flag}" if store.flag else ""
+    for task_id, task_file in broken:
+        output.note(
+            f"task '{task_id}' is installed but its file {task_file} is missing or cannot be loaded, so it was"
+            f" not checked; fix the file, or remove its entry with 'bassi schedule uninstall {task_id}{folder}'"
+        )
+    return bool(broken)
+
+
+def up_to_date(unreadable: bool) -> str:
+    """The line of an `install --all` with nothing to update (not 'every' when some went unchecked)."""
+    return UP_TO_DATE_BUT_UNREADABLE if unreadable else UP_TO_DATE
+
+
 def _planned_update(task: Task, here: Path) -> Change | None:
     """The change bringing one task in step; a task that cannot be installed now (a schedule
     its backend cannot hold, say) stops `install --all` before anything changed, naming it."""
@@ -117,14 +148,14 @@ def _planned_update(task: Task, here: Path) -> Change | None:
         raise
 
 
-def print_dry_runs(changes: list[tuple[str, Change]], as_json: bool) -> None:
+def print_dry_runs(changes: list[tuple[str, Change]], as_json: bool, unreadable: bool) -> None:
     """`install --all --dry-run`: every change it would make, and nothing changed."""
     if as_json:
         output.print_json([{"id": task_id, **change.to_json()} for task_id, change in changes])
         return
     output.echo("Dry run: nothing was changed.")
     if not changes:
-        output.echo("Every installed task is up to date; nothing to do.")
+        output.echo(up_to_date(unreadable))
     for task_id, change in changes:
         output.echo(f"Would update task '{task_id}':")
         for line in change_lines(change, dry_run=True):

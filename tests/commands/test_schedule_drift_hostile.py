@@ -164,3 +164,23 @@ def test_install_all_failing_half_way_says_which_task_failed_and_what_was_update
     assert "Updated task 'nightly' with launchd." in out, out
     assert code != 0 and "updating task 'other' failed (the tasks above were updated" in err, err
     assert registry.installation_of("other") is not None  # still installed, the old entry
+
+
+@pytest.mark.parametrize("kind", ["invalid yaml", "deleted", "dev zero"])
+def test_install_all_does_not_call_an_installed_task_with_a_broken_file_up_to_date(
+    repo: Path, cron: StandInCrontab, kind: str
+) -> None:
+    """Its OS entry still fires: `install --all` must say it could not check it, and how to fix."""
+    add_two(repo)
+    BREAKS[kind](task_file(repo))
+    for dry_run in (("--dry-run",), ()):
+        code, out, err = run_cli("schedule", "install", "--all", "--repo", *dry_run)
+        clean(code, err)
+        assert code == 0 and "Every installed task is up to date" not in out, out
+        assert "task 'nightly' is installed but its file" in err and "bassi schedule uninstall nightly --repo" in err, (
+            err
+        )
+    code, _, err = run_cli("schedule", "uninstall", "nightly", "--repo")  # the way out named works
+    assert code == 0, err
+    assert registry.installation_of("nightly") is None
+    assert all("nightly" not in line for line in cron_lines(cron)), cron_lines(cron)
