@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -184,3 +186,32 @@ def test_install_all_does_not_call_an_installed_task_with_a_broken_file_up_to_da
     assert code == 0, err
     assert registry.installation_of("nightly") is None
     assert all("nightly" not in line for line in cron_lines(cron)), cron_lines(cron)
+
+
+# --------------------------------------------------------------------------- two at once
+
+
+@pytest.mark.slow
+def test_two_install_all_at_once_lose_and_duplicate_nothing(repo: Path, cron: StandInCrontab) -> None:
+    names = ["a", "b", "c", "d"]
+    for name in names:
+        code, _, err = run_cli(
+            "schedule", "add", name, "--repo", "--when", "daily 07:00", "--tz", "UTC", "--prompt", "p",
+            "--backend", "cron",
+        )  # fmt: skip
+        assert code == 0, err
+    for name in names:
+        path = repo / ".bassi" / "tasks" / f"{name}.yaml"
+        path.write_text(path.read_text().replace("daily 07:00", "daily 08:45"))
+    command = [sys.executable, "-m", "bassi_ci", "schedule", "install", "--all", "--repo"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    both = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    for process in both:
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0 and b"Traceback" not in errors, errors
+    lines = [line for line in cron_lines(cron) if not line.startswith("# bassi-ci:")]  # one marker per entry
+    assert sorted(cron_lines(cron)[::2]) == [f"# bassi-ci:{name}" for name in names], cron_lines(cron)
+    assert len(lines) == len(names) and all(line.startswith("45 8 * * * ") for line in lines), lines
+    assert sorted(registry.read_installations()) == names
+    code, out, _ = run_cli("schedule", "list", "--repo", "--json")
+    assert code == 0 and [task["entry_out_of_date"] for task in json.loads(out)] == [False] * len(names)
